@@ -1,0 +1,121 @@
+package v1alpha1
+
+// Condition types. Every kind has a Ready condition; the others are listed on
+// the kinds that set them.
+const (
+	// ConditionReady summarises the object: True once everything it asks for
+	// is in place (and, for kinds the OIDC server uses, being served).
+	ConditionReady = "Ready"
+
+	// ConditionNamespaceReady (Organization): the organization's namespace
+	// exists, is labelled as the organization's and is not being deleted.
+	ConditionNamespaceReady = "NamespaceReady"
+	// ConditionRBACReady (Organization): the RoleBindings that delegate
+	// administration of the organization are in place and exact.
+	ConditionRBACReady = "RBACReady"
+	// ConditionDomainsVerified (Organization): every claimed domain is
+	// verified and may route logins.
+	ConditionDomainsVerified = "DomainsVerified"
+
+	// ConditionDiscoveryReady (IdentityProvider): the upstream issuer's
+	// discovery document was fetched and is usable.
+	ConditionDiscoveryReady = "DiscoveryReady"
+	// ConditionSecretFound (IdentityProvider, SharedApplication): the
+	// referenced Secret and key exist.
+	ConditionSecretFound = "SecretFound"
+)
+
+// Condition reasons shared by several kinds.
+const (
+	// ReasonReconciled: everything the object asks for is in place.
+	ReasonReconciled = "Reconciled"
+	// ReasonReconciling: the operator is still working on the object.
+	ReasonReconciling = "Reconciling"
+	// ReasonDeleting: the object is being deleted.
+	ReasonDeleting = "Deleting"
+	// ReasonInvalidSpec: the object passed schema validation but cannot be
+	// used as written; the message names the field.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonOrganizationNotFound: the object lives in a namespace that belongs
+	// to no Organization, or refers to an Organization that does not exist.
+	ReasonOrganizationNotFound = "OrganizationNotFound"
+	// ReasonSecretNotFound: a referenced Secret or key does not exist.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonWaitingForServer: the object is valid but the OIDC server does not
+	// serve its current generation yet.
+	ReasonWaitingForServer = "WaitingForServer"
+)
+
+// Organization condition reasons.
+const (
+	// ReasonMultipleRoots: another Organization in the system namespace is the
+	// root already; there is one root per installation.
+	ReasonMultipleRoots = "MultipleRoots"
+	// ReasonNamespaceConflict: a namespace with the organization's name exists
+	// and does not belong to it; nothing in it is touched.
+	ReasonNamespaceConflict = "NamespaceConflict"
+	// ReasonNamespaceTerminating: the organization's namespace is still being
+	// deleted (for example after the organization was deleted and re-created).
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	// ReasonParentNotReady: the parent organization has no place in the
+	// hierarchy yet (it is new, in conflict or being deleted).
+	ReasonParentNotReady = "ParentNotReady"
+	// ReasonHierarchyCycle: following parents from this organization leads
+	// back to it.
+	ReasonHierarchyCycle = "HierarchyCycle"
+	// ReasonDeletionBlocked: deletionPolicy is Block and child organizations
+	// or users still exist; the message names them.
+	ReasonDeletionBlocked = "DeletionBlocked"
+	// ReasonRootOnlySetting: a setting that only the root organization may
+	// carry (selfService, domainVerification) is set on a non-root one.
+	ReasonRootOnlySetting = "RootOnlySetting"
+	// ReasonNoDomains: the organization claims no domains.
+	ReasonNoDomains = "NoDomains"
+	// ReasonAllVerified: every claimed domain is verified.
+	ReasonAllVerified = "AllVerified"
+)
+
+// DomainReason says why a claimed domain is not verified.
+// +kubebuilder:validation:Enum=Pending;Conflict;Failed
+type DomainReason string
+
+const (
+	// DomainPending: waiting for the DNS TXT record in verificationRecord.
+	DomainPending DomainReason = "Pending"
+	// DomainConflict: another organization holds the domain.
+	DomainConflict DomainReason = "Conflict"
+	// DomainFailed: the DNS check failed (see the message).
+	DomainFailed DomainReason = "Failed"
+)
+
+// OrgUser, SharedApplication and IdentityProvider condition reasons.
+const (
+	// ReasonDuplicateEmail (OrgUser): another OrgUser of the organization has
+	// the same email; emails are unique within an organization.
+	ReasonDuplicateEmail = "DuplicateEmail"
+	// ReasonSharedOrganizationNotFound (SharedApplication): an organization
+	// listed in spec.sharing.organizations does not exist in the registering
+	// organization's subtree.
+	ReasonSharedOrganizationNotFound = "SharedOrganizationNotFound"
+	// ReasonDiscoveryFailed (IdentityProvider): the upstream discovery
+	// document could not be fetched or is invalid.
+	ReasonDiscoveryFailed = "DiscoveryFailed"
+)
+
+// Labels and annotations the operator puts on what it creates.
+const (
+	// LabelOrganization names the organization a namespace or RBAC object
+	// belongs to.
+	LabelOrganization = "iam.orgkeeper.io/organization"
+	// AnnotationOrganizationUID holds the UID of the Organization that owns a
+	// namespace; a namespace without a matching UID is never touched.
+	AnnotationOrganizationUID = "iam.orgkeeper.io/organization-uid"
+	// LabelManagedBy marks objects created by the operator
+	// (app.kubernetes.io/managed-by=orgkeeper).
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy.
+	ManagedByValue = "orgkeeper"
+	// FinalizerOrganization holds an Organization until its subtree and
+	// namespace are dealt with according to its deletionPolicy.
+	FinalizerOrganization = "iam.orgkeeper.io/organization"
+)

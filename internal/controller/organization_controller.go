@@ -1,0 +1,435 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+)
+
+// OrganizationReconciler places each Organization in the hierarchy, gives it
+// its namespace, delegates its administration through RBAC, decides which of
+// its domains it holds, and carries out its deletion policy.
+type OrganizationReconciler struct {
+	client.Client
+	// APIReader reads what the label-filtered cache does not hold (a
+	// namespace that is not ours).
+	APIReader client.Reader
+	// SystemNamespace holds the root Organization.
+	SystemNamespace string
+}
+
+// +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
+// +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=orgusers,verbs=get;list;watch;delete;deletecollection
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=orgkeeper-org-admin
+
+// namespaceRetry is how often an organization waiting for its namespace to
+// finish terminating looks again (namespaces emit no event when they vanish
+// from a label-filtered cache after a relabel).
+const namespaceRetry = 5 * time.Second
+
+// Reconcile brings one Organization in line with its spec.
+func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	org := &iamv1.Organization{}
+	if err := r.Get(ctx, req.NamespacedName, org); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if org.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
+		patch := client.MergeFrom(org.DeepCopy())
+		controllerutil.AddFinalizer(org, iamv1.FinalizerOrganization)
+		return ctrl.Result{}, r.Patch(ctx, org, patch)
+	}
+
+	before := org.DeepCopy()
+	out := &orgOutcome{}
+	gone := false
+	defer func() {
+		if gone {
+			return
+		}
+		out.err = retErr
+		setOrgConditions(org, out)
+		if retErr == nil && firstFailure(out.readyChecks()...) == (check{}) {
+			org.Status.ObservedGeneration = org.Generation
+		}
+		if equality.Semantic.DeepEqual(before.Status, org.Status) {
+			return
+		}
+		if err := r.Status().Patch(ctx, org, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+
+	if !org.DeletionTimestamp.IsZero() {
+		res, done, err := r.reconcileDelete(ctx, org, out)
+		gone = done
+		return res, err
+	}
+	return r.reconcileNormal(ctx, org, out)
+}
+
+// reconcileNormal: place, check root-only settings, namespace, RBAC, domains.
+func (r *OrganizationReconciler) reconcileNormal(ctx context.Context, org *iamv1.Organization, out *orgOutcome) (ctrl.Result, error) {
+	org.Status.ID = string(org.UID)
+
+	chain, err := r.placeOrg(ctx, org, out)
+	if err != nil || !out.placement.ok {
+		return ctrl.Result{}, err
+	}
+	out.rootOnly = rootOnlyCheck(org, len(chain) == 1)
+
+	ns, res, err := r.ensureNamespace(ctx, org, out)
+	if err != nil || ns == nil {
+		return res, err
+	}
+	if err := r.ensureRBAC(ctx, org, chain, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.resolveDomains(ctx, org, chain[0], out)
+}
+
+// placeOrg finds the organization's place and returns the chain of
+// organizations from the root down to it.
+func (r *OrganizationReconciler) placeOrg(ctx context.Context, org *iamv1.Organization, out *orgOutcome) ([]*iamv1.Organization, error) {
+	var p placement
+	var parent *iamv1.Organization
+	if org.Namespace == r.SystemNamespace {
+		roots := &iamv1.OrganizationList{}
+		if err := r.List(ctx, roots, client.InNamespace(r.SystemNamespace)); err != nil {
+			return nil, err
+		}
+		p = place(org, r.SystemNamespace, nil, chooseRoot(roots.Items))
+	} else {
+		var err error
+		if parent, err = r.orgByName(ctx, org.Namespace); err != nil {
+			return nil, err
+		}
+		p = place(org, r.SystemNamespace, parent, "")
+	}
+	out.placement = p.check
+	if !p.ok {
+		// An organization without a place has no namespace, parent or path
+		// that anything below it could build on.
+		org.Status.Parent, org.Status.Path, org.Status.Depth, org.Status.Namespace = "", nil, 0, ""
+		return nil, nil
+	}
+	org.Status.Parent, org.Status.Path, org.Status.Depth = p.parent, p.path, int32(len(p.path)-1)
+
+	chain := make([]*iamv1.Organization, 0, len(p.path))
+	for _, name := range p.path[:len(p.path)-1] {
+		if parent != nil && name == parent.Name {
+			chain = append(chain, parent)
+			continue
+		}
+		a, err := r.orgByName(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			// The cache is behind a deletion of an ancestor; the ancestor's
+			// own event requeues us.
+			out.placement = failed(iamv1.ReasonParentNotReady, "ancestor organization %q is not found", name)
+			return nil, nil
+		}
+		chain = append(chain, a)
+	}
+	return append(chain, org), nil
+}
+
+// orgByName returns the placed Organization of that name, or nil. Names are
+// unique among organizations that own their namespace; an unplaced duplicate
+// (NamespaceConflict) is ignored in favour of the owner.
+func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*iamv1.Organization, error) {
+	list := &iamv1.OrganizationList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil {
+		return nil, err
+	}
+	var found *iamv1.Organization
+	for i := range list.Items {
+		o := &list.Items[i]
+		if found == nil || (o.Status.Namespace == name && found.Status.Namespace != name) {
+			found = o
+		}
+	}
+	return found, nil
+}
+
+// ensureNamespace creates the organization's namespace, or finds it, and
+// never touches a namespace that belongs to something else. It returns nil
+// when the namespace is not usable (yet).
+func (r *OrganizationReconciler) ensureNamespace(ctx context.Context, org *iamv1.Organization, out *orgOutcome) (*corev1.Namespace, ctrl.Result, error) {
+	ns := &corev1.Namespace{}
+	err := r.Get(ctx, types.NamespacedName{Name: org.Name}, ns)
+	if apierrors.IsNotFound(err) {
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:        org.Name,
+			Labels:      map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
+			Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
+		}}
+		err = r.Create(ctx, ns)
+		if apierrors.IsAlreadyExists(err) {
+			// Not in our cache: either not ours, or created a moment ago.
+			err = r.APIReader.Get(ctx, types.NamespacedName{Name: org.Name}, ns)
+		}
+	}
+	if err != nil {
+		return nil, ctrl.Result{}, fmt.Errorf("namespace %q: %w", org.Name, err)
+	}
+
+	if ns.Labels[iamv1.LabelOrganization] != org.Name || ns.Annotations[iamv1.AnnotationOrganizationUID] != string(org.UID) {
+		out.namespace = failed(iamv1.ReasonNamespaceConflict,
+			"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
+				"Choose another name for the organization", org.Name)
+		org.Status.Namespace = ""
+		return nil, ctrl.Result{}, nil
+	}
+	if !ns.DeletionTimestamp.IsZero() {
+		out.namespace = failed(iamv1.ReasonNamespaceTerminating,
+			"namespace %q is still being deleted; it will be created again once it is gone", org.Name)
+		org.Status.Namespace = ""
+		return nil, ctrl.Result{RequeueAfter: namespaceRetry}, nil
+	}
+	org.Status.Namespace = ns.Name
+	out.namespace = passed(iamv1.ReasonReconciled, "namespace %q belongs to the organization", ns.Name)
+	return ns, ctrl.Result{}, nil
+}
+
+// ensureRBAC keeps the delegated administration exact: in the org's
+// namespace, a RoleBinding of orgkeeper-org-admin for the admins of the org
+// and all its ancestors; in the parent's namespace, a Role and RoleBinding
+// that let the org's own admins manage their Organization object.
+func (r *OrganizationReconciler) ensureRBAC(ctx context.Context, org *iamv1.Organization, chain []*iamv1.Organization, out *orgOutcome) error {
+	labels := map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue}
+
+	admins := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: adminBindingName, Namespace: org.Name}}
+	roleRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: OrgAdminClusterRole}
+	if err := r.applyRoleBinding(ctx, admins, labels, roleRef, adminSubjects(chain)); err != nil {
+		return err
+	}
+
+	// The root's admins get nothing in the system namespace: organization
+	// admins never have access there.
+	if len(chain) > 1 {
+		name := selfRoleName(org.Name)
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: org.Namespace}}
+		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, role, func() error {
+			role.Labels = labels
+			role.Rules = []rbacv1.PolicyRule{{
+				APIGroups:     []string{iamv1.GroupVersion.Group},
+				Resources:     []string{"organizations"},
+				ResourceNames: []string{org.Name},
+				Verbs:         []string{"get", "update", "patch"},
+			}}
+			return controllerutil.SetControllerReference(org, role, r.Scheme())
+		}); err != nil {
+			return fmt.Errorf("role %s/%s: %w", role.Namespace, role.Name, err)
+		}
+		self := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: org.Namespace}}
+		selfRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}
+		if err := r.applyRoleBinding(ctx, self, labels, selfRef, adminSubjects(chain[len(chain)-1:]), org); err != nil {
+			return err
+		}
+	}
+	out.rbac = passed(iamv1.ReasonReconciled, "%d subjects administer the organization", len(adminSubjects(chain)))
+	return nil
+}
+
+// applyRoleBinding creates or updates a RoleBinding. A RoleBinding's roleRef
+// cannot change, so one with another roleRef is replaced.
+func (r *OrganizationReconciler) applyRoleBinding(ctx context.Context, rb *rbacv1.RoleBinding, labels map[string]string,
+	roleRef rbacv1.RoleRef, subjects []rbacv1.Subject, owner ...client.Object) error {
+	existing := &rbacv1.RoleBinding{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(rb), existing)
+	if err == nil && existing.RoleRef != roleRef {
+		if err := r.Delete(ctx, existing); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("replacing rolebinding %s/%s: %w", rb.Namespace, rb.Name, err)
+		}
+	}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, rb, func() error {
+		rb.Labels = labels
+		rb.RoleRef = roleRef
+		rb.Subjects = subjects
+		for _, o := range owner {
+			if err := controllerutil.SetControllerReference(o, rb, r.Scheme()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("rolebinding %s/%s: %w", rb.Namespace, rb.Name, err)
+	}
+	return nil
+}
+
+// resolveDomains decides which claimed domains the organization holds.
+func (r *OrganizationReconciler) resolveDomains(ctx context.Context, org, root *iamv1.Organization, out *orgOutcome) error {
+	mode := root.Spec.DomainVerification
+	if mode == "" {
+		mode = iamv1.DomainVerificationDNS
+	}
+	claimants := map[iamv1.Domain][]*iamv1.Organization{}
+	for _, d := range org.Spec.Domains {
+		list := &iamv1.OrganizationList{}
+		if err := r.List(ctx, list, client.MatchingFields{indexOrgDomain: string(d)}); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			claimants[d] = append(claimants[d], &list.Items[i])
+		}
+	}
+	org.Status.Domains = resolveDomains(org, mode, claimants)
+	out.domains = domainsCheck(org.Status.Domains)
+	return nil
+}
+
+// reconcileDelete carries out the deletion policy. It reports done once the
+// finalizer is removed and the object may vanish.
+func (r *OrganizationReconciler) reconcileDelete(ctx context.Context, org *iamv1.Organization, out *orgOutcome) (ctrl.Result, bool, error) {
+	if !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
+		return ctrl.Result{}, true, nil
+	}
+	ns, owned, err := r.ownsNamespace(ctx, org)
+	if err != nil {
+		return ctrl.Result{}, false, err
+	}
+	if owned {
+		children := &iamv1.OrganizationList{}
+		if err := r.List(ctx, children, client.InNamespace(org.Name)); err != nil {
+			return ctrl.Result{}, false, err
+		}
+		users := &iamv1.OrgUserList{}
+		if err := r.List(ctx, users, client.InNamespace(org.Name)); err != nil {
+			return ctrl.Result{}, false, err
+		}
+		if len(children.Items) > 0 || len(users.Items) > 0 {
+			cascade, err := r.cascades(ctx, org)
+			if err != nil {
+				return ctrl.Result{}, false, err
+			}
+			if !cascade {
+				out.deletion = failed(iamv1.ReasonDeletionBlocked, "%s", blockedMessage(names(children.Items), names(users.Items)))
+				return ctrl.Result{}, false, nil
+			}
+			// Bottom-up: ask the children and users to go, and come back
+			// when their deletion events arrive.
+			for i := range children.Items {
+				if err := r.Delete(ctx, &children.Items[i]); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, false, err
+				}
+			}
+			for i := range users.Items {
+				if err := r.Delete(ctx, &users.Items[i]); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, false, err
+				}
+			}
+			out.deletion = failed(iamv1.ReasonDeleting, "deleting %d child organizations and %d users first",
+				len(children.Items), len(users.Items))
+			return ctrl.Result{RequeueAfter: namespaceRetry}, false, nil
+		}
+		// The UID precondition makes sure it is the namespace we checked.
+		if err := r.Delete(ctx, ns, client.Preconditions{UID: &ns.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, false, fmt.Errorf("deleting namespace %q: %w", org.Name, err)
+		}
+	}
+	// The self-management Role and RoleBinding are owned by the Organization,
+	// but garbage collection is not ours to count on: remove them now.
+	name := selfRoleName(org.Name)
+	for _, obj := range []client.Object{
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: org.Namespace}},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: org.Namespace}},
+	} {
+		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, false, err
+		}
+	}
+	patch := client.MergeFrom(org.DeepCopy())
+	controllerutil.RemoveFinalizer(org, iamv1.FinalizerOrganization)
+	if err := r.Patch(ctx, org, patch); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, false, err
+	}
+	logf.FromContext(ctx).Info("organization deleted", "namespaceDeleted", owned)
+	return ctrl.Result{}, true, nil
+}
+
+// ownsNamespace reports whether the organization's namespace exists and is
+// its own (so deleting the organization deletes it).
+func (r *OrganizationReconciler) ownsNamespace(ctx context.Context, org *iamv1.Organization) (*corev1.Namespace, bool, error) {
+	ns := &corev1.Namespace{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Name: org.Name}, ns)
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return ns, ns.Labels[iamv1.LabelOrganization] == org.Name && ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID), nil
+}
+
+// cascades reports whether deleting org deletes its subtree: its own policy
+// is Cascade, or an ancestor is being deleted with Cascade.
+func (r *OrganizationReconciler) cascades(ctx context.Context, org *iamv1.Organization) (bool, error) {
+	seen := map[string]bool{}
+	for o := org; o != nil && !seen[o.Name]; {
+		if o.DeletionTimestamp.IsZero() {
+			return false, nil
+		}
+		if o.Spec.DeletionPolicy == iamv1.DeletionCascade {
+			return true, nil
+		}
+		seen[o.Name] = true
+		if o.Namespace == r.SystemNamespace {
+			return false, nil
+		}
+		parent, err := r.orgByName(ctx, o.Namespace)
+		if err != nil {
+			return false, err
+		}
+		o = parent
+	}
+	return false, nil
+}
+
+func names[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []string {
+	out := make([]string, 0, len(items))
+	for i := range items {
+		out = append(out, PT(&items[i]).GetName())
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SetupWithManager registers the reconciler and what it watches.
+func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&iamv1.Organization{}).
+		Named("organization").
+		Watches(&iamv1.Organization{}, r.relatedOrgs()).
+		Watches(&corev1.Namespace{}, r.byOrgLabel()).
+		Watches(&rbacv1.RoleBinding{}, r.byOrgLabel()).
+		Watches(&rbacv1.Role{}, r.byOrgLabel()).
+		Watches(&iamv1.OrgUser{}, r.deletingOrgOfNamespace()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}

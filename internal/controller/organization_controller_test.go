@@ -1,0 +1,347 @@
+package controller
+
+import (
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+)
+
+const rootName = "platform"
+
+// ensureRoot creates the installation's root once; specs share it.
+func ensureRoot() *iamv1.Organization {
+	root := &iamv1.Organization{}
+	err := k8s.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: rootName}, root)
+	if apierrors.IsNotFound(err) {
+		root = &iamv1.Organization{
+			ObjectMeta: metav1.ObjectMeta{Name: rootName, Namespace: systemNamespace},
+			Spec: iamv1.OrganizationSpec{DisplayName: "Platform",
+				Admins: []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "platform-team"}}},
+		}
+		Expect(k8s.Create(ctx, root)).To(Succeed())
+	} else {
+		Expect(err).NotTo(HaveOccurred())
+	}
+	return eventuallyReady(systemNamespace, rootName)
+}
+
+func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iamv1.Organization {
+	o := &iamv1.Organization{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       iamv1.OrganizationSpec{DisplayName: name + " Inc."},
+	}
+	for _, m := range mutate {
+		m(o)
+	}
+	Expect(k8s.Create(ctx, o)).To(Succeed())
+	return o
+}
+
+func getOrg(namespace, name string) *iamv1.Organization {
+	o := &iamv1.Organization{}
+	Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, o)).To(Succeed())
+	return o
+}
+
+// eventuallyCondition waits until the organization's condition has the status
+// and reason, and returns the organization as it was then.
+func eventuallyCondition(namespace, name, typ string, status metav1.ConditionStatus, reason string) *iamv1.Organization {
+	var o *iamv1.Organization
+	EventuallyWithOffset(1, func(g Gomega) {
+		o = &iamv1.Organization{}
+		g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, o)).To(Succeed())
+		c := meta.FindStatusCondition(o.Status.Conditions, typ)
+		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
+		g.Expect(c.Status).To(Equal(status), "condition %s: %s", typ, c.Message)
+		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", typ, c.Message)
+		g.Expect(c.ObservedGeneration).To(Equal(o.Generation))
+	}).Should(Succeed())
+	return o
+}
+
+func eventuallyReady(namespace, name string) *iamv1.Organization {
+	return eventuallyCondition(namespace, name, iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
+}
+
+func eventuallyGone(obj client.Object) {
+	EventuallyWithOffset(1, func() bool {
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj))
+	}).Should(BeTrue(), "%s/%s should be deleted", obj.GetNamespace(), obj.GetName())
+}
+
+// can asks the real API server's authorizer whether the subject may do verb
+// on an Orgkeeper resource.
+func can(user string, groups []string, verb, resource, namespace, name string) bool {
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: groups,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Group: iamv1.GroupVersion.Group, Resource: resource, Verb: verb, Namespace: namespace, Name: name,
+		},
+	}}
+	if resource == "secrets" {
+		sar.Spec.ResourceAttributes.Group = ""
+	}
+	ExpectWithOffset(1, k8s.Create(ctx, sar)).To(Succeed())
+	return sar.Status.Allowed
+}
+
+func user(name string) iamv1.Subject { return iamv1.Subject{Kind: iamv1.SubjectUser, Name: name} }
+
+var _ = Describe("Organization", func() {
+	BeforeEach(func() { ensureRoot() })
+
+	It("builds a hierarchy four levels deep, each organization in its own labelled namespace", func() {
+		createOrg("h1", rootName)
+		createOrg("h1-a", "h1")
+		createOrg("h1-a-b", "h1-a")
+		createOrg("h1-a-b-c", "h1-a-b", func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"deep.example"} })
+
+		deepest := eventuallyReady("h1-a-b", "h1-a-b-c")
+		Expect(deepest.Status.Path).To(Equal([]string{rootName, "h1", "h1-a", "h1-a-b", "h1-a-b-c"}))
+		Expect(deepest.Status.Depth).To(BeEquivalentTo(4))
+		Expect(deepest.Status.Parent).To(Equal("h1-a-b"))
+		Expect(deepest.Status.Namespace).To(Equal("h1-a-b-c"))
+		Expect(deepest.Status.ID).To(Equal(string(deepest.UID)))
+
+		ns := &corev1.Namespace{}
+		Expect(k8s.Get(ctx, types.NamespacedName{Name: "h1-a-b-c"}, ns)).To(Succeed())
+		Expect(ns.Labels).To(HaveKeyWithValue(iamv1.LabelOrganization, "h1-a-b-c"))
+
+		root := getOrg(systemNamespace, rootName)
+		Expect(root.Status.Path).To(Equal([]string{rootName}))
+		Expect(root.Status.Depth).To(BeZero())
+		Expect(root.Status.Parent).To(BeEmpty())
+	})
+
+	It("refuses a second root and creates nothing for it", func() {
+		createOrg("second-root", systemNamespace)
+		o := eventuallyCondition(systemNamespace, "second-root", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonMultipleRoots)
+		Expect(meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady).Message).To(ContainSubstring(rootName))
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Name: "second-root"}, &corev1.Namespace{}))
+		}, "1s").Should(BeTrue())
+		Expect(k8s.Delete(ctx, o)).To(Succeed())
+		eventuallyGone(o)
+	})
+
+	It("never touches a namespace it does not own", func() {
+		foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "taken", Labels: map[string]string{"team": "payments"}}}
+		Expect(k8s.Create(ctx, foreign)).To(Succeed())
+		untouched := foreign.ResourceVersion
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "precious", Namespace: "taken"}, Data: map[string]string{"k": "v"}}
+		Expect(k8s.Create(ctx, cm)).To(Succeed())
+
+		o := createOrg("taken", rootName)
+		eventuallyCondition(rootName, "taken", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonNamespaceConflict)
+		eventuallyCondition(rootName, "taken", iamv1.ConditionNamespaceReady, metav1.ConditionFalse, iamv1.ReasonNamespaceConflict)
+
+		Expect(k8s.Get(ctx, types.NamespacedName{Name: "taken"}, foreign)).To(Succeed())
+		Expect(foreign.ResourceVersion).To(Equal(untouched), "the namespace was modified")
+		bindings := &rbacv1.RoleBindingList{}
+		Expect(k8s.List(ctx, bindings, client.InNamespace("taken"))).To(Succeed())
+		Expect(bindings.Items).To(BeEmpty())
+
+		// Deleting the organization leaves the foreign namespace alone.
+		Expect(k8s.Delete(ctx, o)).To(Succeed())
+		eventuallyGone(o)
+		Expect(k8s.Get(ctx, types.NamespacedName{Name: "taken"}, foreign)).To(Succeed())
+		Expect(foreign.ResourceVersion).To(Equal(untouched), "the namespace was modified")
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+	})
+
+	It("reports an organization in a namespace that belongs to no organization", func() {
+		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain"}})).To(Succeed())
+		createOrg("orphan", "plain")
+		o := eventuallyCondition("plain", "orphan", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound)
+		Expect(o.Status.Path).To(BeEmpty())
+		Expect(apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Name: "orphan"}, &corev1.Namespace{}))).To(BeTrue())
+	})
+
+	It("refuses root-only settings on a child, naming the field", func() {
+		createOrg("rootonly", rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = iamv1.DomainVerificationNone })
+		o := eventuallyCondition(rootName, "rootonly", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonRootOnlySetting)
+		Expect(meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady).Message).To(ContainSubstring("spec.domainVerification"))
+		// The namespace and RBAC are still in place: only the setting is refused.
+		eventuallyCondition(rootName, "rootonly", iamv1.ConditionNamespaceReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
+	})
+
+	Describe("delegated administration", func() {
+		const (
+			alice = "alice@acme.example" // admin of r-acme
+			erin  = "erin@acme.example"  // admin of r-acme-eu only
+			gabe  = "gabe@globex.example"
+		)
+		BeforeEach(func() {
+			if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: "r-acme"}, &iamv1.Organization{})) {
+				createOrg("r-acme", rootName, func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
+				createOrg("r-globex", rootName, func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(gabe)} })
+				createOrg("r-acme-eu", "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(erin)} })
+			}
+			eventuallyReady(rootName, "r-acme")
+			eventuallyReady(rootName, "r-globex")
+			eventuallyReady("r-acme", "r-acme-eu")
+		})
+
+		It("lets an admin manage its organization and every descendant, and nothing else", func() {
+			Eventually(func() bool { return can(alice, nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
+			for _, ns := range []string{"r-acme", "r-acme-eu"} {
+				for _, res := range []string{"orgusers", "sharedapplications", "identityproviders", "organizations", "secrets"} {
+					Expect(can(alice, nil, "create", res, ns, "")).To(BeTrue(), "alice may create %s in %s", res, ns)
+					Expect(can(alice, nil, "delete", res, ns, "x")).To(BeTrue(), "alice may delete %s in %s", res, ns)
+				}
+			}
+			for _, ns := range []string{"r-globex", rootName, systemNamespace, "default"} {
+				Expect(can(alice, nil, "list", "orgusers", ns, "")).To(BeFalse(), "alice must not list users in %s", ns)
+				Expect(can(alice, nil, "get", "secrets", ns, "x")).To(BeFalse(), "alice must not read secrets in %s", ns)
+			}
+			// Her own Organization object, in the parent's namespace, by name only.
+			Expect(can(alice, nil, "patch", "organizations", rootName, "r-acme")).To(BeTrue())
+			Expect(can(alice, nil, "get", "organizations", rootName, "r-acme")).To(BeTrue())
+			Expect(can(alice, nil, "delete", "organizations", rootName, "r-acme")).To(BeFalse())
+			Expect(can(alice, nil, "get", "organizations", rootName, "r-globex")).To(BeFalse())
+			Expect(can(alice, nil, "list", "organizations", rootName, "")).To(BeFalse())
+			// The admin of a sub-organization has no say over its parent.
+			Expect(can(erin, nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can(erin, nil, "create", "orgusers", "r-acme", "")).To(BeFalse())
+			Expect(can(erin, nil, "patch", "organizations", "r-acme", "r-acme-eu")).To(BeTrue())
+			Expect(can(erin, nil, "patch", "organizations", rootName, "r-acme")).To(BeFalse())
+			// The organization's admin group carries the same rights.
+			Expect(can("someone", []string{AdminGroup("r-acme")}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can("someone", []string{AdminGroup("r-acme")}, "create", "orgusers", "r-globex", "")).To(BeFalse())
+			// And the root's admins reach everything below the root, but not the system namespace.
+			Expect(can("pat", []string{"platform-team"}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can("pat", []string{"platform-team"}, "get", "secrets", systemNamespace, "x")).To(BeFalse())
+		})
+
+		It("revokes access at once when an admin is removed, down the whole subtree", func() {
+			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
+			acme := getOrg(rootName, "r-acme")
+			acme.Spec.Admins = append(acme.Spec.Admins, user("bob"))
+			Expect(k8s.Update(ctx, acme)).To(Succeed())
+			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
+			Expect(can("bob", nil, "patch", "organizations", rootName, "r-acme")).To(BeTrue())
+
+			acme = getOrg(rootName, "r-acme")
+			acme.Spec.Admins = []iamv1.Subject{user(alice)}
+			Expect(k8s.Update(ctx, acme)).To(Succeed())
+			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
+			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
+			Eventually(func() bool { return can("bob", nil, "patch", "organizations", rootName, "r-acme") }).Should(BeFalse())
+			Expect(can(alice, nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+		})
+
+		It("repairs a RoleBinding someone edited by hand", func() {
+			rb := &rbacv1.RoleBinding{}
+			key := types.NamespacedName{Namespace: "r-acme-eu", Name: adminBindingName}
+			Expect(k8s.Get(ctx, key, rb)).To(Succeed())
+			rb.Subjects = append(rb.Subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "mallory"})
+			Expect(k8s.Update(ctx, rb)).To(Succeed())
+			Eventually(func() bool { return can("mallory", nil, "get", "secrets", "r-acme-eu", "x") }).Should(BeFalse())
+		})
+	})
+
+	Describe("domains", func() {
+		It("shows the TXT record under DNS verification and decides conflicts under None", func() {
+			createOrg("d-acme", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"d-acme.example"} })
+			o := eventuallyCondition(rootName, "d-acme", iamv1.ConditionDomainsVerified, metav1.ConditionFalse, string(iamv1.DomainPending))
+			Expect(o.Status.Domains).To(HaveLen(1))
+			Expect(o.Status.Domains[0].VerificationRecord).To(HavePrefix("_orgkeeper-challenge.d-acme.example TXT orgkeeper-verify="))
+			Expect(o.Status.Domains[0].Verified).To(BeFalse())
+			eventuallyReady(rootName, "d-acme") // a pending domain does not block readiness
+
+			root := getOrg(systemNamespace, rootName)
+			root.Spec.DomainVerification = iamv1.DomainVerificationNone
+			Expect(k8s.Update(ctx, root)).To(Succeed())
+			DeferCleanup(func() {
+				root := getOrg(systemNamespace, rootName)
+				root.Spec.DomainVerification = ""
+				Expect(k8s.Update(ctx, root)).To(Succeed())
+			})
+			eventuallyCondition(rootName, "d-acme", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
+
+			createOrg("d-globex", rootName, func(o *iamv1.Organization) {
+				o.Spec.Domains = []iamv1.Domain{"d-acme.example", "d-globex.example"}
+			})
+			g := eventuallyCondition(rootName, "d-globex", iamv1.ConditionDomainsVerified, metav1.ConditionFalse, string(iamv1.DomainConflict))
+			Expect(g.Status.Domains).To(ConsistOf(
+				HaveField("Name", iamv1.Domain("d-acme.example")),
+				HaveField("Name", iamv1.Domain("d-globex.example")),
+			))
+			for _, d := range g.Status.Domains {
+				if d.Name == "d-acme.example" {
+					Expect(d.Reason).To(Equal(iamv1.DomainConflict))
+					Expect(d.Message).To(ContainSubstring("d-acme"))
+				} else {
+					Expect(d.Verified).To(BeTrue())
+				}
+			}
+
+			// When the holder lets the domain go, the other claimant gets it.
+			a := getOrg(rootName, "d-acme")
+			a.Spec.Domains = nil
+			Expect(k8s.Update(ctx, a)).To(Succeed())
+			eventuallyCondition(rootName, "d-globex", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
+		})
+	})
+
+	Describe("deletion", func() {
+		It("blocks while children or users exist, naming them, and completes once they are gone", func() {
+			parent := createOrg("b-parent", rootName)
+			child := createOrg("b-child", "b-parent")
+			eventuallyReady("b-parent", "b-child")
+			u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Name: "carol", Namespace: "b-parent"},
+				Spec: iamv1.OrgUserSpec{Email: "carol@b.example"}}
+			Expect(k8s.Create(ctx, u)).To(Succeed())
+
+			Expect(k8s.Delete(ctx, parent)).To(Succeed())
+			o := eventuallyCondition(rootName, "b-parent", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonDeletionBlocked)
+			msg := meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady).Message
+			Expect(msg).To(ContainSubstring("b-child"))
+			Expect(msg).To(ContainSubstring("carol"))
+			Consistently(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(parent), &iamv1.Organization{}) }, "1s").Should(Succeed())
+			Expect(getOrg("b-parent", "b-child").DeletionTimestamp).To(BeNil(), "Block never deletes children")
+
+			Expect(k8s.Delete(ctx, child)).To(Succeed())
+			eventuallyGone(child)
+			Expect(k8s.Delete(ctx, u)).To(Succeed())
+			eventuallyGone(parent)
+
+			ns := &corev1.Namespace{}
+			err := k8s.Get(ctx, types.NamespacedName{Name: "b-parent"}, ns)
+			Expect(apierrors.IsNotFound(err) || !ns.DeletionTimestamp.IsZero()).To(BeTrue(), "the namespace is being deleted")
+		})
+
+		It("with Cascade deletes the whole subtree bottom-up, whatever the children's own policy", func() {
+			top := createOrg("c-top", rootName, func(o *iamv1.Organization) { o.Spec.DeletionPolicy = iamv1.DeletionCascade })
+			mid := createOrg("c-mid", "c-top")
+			leaf := createOrg("c-leaf", "c-mid")
+			u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Name: "dave", Namespace: "c-mid"},
+				Spec: iamv1.OrgUserSpec{Email: "dave@c.example"}}
+			eventuallyReady("c-mid", "c-leaf")
+			Expect(k8s.Create(ctx, u)).To(Succeed())
+
+			Expect(k8s.Delete(ctx, top)).To(Succeed())
+			eventuallyGone(leaf)
+			eventuallyGone(u)
+			eventuallyGone(mid)
+			eventuallyGone(top)
+			for _, n := range []string{"c-top", "c-mid", "c-leaf"} {
+				ns := &corev1.Namespace{}
+				err := k8s.Get(ctx, types.NamespacedName{Name: n}, ns)
+				Expect(apierrors.IsNotFound(err) || !ns.DeletionTimestamp.IsZero()).To(BeTrue(), "namespace %s is being deleted", n)
+			}
+			// The self-management RBAC in the parent's namespace is gone too.
+			Expect(apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: selfRoleName("c-top")}, &rbacv1.Role{}))).To(BeTrue())
+		})
+	})
+})

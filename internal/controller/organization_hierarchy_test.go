@@ -1,0 +1,284 @@
+package controller
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+type orgOpt func(*iamv1.Organization)
+
+func testOrg(name, namespace string, opts ...orgOpt) *iamv1.Organization {
+	o := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Namespace: namespace, UID: types.UID("uid-" + name),
+		CreationTimestamp: metav1.NewTime(t0), Generation: 1,
+	}}
+	for _, f := range opts {
+		f(o)
+	}
+	return o
+}
+
+func created(d time.Duration) orgOpt {
+	return func(o *iamv1.Organization) { o.CreationTimestamp = metav1.NewTime(t0.Add(d)) }
+}
+
+func placedAt(path ...string) orgOpt {
+	return func(o *iamv1.Organization) { o.Status.Path, o.Status.Namespace = path, o.Name }
+}
+
+func withDomains(d ...iamv1.Domain) orgOpt {
+	return func(o *iamv1.Organization) { o.Spec.Domains = d }
+}
+
+func withAdmins(s ...iamv1.Subject) orgOpt {
+	return func(o *iamv1.Organization) { o.Spec.Admins = s }
+}
+
+func verified(d iamv1.Domain) orgOpt {
+	return func(o *iamv1.Organization) {
+		o.Status.Domains = append(o.Status.Domains, iamv1.DomainStatus{Name: d, Verified: true})
+	}
+}
+
+func TestChooseRoot(t *testing.T) {
+	cases := []struct {
+		name  string
+		orgs  []iamv1.Organization
+		want  string
+	}{
+		{"no candidates means no root", nil, ""},
+		{"the only candidate is the root", []iamv1.Organization{*testOrg("platform", "sys")}, "platform"},
+		{"the oldest candidate is the root whatever its name",
+			[]iamv1.Organization{*testOrg("aaa", "sys", created(time.Minute)), *testOrg("zzz", "sys")}, "zzz"},
+		{"candidates created in the same second are ordered by name",
+			[]iamv1.Organization{*testOrg("zzz", "sys"), *testOrg("aaa", "sys")}, "aaa"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := chooseRoot(tc.orgs); got != tc.want {
+				t.Fatalf("chooseRoot = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlace(t *testing.T) {
+	const sys = "orgkeeper-system"
+	cases := []struct {
+		name       string
+		org        *iamv1.Organization
+		parent     *iamv1.Organization
+		root       string
+		wantReason string
+		wantPath   []string
+	}{
+		{"the root organization sits alone at the top",
+			testOrg("platform", sys), nil, "platform", iamv1.ReasonReconciled, []string{"platform"}},
+		{"a second organization in the system namespace is refused as a second root",
+			testOrg("other", sys), nil, "platform", iamv1.ReasonMultipleRoots, nil},
+		{"an organization in a namespace that belongs to no organization has no parent",
+			testOrg("acme", "default"), nil, "", iamv1.ReasonOrganizationNotFound, nil},
+		{"a child of a parent that has no path yet waits for it",
+			testOrg("acme", "platform"), testOrg("platform", sys), "", iamv1.ReasonParentNotReady, nil},
+		{"a child of a parent whose namespace is not its own (a NamespaceConflict) waits",
+			testOrg("acme", "platform"), testOrg("platform", sys, func(o *iamv1.Organization) { o.Status.Path = []string{"platform"} }),
+			"", iamv1.ReasonParentNotReady, nil},
+		{"a child extends its parent's path",
+			testOrg("acme-eu", "acme"), testOrg("acme", "platform", placedAt("platform", "acme")), "",
+			iamv1.ReasonReconciled, []string{"platform", "acme", "acme-eu"}},
+		{"an organization that is its own ancestor is a cycle",
+			testOrg("acme", "x"), testOrg("x", "acme", placedAt("platform", "acme", "x")), "", iamv1.ReasonHierarchyCycle, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := place(tc.org, sys, tc.parent, tc.root)
+			if p.reason != tc.wantReason || !slices.Equal(p.path, tc.wantPath) {
+				t.Fatalf("place = %s %v (%s), want %s %v", p.reason, p.path, p.message, tc.wantReason, tc.wantPath)
+			}
+			if p.ok != (tc.wantReason == iamv1.ReasonReconciled) || p.message == "" {
+				t.Fatalf("place ok=%v message=%q for reason %s", p.ok, p.message, p.reason)
+			}
+		})
+	}
+}
+
+func TestAdminSubjects(t *testing.T) {
+	root := testOrg("platform", "sys", withAdmins(iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "platform-team"}))
+	acme := testOrg("acme", "platform", withAdmins(
+		iamv1.Subject{Kind: iamv1.SubjectUser, Name: "alice"},
+		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "platform-team"}))
+	group := func(n string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: n}
+	}
+	user := func(n string) rbacv1.Subject {
+		return rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: n}
+	}
+	cases := []struct {
+		name  string
+		chain []*iamv1.Organization
+		want  []rbacv1.Subject
+	}{
+		{"an organization without admins is still administered by its admin group",
+			[]*iamv1.Organization{testOrg("x", "sys")}, []rbacv1.Subject{group("orgkeeper:org:x:admins")}},
+		{"a child is administered by its ancestors' admins first, then its own, without duplicates",
+			[]*iamv1.Organization{root, acme},
+			[]rbacv1.Subject{group("orgkeeper:org:platform:admins"), group("platform-team"), group("orgkeeper:org:acme:admins"), user("alice")}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := adminSubjects(tc.chain); !slices.Equal(got, tc.want) {
+				t.Fatalf("adminSubjects = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestResolveDomains(t *testing.T) {
+	const d = iamv1.Domain("acme.example")
+	acme := testOrg("acme", "platform", withDomains(d))
+	older := testOrg("globex", "platform", created(-time.Hour), withDomains(d))
+	younger := testOrg("initech", "platform", created(time.Hour), withDomains(d))
+	cases := []struct {
+		name       string
+		org        *iamv1.Organization
+		mode       iamv1.DomainVerificationMode
+		others     []*iamv1.Organization
+		wantOK     bool
+		wantReason iamv1.DomainReason
+	}{
+		{"without verification an unclaimed domain is verified", acme, iamv1.DomainVerificationNone, nil, true, ""},
+		{"without verification the older claimant keeps the domain", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{older}, false, iamv1.DomainConflict},
+		{"without verification a younger claimant does not take the domain", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{younger}, true, ""},
+		{"with DNS verification a new domain waits for its TXT record", acme, iamv1.DomainVerificationDNS, nil, false, iamv1.DomainPending},
+		{"with DNS verification a domain verified elsewhere is a conflict", acme, iamv1.DomainVerificationDNS,
+			[]*iamv1.Organization{testOrg("initech", "platform", withDomains(d), verified(d))}, false, iamv1.DomainConflict},
+		{"with DNS verification a domain this organization verified stays verified", testOrg("acme", "platform", withDomains(d), verified(d)),
+			iamv1.DomainVerificationDNS, []*iamv1.Organization{older}, true, ""},
+		{"the organization itself among the claimants is not a conflict", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{acme}, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := resolveDomains(tc.org, tc.mode, map[iamv1.Domain][]*iamv1.Organization{d: tc.others})
+			if len(got) != 1 || got[0].Verified != tc.wantOK || got[0].Reason != tc.wantReason {
+				t.Fatalf("resolveDomains = %+v, want verified=%v reason=%q", got, tc.wantOK, tc.wantReason)
+			}
+			if want := "_orgkeeper-challenge.acme.example TXT orgkeeper-verify="; !strings.HasPrefix(got[0].VerificationRecord, want) {
+				t.Fatalf("verificationRecord %q does not start with %q", got[0].VerificationRecord, want)
+			}
+		})
+	}
+}
+
+func TestVerificationRecordDiffersPerOrganizationAndDomain(t *testing.T) {
+	a, b := VerificationRecord("uid-a", "acme.example"), VerificationRecord("uid-b", "acme.example")
+	c := VerificationRecord("uid-a", "acme.test")
+	if a == b || strings.TrimPrefix(a, "_orgkeeper-challenge.acme.example") == strings.TrimPrefix(c, "_orgkeeper-challenge.acme.test") {
+		t.Fatalf("records must differ per organization and per domain: %q %q %q", a, b, c)
+	}
+	if a != VerificationRecord("uid-a", "acme.example") {
+		t.Fatal("the record must be stable for the same organization and domain")
+	}
+}
+
+func TestRootOnlyCheck(t *testing.T) {
+	cases := []struct {
+		name   string
+		org    *iamv1.Organization
+		isRoot bool
+		wantOK bool
+		field  string
+	}{
+		{"the root may set selfService and domainVerification", testOrg("p", "sys", func(o *iamv1.Organization) {
+			o.Spec.SelfService, o.Spec.DomainVerification = &iamv1.SelfService{Enabled: true}, iamv1.DomainVerificationNone
+		}), true, true, ""},
+		{"a child with selfService is refused, naming the field", testOrg("acme", "p", func(o *iamv1.Organization) {
+			o.Spec.SelfService = &iamv1.SelfService{}
+		}), false, false, "spec.selfService"},
+		{"a child with domainVerification is refused, naming the field", testOrg("acme", "p", func(o *iamv1.Organization) {
+			o.Spec.DomainVerification = iamv1.DomainVerificationDNS
+		}), false, false, "spec.domainVerification"},
+		{"a plain child passes", testOrg("acme", "p"), false, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := rootOnlyCheck(tc.org, tc.isRoot)
+			if c.ok != tc.wantOK || !strings.Contains(c.message, tc.field) {
+				t.Fatalf("rootOnlyCheck = %+v, want ok=%v mentioning %q", c, tc.wantOK, tc.field)
+			}
+		})
+	}
+}
+
+func TestBlockedMessageNamesWhatIsInTheWay(t *testing.T) {
+	msg := blockedMessage([]string{"acme-eu"}, []string{"bob", "alice"})
+	for _, want := range []string{"acme-eu", "alice, bob", "Cascade"} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("message %q does not contain %q", msg, want)
+		}
+	}
+	many := blockedMessage(nil, []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7"})
+	if !strings.Contains(many, "7 users") || strings.Contains(many, "u7") {
+		t.Fatalf("long lists are shortened with a count: %q", many)
+	}
+}
+
+func TestSetOrgConditions(t *testing.T) {
+	ok := passed(iamv1.ReasonReconciled, "fine")
+	cases := []struct {
+		name        string
+		out         orgOutcome
+		wantReady   metav1.ConditionStatus
+		wantReason  string
+		wantNSReady metav1.ConditionStatus
+	}{
+		{"everything in place makes the organization Ready",
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, domains: passed(iamv1.ReasonNoDomains, "")},
+			metav1.ConditionTrue, iamv1.ReasonReconciled, metav1.ConditionTrue},
+		{"a pending domain does not keep the organization from being Ready",
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, domains: failed("Pending", "")},
+			metav1.ConditionTrue, iamv1.ReasonReconciled, metav1.ConditionTrue},
+		{"a second root is not Ready and its namespace condition says why",
+			orgOutcome{placement: failed(iamv1.ReasonMultipleRoots, "x")},
+			metav1.ConditionFalse, iamv1.ReasonMultipleRoots, metav1.ConditionFalse},
+		{"a namespace conflict is reported on Ready and NamespaceReady",
+			orgOutcome{placement: ok, rootOnly: ok, namespace: failed(iamv1.ReasonNamespaceConflict, "x")},
+			metav1.ConditionFalse, iamv1.ReasonNamespaceConflict, metav1.ConditionFalse},
+		{"a blocked deletion comes first",
+			orgOutcome{deletion: failed(iamv1.ReasonDeletionBlocked, "x")},
+			metav1.ConditionFalse, iamv1.ReasonDeletionBlocked, metav1.ConditionUnknown},
+		{"an unexpected error keeps Ready False with a retry message",
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, err: errTest},
+			metav1.ConditionFalse, iamv1.ReasonReconciling, metav1.ConditionTrue},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			org := testOrg("acme", "platform")
+			setOrgConditions(org, &tc.out)
+			ready := meta.FindStatusCondition(org.Status.Conditions, iamv1.ConditionReady)
+			ns := meta.FindStatusCondition(org.Status.Conditions, iamv1.ConditionNamespaceReady)
+			if ready.Status != tc.wantReady || ready.Reason != tc.wantReason || ns.Status != tc.wantNSReady {
+				t.Fatalf("Ready=%s/%s NamespaceReady=%s, want %s/%s %s", ready.Status, ready.Reason, ns.Status, tc.wantReady, tc.wantReason, tc.wantNSReady)
+			}
+			if ready.ObservedGeneration != org.Generation {
+				t.Fatal("conditions must carry the generation they describe")
+			}
+		})
+	}
+}
+
+type testError string
+
+func (e testError) Error() string { return string(e) }
+
+const errTest = testError("the API server is unavailable")

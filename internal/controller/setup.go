@@ -1,0 +1,66 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+)
+
+// Options configure the reconcilers.
+type Options struct {
+	// SystemNamespace holds the operator, the root Organization, signing keys
+	// and credential Secrets.
+	SystemNamespace string
+	// MaxConcurrentReconciles bounds the parallel reconciles per kind.
+	MaxConcurrentReconciles int
+}
+
+func (o Options) withDefaults() Options {
+	if o.SystemNamespace == "" {
+		o.SystemNamespace = "orgkeeper-system"
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 16
+	}
+	return o
+}
+
+// CacheOptions returns the manager's cache options: Namespaces, Roles and
+// RoleBindings are cached only when the operator manages them, so memory
+// stays proportional to Orgkeeper's own objects, not to the cluster.
+// Unmanaged objects are read with the uncached API reader when needed.
+func CacheOptions(Options) cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{iamv1.LabelManagedBy: iamv1.ManagedByValue})
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Namespace{}:   {Label: managed},
+			&rbacv1.Role{}:        {Label: managed},
+			&rbacv1.RoleBinding{}: {Label: managed},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+}
+
+// SetupWithManager registers the field indexes and every reconciler.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	opts = opts.withDefaults()
+	if err := setupIndexes(mgr); err != nil {
+		return fmt.Errorf("registering field indexes: %w", err)
+	}
+	orgs := &OrganizationReconciler{
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		SystemNamespace: opts.SystemNamespace,
+	}
+	if err := orgs.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("setting up the Organization reconciler: %w", err)
+	}
+	return nil
+}
