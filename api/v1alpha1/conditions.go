@@ -93,6 +93,9 @@ const (
 	// ReasonDuplicateEmail (OrgUser): another OrgUser of the organization has
 	// the same email; emails are unique within an organization.
 	ReasonDuplicateEmail = "DuplicateEmail"
+	// ReasonDuplicateUsername (OrgUser): the username equals another
+	// OrgUser's username or email in the organization.
+	ReasonDuplicateUsername = "DuplicateUsername"
 	// ReasonSharedOrganizationNotFound (SharedApplication): an organization
 	// listed in spec.sharing.organizations does not exist in the registering
 	// organization's subtree.

@@ -39,7 +39,7 @@ type Domain string
 
 // HTTPSURL is an absolute https:// URL.
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''",message="must be an absolute https:// URL"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && size(url(self).getHostname()) > 0",message="must be an absolute https:// URL"
 type HTTPSURL string
 
 // Color is a colour in the form #RRGGBB.

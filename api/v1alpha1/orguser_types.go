@@ -247,6 +247,13 @@ type FederatedIdentity struct {
 	// +kubebuilder:validation:MaxLength=63
 	IdentityProvider string `json:"identityProvider"`
 
+	// organization is the ancestor organization that owns the identity
+	// provider when it is inherited (spec.inheritable); empty when the
+	// provider belongs to the user's own organization.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Organization string `json:"organization,omitempty"`
+
 	// subject is the user's sub claim at the identity provider.
 	// +required
 	// +kubebuilder:validation:MaxLength=256

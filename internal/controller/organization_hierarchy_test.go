@@ -53,9 +53,9 @@ func verified(d iamv1.Domain) orgOpt {
 
 func TestChooseRoot(t *testing.T) {
 	cases := []struct {
-		name  string
-		orgs  []iamv1.Organization
-		want  string
+		name string
+		orgs []iamv1.Organization
+		want string
 	}{
 		{"no candidates means no root", nil, ""},
 		{"the only candidate is the root", []iamv1.Organization{*testOrg("platform", "sys")}, "platform"},

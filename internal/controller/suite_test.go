@@ -29,11 +29,11 @@ import (
 const systemNamespace = "orgkeeper-system"
 
 var (
-	cfg       *rest.Config
-	k8s       client.Client
-	testEnv   *envtest.Environment
-	ctx       context.Context
-	cancel    context.CancelFunc
+	cfg        *rest.Config
+	k8s        client.Client
+	testEnv    *envtest.Environment
+	ctx        context.Context
+	cancel     context.CancelFunc
 	testScheme = runtime.NewScheme()
 )
 
