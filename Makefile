@@ -64,3 +64,8 @@ build: generate
 .PHONY: help
 help:
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+.PHONY: bench-scale
+bench-scale: envtest ## Time 1,000 and 10,000 organizations to Ready (hack/orgscale).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/orgscale -orgs 1000 -depth 5
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./hack/orgscale -orgs 10000 -depth 5 -timeout 20m

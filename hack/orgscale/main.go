@@ -1,0 +1,253 @@
+// Command orgscale measures how fast the operator converges a large hierarchy:
+// it starts an embedded control plane, runs `orgkeeper manager` as a separate
+// process, creates N organizations in a tree of the given depth all at once
+// (each as soon as its parent's namespace exists), and reports the time until
+// every one is Ready (namespace and RBAC in place) and the manager's peak
+// resident memory.
+//
+//	go run ./hack/orgscale -orgs 1000 -depth 5
+//
+// `make bench-scale` runs it for 1,000 and 10,000 organizations.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
+)
+
+const systemNamespace = "orgkeeper-system"
+
+func main() {
+	orgs := flag.Int("orgs", 1000, "number of organizations, the root included")
+	depth := flag.Int("depth", 5, "levels of the tree, the root included")
+	workers := flag.Int("workers", 32, "parallel creators")
+	timeout := flag.Duration("timeout", 15*time.Minute, "give up after this long")
+	flag.Parse()
+	if err := run(*orgs, *depth, *workers, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "orgscale:", err)
+		os.Exit(1)
+	}
+}
+
+// node is one organization of the generated tree.
+type node struct{ name, parent string }
+
+// tree lays out n organizations over depth levels with an even fan-out.
+func tree(n, depth int) []node {
+	fanout := 2
+	for total(fanout, depth) < n {
+		fanout++
+	}
+	out := []node{{name: "root"}}
+	level := []string{"root"}
+	for d := 1; d < depth && len(out) < n; d++ {
+		var next []string
+		for _, p := range level {
+			for i := 0; i < fanout && len(out) < n; i++ {
+				name := fmt.Sprintf("%s-%d", strings.TrimPrefix(p, "root"), i)
+				name = "o" + name
+				out = append(out, node{name: name, parent: p})
+				next = append(next, name)
+			}
+		}
+		level = next
+	}
+	return out
+}
+
+func total(fanout, depth int) int {
+	t := 0
+	for d := 0; d < depth; d++ {
+		t += int(math.Pow(float64(fanout), float64(d)))
+	}
+	return t
+}
+
+func run(n, depth, workers int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	stateDir, err := os.MkdirTemp("", "orgscale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(stateDir)
+
+	log := zap.New(zap.UseDevMode(false), zap.Level(zapcore.ErrorLevel))
+	env, err := devenv.Start(ctx, devenv.Options{StateDir: stateDir, Log: log})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	kubeconfig := filepath.Join(stateDir, "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig); err != nil {
+		return err
+	}
+	cfg := env.Config
+	cfg.QPS, cfg.Burst = 1000, 2000
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = iamv1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+
+	bin := filepath.Join(stateDir, "orgkeeper")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/orgkeeper")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building orgkeeper: %w", err)
+	}
+	mgrLog, err := os.Create(filepath.Join(stateDir, "manager.log"))
+	if err != nil {
+		return err
+	}
+	mgr := exec.CommandContext(ctx, bin, "manager", "--kubeconfig", kubeconfig, "--metrics-addr", "0",
+		"--health-addr", "127.0.0.1:0", "--system-namespace", systemNamespace)
+	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
+	if err := mgr.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = mgr.Process.Kill(); _ = mgr.Wait() }()
+
+	nodes := tree(n, depth)
+	fmt.Printf("creating %d organizations, %d levels, with %d workers\n", len(nodes), depth, workers)
+	start := time.Now()
+	work := make(chan node)
+	var created atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for nd := range work {
+				if err := create(ctx, c, nd); err != nil {
+					errs <- err
+					return
+				}
+				created.Add(1)
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, nd := range nodes {
+			select {
+			case work <- nd:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var peak atomic.Int64
+	go func() {
+		for ctx.Err() == nil {
+			if kb := rssKB(mgr.Process.Pid); kb > peak.Load() {
+				peak.Store(kb)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+
+	for {
+		select {
+		case err := <-errs:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("timed out: %w (manager log: %s)", ctx.Err(), mgrLog.Name())
+		case <-time.After(time.Second):
+		}
+		list := &iamv1.OrganizationList{}
+		if err := c.List(ctx, list); err != nil {
+			return err
+		}
+		ready := 0
+		for i := range list.Items {
+			if meta.IsStatusConditionTrue(list.Items[i].Status.Conditions, iamv1.ConditionReady) {
+				ready++
+			}
+		}
+		fmt.Printf("%6.1fs created %d, ready %d\n", time.Since(start).Seconds(), created.Load(), ready)
+		if ready == len(nodes) {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	wg.Wait()
+	fmt.Printf("RESULT orgs=%d depth=%d all_ready_seconds=%.1f manager_peak_rss_mib=%.0f\n",
+		len(nodes), depth, elapsed.Seconds(), float64(max(peak.Load(), rssKB(mgr.Process.Pid)))/1024)
+	return nil
+}
+
+// create creates one organization, waiting for its parent's namespace.
+func create(ctx context.Context, c client.Client, nd node) error {
+	ns := nd.parent
+	if nd.parent == "" {
+		ns = systemNamespace
+	}
+	for {
+		o := &iamv1.Organization{
+			ObjectMeta: metav1.ObjectMeta{Name: nd.name, Namespace: ns},
+			Spec: iamv1.OrganizationSpec{DisplayName: "Org " + nd.name,
+				Admins: []iamv1.Subject{{Kind: iamv1.SubjectUser, Name: "admin@" + nd.name + ".example"}}},
+		}
+		err := c.Create(ctx, o)
+		if err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		if !apierrors.IsNotFound(err) { // the parent's namespace is not there yet
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// rssKB is the peak resident set (VmHWM) of a process, in KiB.
+func rssKB(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}
