@@ -40,6 +40,10 @@ fmt:
 vet:
 	$(GO) vet ./...
 
+.PHONY: kubectl
+kubectl: ## Build kubectl from the Go module proxy into bin/kubectl (if you have none).
+	@mkdir -p bin && ln -sf "$$(WITH_KUBECTL=1 hack/envtest/build.sh)/kubectl" bin/kubectl && bin/kubectl version --client
+
 .PHONY: envtest
 envtest: ## Build the control-plane binaries once (cached under ~/.cache/orgkeeper).
 	@hack/envtest/build.sh >/dev/null

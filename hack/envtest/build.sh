@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries that envtest and 'orgkeeper dev' run
 # (kube-apiserver, kube-controller-manager, etcd) from the Go module proxy into a
-# cache folder outside the repository, once. Later runs find them and exit at once.
+# cache folder outside the repository, once (and kubectl when WITH_KUBECTL=1). Later runs find them and exit at once.
 #
 # Prints the folder that holds the binaries (for KUBEBUILDER_ASSETS) on stdout.
 # The folder is $ORGKEEPER_ENVTEST_DIR if set, else
@@ -28,4 +28,6 @@ build() { # <module dir> <package> <output name>
 build etcd . etcd
 build kube k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver
 build kube k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager
+# kubectl is optional: `make kubectl` asks for it (for the README's tour).
+if [ "${WITH_KUBECTL:-}" = 1 ]; then build kube k8s.io/kubernetes/cmd/kubectl kubectl; fi
 echo "$dir"
