@@ -1,0 +1,682 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+var _ Store = (*Memory)(nil)
+
+// TTLs are the default lifetimes of records created with a zero ExpiresAt.
+type TTLs struct {
+	AuthRequest  time.Duration
+	Code         time.Duration
+	RefreshToken time.Duration
+	LoginSession time.Duration
+	// RevokedFamily is how long a revoked refresh token family is remembered
+	// when none of its tokens lives longer, so that a token created in it
+	// after the revocation (a code exchange racing with a replay) is refused.
+	RevokedFamily time.Duration
+}
+
+// DefaultTTLs returns the lifetimes NewMemory uses unless WithTTLs overrides
+// them.
+func DefaultTTLs() TTLs {
+	return TTLs{
+		AuthRequest:   30 * time.Minute,
+		Code:          2 * time.Minute,
+		RefreshToken:  30 * 24 * time.Hour,
+		LoginSession:  12 * time.Hour,
+		RevokedFamily: time.Hour,
+	}
+}
+
+// MemoryOption configures NewMemory.
+type MemoryOption func(*Memory)
+
+// WithClock sets the clock (time.Now by default).
+func WithClock(now func() time.Time) MemoryOption {
+	return func(m *Memory) { m.now = now }
+}
+
+// WithRand sets the source of token values and IDs (crypto/rand by default).
+// It must be safe for concurrent use.
+func WithRand(r io.Reader) MemoryOption {
+	return func(m *Memory) { m.rand = r }
+}
+
+// WithTTLs sets the default lifetimes; zero fields keep DefaultTTLs().
+func WithTTLs(t TTLs) MemoryOption {
+	return func(m *Memory) {
+		for _, f := range []struct{ dst, src *time.Duration }{
+			{&m.ttl.AuthRequest, &t.AuthRequest},
+			{&m.ttl.Code, &t.Code},
+			{&m.ttl.RefreshToken, &t.RefreshToken},
+			{&m.ttl.LoginSession, &t.LoginSession},
+			{&m.ttl.RevokedFamily, &t.RevokedFamily},
+		} {
+			if *f.src > 0 {
+				*f.dst = *f.src
+			}
+		}
+	}
+}
+
+// Memory is a Store in process memory, for a single replica. Each kind of
+// record lives in its own sharded map (one lock per shard), so concurrent
+// requests rarely contend. Expired records are invisible at once and removed
+// by GC (or RunGC).
+type Memory struct {
+	now  func() time.Time
+	rand io.Reader
+	ttl  TTLs
+
+	authRequests  *shardedMap[AuthRequest]
+	codes         *shardedMap[AuthCode]
+	refreshTokens *shardedMap[refreshRecord]
+	// families indexes refresh tokens by family. A family's shard lock is
+	// held across every change to the family or to one of its tokens, which
+	// makes rotation and revocation atomic. Lock order: family shard, then
+	// token shard; never the reverse.
+	families      *shardedMap[family]
+	loginSessions *shardedMap[LoginSession]
+	failures      *shardedMap[Failures]
+}
+
+type refreshRecord struct {
+	rt      RefreshToken
+	usedAt  time.Time
+	revoked bool
+}
+
+type family struct {
+	tokens    []string // HashSecret of each token value
+	revoked   bool
+	expiresAt time.Time
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{
+		now:           time.Now,
+		rand:          rand.Reader,
+		ttl:           DefaultTTLs(),
+		authRequests:  newShardedMap[AuthRequest](),
+		codes:         newShardedMap[AuthCode](),
+		refreshTokens: newShardedMap[refreshRecord](),
+		families:      newShardedMap[family](),
+		loginSessions: newShardedMap[LoginSession](),
+		failures:      newShardedMap[Failures](),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// MemoryStats counts the records held, expired or not, for metrics and tests.
+type MemoryStats struct {
+	AuthRequests, Codes, RefreshTokens, RefreshTokenFamilies, LoginSessions, FailureKeys int
+}
+
+// Stats returns the number of records of each kind.
+func (m *Memory) Stats() MemoryStats {
+	return MemoryStats{
+		AuthRequests:         m.authRequests.len(),
+		Codes:                m.codes.len(),
+		RefreshTokens:        m.refreshTokens.len(),
+		RefreshTokenFamilies: m.families.len(),
+		LoginSessions:        m.loginSessions.len(),
+		FailureKeys:          m.failures.len(),
+	}
+}
+
+// RunGC calls GC every interval until ctx is done, then returns nil. Run it in
+// its own goroutine.
+func (m *Memory) RunGC(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			_, _ = m.GC(ctx, m.now())
+		}
+	}
+}
+
+// GC implements Collector.
+func (m *Memory) GC(ctx context.Context, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := m.authRequests.deleteIf(func(r AuthRequest) bool { return expired(r.ExpiresAt, now) })
+	n += m.codes.deleteIf(func(c AuthCode) bool { return expired(c.ExpiresAt, now) })
+	n += m.refreshTokens.deleteIf(func(r refreshRecord) bool { return expired(r.rt.ExpiresAt, now) })
+	n += m.gcFamilies(now)
+	n += m.loginSessions.deleteIf(func(s LoginSession) bool { return expired(s.ExpiresAt, now) })
+	n += m.failures.deleteIf(func(f Failures) bool { return expired(f.WindowEnd, now) })
+	return n, nil
+}
+
+// gcFamilies removes expired families and drops the hashes of tokens that GC
+// already removed from the live ones.
+func (m *Memory) gcFamilies(now time.Time) int {
+	n := 0
+	for i := range m.families.shards {
+		sh := &m.families.shards[i]
+		sh.mu.Lock()
+		for id, f := range sh.m {
+			if expired(f.expiresAt, now) {
+				delete(sh.m, id)
+				n++
+				continue
+			}
+			f.tokens = slices.DeleteFunc(f.tokens, func(h string) bool {
+				_, ok := m.refreshTokens.get(h)
+				return !ok
+			})
+			sh.m[id] = f
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// expired reports whether a record with this expiry is gone at now.
+func expired(expiresAt, now time.Time) bool { return !now.Before(expiresAt) }
+
+func notFound(kind string) error { return fmt.Errorf("%s: %w", kind, ErrNotFound) }
+
+func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, ErrNotFound) }
+
+func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
+
+// expiry returns exp, or now+ttl if exp is zero.
+func expiry(exp, now time.Time, ttl time.Duration) time.Time {
+	if exp.IsZero() {
+		return now.Add(ttl)
+	}
+	return exp
+}
+
+// newID returns a random 128-bit identifier, base64url-encoded.
+func (m *Memory) newID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
+		return "", fmt.Errorf("session: generating ID: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func (m *Memory) newSecret() (string, error) {
+	s, err := NewSecret(m.rand)
+	if err != nil {
+		return "", fmt.Errorf("session: generating secret: %w", err)
+	}
+	return s, nil
+}
+
+// ---- auth requests
+
+// CreateAuthRequest implements AuthRequestStore.
+func (m *Memory) CreateAuthRequest(ctx context.Context, req AuthRequest) (AuthRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return AuthRequest{}, err
+	}
+	if req.ClientID == "" {
+		return AuthRequest{}, invalid("auth request without client ID")
+	}
+	req = req.Clone()
+	if req.ID == "" {
+		id, err := m.newSecret()
+		if err != nil {
+			return AuthRequest{}, err
+		}
+		req.ID = id
+	}
+	now := m.now()
+	req.CreatedAt = now
+	req.ExpiresAt = expiry(req.ExpiresAt, now, m.ttl.AuthRequest)
+	if !m.authRequests.putIfAbsent(req.ID, req) {
+		return AuthRequest{}, fmt.Errorf("auth request %q: %w", req.ID, ErrAlreadyExists)
+	}
+	return req.Clone(), nil
+}
+
+// GetAuthRequest implements AuthRequestStore.
+func (m *Memory) GetAuthRequest(ctx context.Context, id string) (AuthRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return AuthRequest{}, err
+	}
+	r, ok := m.authRequests.get(id)
+	if !ok {
+		return AuthRequest{}, notFound("auth request")
+	}
+	if expired(r.ExpiresAt, m.now()) {
+		return AuthRequest{}, expiredErr("auth request")
+	}
+	return r.Clone(), nil
+}
+
+// UpdateAuthRequest implements AuthRequestStore.
+func (m *Memory) UpdateAuthRequest(ctx context.Context, id string, update func(*AuthRequest) error) (AuthRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return AuthRequest{}, err
+	}
+	sh := m.authRequests.shardFor(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r, ok := sh.m[id]
+	if !ok {
+		return AuthRequest{}, notFound("auth request")
+	}
+	if expired(r.ExpiresAt, m.now()) {
+		return AuthRequest{}, expiredErr("auth request")
+	}
+	next := r.Clone()
+	if err := update(&next); err != nil {
+		return AuthRequest{}, err
+	}
+	if next.ID != id {
+		return AuthRequest{}, invalid("auth request ID cannot change")
+	}
+	// Store a copy: update may have kept a pointer to next.
+	sh.m[id] = next.Clone()
+	return next.Clone(), nil
+}
+
+// DeleteAuthRequest implements AuthRequestStore.
+func (m *Memory) DeleteAuthRequest(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.authRequests.delete(id)
+	return nil
+}
+
+// ---- codes
+
+// SaveCode implements CodeStore.
+func (m *Memory) SaveCode(ctx context.Context, code string, c AuthCode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch {
+	case code == "":
+		return invalid("empty authorization code")
+	case c.AuthRequestID == "":
+		return invalid("authorization code without auth request ID")
+	case c.ClientID == "":
+		return invalid("authorization code without client ID")
+	}
+	now := m.now()
+	c.CreatedAt = now
+	c.ExpiresAt = expiry(c.ExpiresAt, now, m.ttl.Code)
+	c.ConsumedAt = time.Time{}
+	if !m.codes.putIfAbsent(HashSecret(code), c) {
+		return fmt.Errorf("authorization code: %w", ErrAlreadyExists)
+	}
+	return nil
+}
+
+// ConsumeCode implements CodeStore.
+func (m *Memory) ConsumeCode(ctx context.Context, code string) (AuthCode, error) {
+	if err := ctx.Err(); err != nil {
+		return AuthCode{}, err
+	}
+	h := HashSecret(code)
+	sh := m.codes.shardFor(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c, ok := sh.m[h]
+	if !ok {
+		return AuthCode{}, notFound("authorization code")
+	}
+	now := m.now()
+	if expired(c.ExpiresAt, now) {
+		return AuthCode{}, expiredErr("authorization code")
+	}
+	if !c.ConsumedAt.IsZero() {
+		return c, ErrCodeReused
+	}
+	c.ConsumedAt = now
+	sh.m[h] = c
+	return c, nil
+}
+
+// ---- refresh tokens
+
+// CreateRefreshToken implements RefreshTokenStore.
+func (m *Memory) CreateRefreshToken(ctx context.Context, rt RefreshToken) (string, RefreshToken, error) {
+	if err := ctx.Err(); err != nil {
+		return "", RefreshToken{}, err
+	}
+	switch {
+	case rt.FamilyID == "":
+		return "", RefreshToken{}, invalid("refresh token without family ID")
+	case rt.ClientID == "":
+		return "", RefreshToken{}, invalid("refresh token without client ID")
+	case rt.Subject == "":
+		return "", RefreshToken{}, invalid("refresh token without subject")
+	}
+	token, err := m.newSecret()
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+	rt = rt.Clone()
+	if rt.ID == "" {
+		if rt.ID, err = m.newID(); err != nil {
+			return "", RefreshToken{}, err
+		}
+	}
+	now := m.now()
+	rt.IssuedAt = now
+	rt.ExpiresAt = expiry(rt.ExpiresAt, now, m.ttl.RefreshToken)
+
+	fsh := m.families.shardFor(rt.FamilyID)
+	fsh.mu.Lock()
+	defer fsh.mu.Unlock()
+	if err := m.addToFamilyLocked(fsh, token, rt, now); err != nil {
+		return "", RefreshToken{}, err
+	}
+	return token, rt.Clone(), nil
+}
+
+// addToFamilyLocked stores a new token in its family. The family's shard lock
+// must be held.
+func (m *Memory) addToFamilyLocked(fsh *mapShard[family], token string, rt RefreshToken, now time.Time) error {
+	f, ok := fsh.m[rt.FamilyID]
+	if ok && expired(f.expiresAt, now) {
+		f = family{} // what is left of an old family that GC has not swept yet
+	}
+	if f.revoked {
+		return fmt.Errorf("refresh token family: %w", ErrRevoked)
+	}
+	h := HashSecret(token)
+	if !m.refreshTokens.putIfAbsent(h, refreshRecord{rt: rt}) {
+		return fmt.Errorf("refresh token: %w", ErrAlreadyExists)
+	}
+	f.tokens = append(f.tokens, h)
+	if rt.ExpiresAt.After(f.expiresAt) {
+		f.expiresAt = rt.ExpiresAt
+	}
+	fsh.m[rt.FamilyID] = f
+	return nil
+}
+
+// revokeFamilyLocked marks the family and all its tokens revoked. The family's
+// shard lock must be held.
+func (m *Memory) revokeFamilyLocked(fsh *mapShard[family], familyID string, now time.Time) {
+	f := fsh.m[familyID]
+	f.revoked = true
+	if keep := now.Add(m.ttl.RevokedFamily); keep.After(f.expiresAt) {
+		f.expiresAt = keep
+	}
+	for _, h := range f.tokens {
+		m.refreshTokens.update(h, func(r *refreshRecord) { r.revoked = true })
+	}
+	fsh.m[familyID] = f
+}
+
+// lookupRefresh returns the live record of a token hash.
+func (m *Memory) lookupRefresh(h string, now time.Time) (refreshRecord, error) {
+	r, ok := m.refreshTokens.get(h)
+	if !ok {
+		return refreshRecord{}, notFound("refresh token")
+	}
+	if expired(r.rt.ExpiresAt, now) {
+		return refreshRecord{}, expiredErr("refresh token")
+	}
+	return r, nil
+}
+
+// GetRefreshToken implements RefreshTokenStore.
+func (m *Memory) GetRefreshToken(ctx context.Context, token string) (RefreshToken, error) {
+	if err := ctx.Err(); err != nil {
+		return RefreshToken{}, err
+	}
+	now := m.now()
+	h := HashSecret(token)
+	r, err := m.lookupRefresh(h, now)
+	switch {
+	case err != nil:
+		return RefreshToken{}, err
+	case r.revoked:
+		return RefreshToken{}, fmt.Errorf("refresh token: %w", ErrRevoked)
+	case !r.usedAt.IsZero():
+		fsh := m.families.shardFor(r.rt.FamilyID)
+		fsh.mu.Lock()
+		m.revokeFamilyLocked(fsh, r.rt.FamilyID, now)
+		fsh.mu.Unlock()
+		return RefreshToken{}, ErrRefreshTokenReused
+	}
+	return r.rt.Clone(), nil
+}
+
+// RotateRefreshToken implements RefreshTokenStore.
+func (m *Memory) RotateRefreshToken(ctx context.Context, token, clientID string, scopes []string, expiresAt time.Time) (string, RefreshToken, error) {
+	if err := ctx.Err(); err != nil {
+		return "", RefreshToken{}, err
+	}
+	now := m.now()
+	h := HashSecret(token)
+	// The first read only finds the family; the checks that decide the
+	// outcome are repeated under the family's lock.
+	r, err := m.lookupRefresh(h, now)
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+	newToken, err := m.newSecret()
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+	newID, err := m.newID()
+	if err != nil {
+		return "", RefreshToken{}, err
+	}
+
+	fsh := m.families.shardFor(r.rt.FamilyID)
+	fsh.mu.Lock()
+	defer fsh.mu.Unlock()
+	if r, err = m.lookupRefresh(h, now); err != nil {
+		return "", RefreshToken{}, err
+	}
+	switch {
+	case r.revoked:
+		return "", RefreshToken{}, fmt.Errorf("refresh token: %w", ErrRevoked)
+	case !r.usedAt.IsZero():
+		m.revokeFamilyLocked(fsh, r.rt.FamilyID, now)
+		return "", RefreshToken{}, ErrRefreshTokenReused
+	case r.rt.ClientID != clientID:
+		return "", RefreshToken{}, notFound("refresh token")
+	}
+
+	next := r.rt.Clone()
+	next.ID = newID
+	next.IssuedAt = now
+	next.ExpiresAt = expiry(expiresAt, now, m.ttl.RefreshToken)
+	if scopes != nil {
+		next.Scopes = slices.Clone(scopes)
+	}
+	if err := m.addToFamilyLocked(fsh, newToken, next, now); err != nil {
+		return "", RefreshToken{}, err
+	}
+	m.refreshTokens.update(h, func(r *refreshRecord) { r.usedAt = now })
+	return newToken, next.Clone(), nil
+}
+
+// RevokeRefreshToken implements RefreshTokenStore.
+func (m *Memory) RevokeRefreshToken(ctx context.Context, token, clientID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := m.now()
+	h := HashSecret(token)
+	r, err := m.lookupRefresh(h, now)
+	if err != nil {
+		return err
+	}
+	if r.rt.ClientID != clientID {
+		return notFound("refresh token")
+	}
+	fsh := m.families.shardFor(r.rt.FamilyID)
+	fsh.mu.Lock()
+	defer fsh.mu.Unlock()
+	m.refreshTokens.update(h, func(r *refreshRecord) { r.revoked = true })
+	return nil
+}
+
+// RevokeRefreshTokenFamily implements RefreshTokenStore.
+func (m *Memory) RevokeRefreshTokenFamily(ctx context.Context, familyID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if familyID == "" {
+		return invalid("empty refresh token family ID")
+	}
+	now := m.now()
+	fsh := m.families.shardFor(familyID)
+	fsh.mu.Lock()
+	defer fsh.mu.Unlock()
+	if f, ok := fsh.m[familyID]; ok && expired(f.expiresAt, now) {
+		delete(fsh.m, familyID)
+	}
+	m.revokeFamilyLocked(fsh, familyID, now)
+	return nil
+}
+
+// ---- login sessions
+
+// CreateLoginSession implements LoginSessionStore.
+func (m *Memory) CreateLoginSession(ctx context.Context, s LoginSession) (LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return LoginSession{}, err
+	}
+	if s.UserID == "" {
+		return LoginSession{}, invalid("login session without user ID")
+	}
+	s = s.Clone()
+	if s.ID == "" {
+		id, err := m.newSecret()
+		if err != nil {
+			return LoginSession{}, err
+		}
+		s.ID = id
+	}
+	now := m.now()
+	s.CreatedAt = now
+	s.ExpiresAt = expiry(s.ExpiresAt, now, m.ttl.LoginSession)
+	stored := s.Clone()
+	stored.ID = "" // the ID is the cookie's secret: keep only its hash
+	if !m.loginSessions.putIfAbsent(HashSecret(s.ID), stored) {
+		return LoginSession{}, fmt.Errorf("login session: %w", ErrAlreadyExists)
+	}
+	return s, nil
+}
+
+// GetLoginSession implements LoginSessionStore.
+func (m *Memory) GetLoginSession(ctx context.Context, id string) (LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return LoginSession{}, err
+	}
+	s, ok := m.loginSessions.get(HashSecret(id))
+	if !ok {
+		return LoginSession{}, notFound("login session")
+	}
+	if expired(s.ExpiresAt, m.now()) {
+		return LoginSession{}, expiredErr("login session")
+	}
+	s = s.Clone()
+	s.ID = id
+	return s, nil
+}
+
+// UpdateLoginSession implements LoginSessionStore.
+func (m *Memory) UpdateLoginSession(ctx context.Context, id string, update func(*LoginSession) error) (LoginSession, error) {
+	if err := ctx.Err(); err != nil {
+		return LoginSession{}, err
+	}
+	h := HashSecret(id)
+	sh := m.loginSessions.shardFor(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s, ok := sh.m[h]
+	if !ok {
+		return LoginSession{}, notFound("login session")
+	}
+	if expired(s.ExpiresAt, m.now()) {
+		return LoginSession{}, expiredErr("login session")
+	}
+	next := s.Clone()
+	next.ID = id
+	if err := update(&next); err != nil {
+		return LoginSession{}, err
+	}
+	if next.ID != id {
+		return LoginSession{}, invalid("login session ID cannot change")
+	}
+	stored := next.Clone()
+	stored.ID = ""
+	sh.m[h] = stored
+	return next.Clone(), nil
+}
+
+// DeleteLoginSession implements LoginSessionStore.
+func (m *Memory) DeleteLoginSession(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.loginSessions.delete(HashSecret(id))
+	return nil
+}
+
+// ---- failure counters
+
+// RecordFailure implements FailureCounter.
+func (m *Memory) RecordFailure(ctx context.Context, key string, window time.Duration) (Failures, error) {
+	if err := ctx.Err(); err != nil {
+		return Failures{}, err
+	}
+	if window <= 0 {
+		return Failures{}, invalid("failure window must be positive")
+	}
+	now := m.now()
+	sh := m.failures.shardFor(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	f, ok := sh.m[key]
+	if !ok || expired(f.WindowEnd, now) {
+		f = Failures{WindowEnd: now.Add(window)}
+	}
+	f.Count++
+	sh.m[key] = f
+	return f, nil
+}
+
+// GetFailures implements FailureCounter.
+func (m *Memory) GetFailures(ctx context.Context, key string) (Failures, error) {
+	if err := ctx.Err(); err != nil {
+		return Failures{}, err
+	}
+	f, ok := m.failures.get(key)
+	if !ok || expired(f.WindowEnd, m.now()) {
+		return Failures{}, nil
+	}
+	return f, nil
+}
+
+// ResetFailures implements FailureCounter.
+func (m *Memory) ResetFailures(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.failures.delete(key)
+	return nil
+}
