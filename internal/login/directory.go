@@ -1,0 +1,130 @@
+package login
+
+import (
+	"strings"
+	"time"
+
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+)
+
+// This file is the only place that knows the snapshot's types. The rest of
+// the package works with the small views below, so a change in the snapshot
+// model is adjusted here.
+
+// SnapshotSource gives the current serving snapshot; *snapshot.Store
+// implements it. Load returns nil until the first snapshot is published.
+type SnapshotSource interface {
+	Load() *snapshot.Snapshot
+}
+
+var _ SnapshotSource = (*snapshot.Store)(nil)
+
+// orgView is what the login pages need of an organization.
+type orgView struct {
+	Name        string
+	ID          string
+	DisplayName string
+	Suspended   bool
+	// Password is true when local password login is allowed.
+	Password bool
+	Branding brandingInput
+}
+
+// brandingInput is an organization's effective branding as the snapshot
+// holds it; render turns it into safe page values.
+type brandingInput struct {
+	LogoURL, FaviconURL                      string
+	PrimaryColor, BackgroundColor, TextColor string
+}
+
+// userView is what the password check needs of a user.
+type userView struct {
+	ID           string
+	OrgName      string
+	OrgID        string
+	PasswordHash string
+	Disabled     bool
+	LockedUntil  time.Time
+}
+
+// directory answers the login pages' lookups from one snapshot, so that one
+// request sees one consistent model.
+type directory struct{ s *snapshot.Snapshot }
+
+func (d directory) ready() bool { return d.s != nil }
+
+func toOrgView(o *snapshot.Org) (orgView, bool) {
+	if o == nil {
+		return orgView{}, false
+	}
+	return orgView{
+		Name:        o.Name,
+		ID:          o.ID,
+		DisplayName: o.DisplayName,
+		Suspended:   o.Suspended,
+		Password:    o.Login.Password,
+		Branding: brandingInput{
+			LogoURL:         o.Branding.LogoURL,
+			FaviconURL:      o.Branding.FaviconURL,
+			PrimaryColor:    o.Branding.PrimaryColor,
+			BackgroundColor: o.Branding.BackgroundColor,
+			TextColor:       o.Branding.TextColor,
+		},
+	}, true
+}
+
+func toUserView(u *snapshot.User) (userView, bool) {
+	if u == nil || u.Org == nil {
+		return userView{}, false
+	}
+	return userView{
+		ID:           u.ID,
+		OrgName:      u.Org.Name,
+		OrgID:        u.Org.ID,
+		PasswordHash: u.PasswordHash,
+		Disabled:     u.Disabled,
+		LockedUntil:  u.LockedUntil,
+	}, true
+}
+
+// org returns the served organization with this handle.
+func (d directory) org(name string) (orgView, bool) { return toOrgView(d.s.Org(name)) }
+
+// orgByID returns the served organization with this ID (org_id).
+func (d directory) orgByID(id string) (orgView, bool) { return toOrgView(d.s.OrgByID(id)) }
+
+// orgForEmail routes an email address by its verified domain.
+func (d directory) orgForEmail(email string) (orgView, bool) {
+	if !strings.Contains(email, "@") {
+		return orgView{}, false
+	}
+	return toOrgView(d.s.OrgForEmail(email))
+}
+
+// user finds the user of org that signs in with identifier (email or
+// username, without regard to case).
+func (d directory) user(org, identifier string) (userView, bool) {
+	return toUserView(d.s.UserByLogin(org, identifier))
+}
+
+// userByID finds a user by ID (the sub claim), for SSO sessions.
+func (d directory) userByID(id string) (userView, bool) { return toUserView(d.s.UserByID(id)) }
+
+// client reports whether the client is served, and its display name.
+func (d directory) client(id string) (name string, ok bool) {
+	c := d.s.Client(id)
+	if c == nil {
+		return "", false
+	}
+	if c.DisplayName != "" {
+		return c.DisplayName, true
+	}
+	return c.ID, true
+}
+
+// sharedWith reports whether users of org may sign in to the client: the
+// client is shared with it, or org registered it.
+func (d directory) sharedWith(clientID, org string) bool {
+	c := d.s.Client(clientID)
+	return c != nil && c.SharedWith(org)
+}

@@ -1,0 +1,57 @@
+// Package login serves the sign-in pages of the embedded OIDC provider,
+// under /login.
+//
+// # Contract with the provider (internal/oidc)
+//
+// The provider stores a session.AuthRequest and redirects the browser to
+// /login?authRequestID=<id>. This package chooses the organization,
+// authenticates the user, then sets UserID, OrgID, AuthTime, AMR,
+// LoginSessionID (session.HashSecret of the login session ID: the raw ID is
+// the cookie's bearer secret and never leaves the cookie) and Done on the
+// auth request, and redirects the browser to Config.CallbackURL(id). When
+// the client must get an OAuth error (access_denied: the application is not
+// shared with the organization; login_required: prompt=none without a
+// usable session), it uses Config.ErrorRedirect, by default the auth
+// request's redirect URI with error, error_description, state and iss
+// (RFC 9207), and deletes the auth request.
+//
+// # Choosing the organization (api.md section 7)
+//
+//  1. organization=<name> on the auth request (an unknown name is an error
+//     page);
+//  2. a login_hint email whose domain an organization has verified;
+//  3. a browser with a valid login session continues with the session's
+//     organization, unless prompt=login or prompt=select_account;
+//  4. otherwise the identifier-first page: the typed email (field
+//     username) is routed by its domain; when the domain routes nowhere, a
+//     field organization asks for the organization's handle.
+//
+// Then a suspended organization or an application not shared with it is
+// refused with a branded page, a valid SSO session for the same
+// organization completes the request without a page (unless prompt=login,
+// or max_age is exceeded), and otherwise the password page is shown in the
+// organization's branding.
+//
+// # Password sign-in
+//
+// The user is looked up by email or username in the organization and the
+// password verified with argon2id. Unknown users, and users without a
+// password, are verified against a dummy hash, and every failure shows the
+// same message, so that nothing tells which accounts exist. Disabled and
+// locked accounts are reported only after the right password. Failures are
+// counted through session.FailureCounter per account and per client
+// address; reaching the limit locks for Throttle.LockDuration, and
+// LockoutRecorder is told so that a controller can show it on the OrgUser.
+//
+// # Browser security
+//
+// Every POST carries a CSRF token, an HMAC of a random HttpOnly, SameSite=Lax
+// cookie and the auth request ID, and passes http.CrossOriginProtection.
+// Cookies are Secure with the __Host- prefix when the issuer is https. Pages
+// contain no script; the only style is one element allowed by a per-response
+// CSP nonce, and branding colours enter it only as validated #RRGGBB values.
+// Every response has frame-ancestors 'none', X-Frame-Options DENY,
+// Referrer-Policy no-referrer and Cache-Control no-store.
+//
+// Only directory.go knows the snapshot's types.
+package login

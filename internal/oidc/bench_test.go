@@ -1,0 +1,60 @@
+package oidc_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/orgkeeper/orgkeeper/internal/keys"
+)
+
+func BenchmarkClientCredentialsES256(b *testing.B) { benchmarkClientCredentials(b, keys.ES256) }
+
+func BenchmarkClientCredentialsRS256(b *testing.B) { benchmarkClientCredentials(b, keys.RS256) }
+
+// benchmarkClientCredentials issues machine tokens for an organization over
+// keep-alive connections to an httptest.Server, in parallel.
+func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm) {
+	generated, err := keys.NewKeySet(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	pairs := map[jose.SignatureAlgorithm]keys.Pair{}
+	for _, a := range keys.Algorithms() {
+		p, _ := generated.Pair(a)
+		pairs[a] = p
+	}
+	ks, err := keys.NewKeySetFromPairs(alg, pairs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnvWithKeys(b, world{}, ks)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	body := url.Values{"grant_type": {"client_credentials"}, "organization": {"acme"}}.Encode()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oauth/token", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("portal", clientSecret("portal"))
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tokens/s")
+}

@@ -1,0 +1,252 @@
+package snapshot
+
+import (
+	"cmp"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/validation"
+)
+
+// buildOrgs serves the placed organizations, parents before children, so
+// that each one inherits from an already effective parent.
+func (b *builder) buildOrgs() {
+	b.orgObjects = make(map[string]struct{}, len(b.in.Organizations))
+	cands := make([]*iamv1.Organization, 0, len(b.in.Organizations))
+	for i := range b.in.Organizations {
+		o := &b.in.Organizations[i]
+		b.orgObjects[o.Name] = struct{}{}
+		p := o.Status.Path
+		if o.Name != "" && len(p) > 0 && p[len(p)-1] == o.Name && o.Status.Namespace == o.Name {
+			cands = append(cands, o)
+		}
+	}
+	// Shallow first; among equals the older wins a (stale) name clash.
+	slices.SortFunc(cands, func(x, y *iamv1.Organization) int {
+		return cmp.Or(cmp.Compare(len(x.Status.Path), len(y.Status.Path)), older(&x.ObjectMeta, &y.ObjectMeta))
+	})
+	for _, c := range cands {
+		if b.s.orgs[c.Name] != nil {
+			continue
+		}
+		path := c.Status.Path
+		var parent *Org
+		if len(path) == 1 {
+			if c.Namespace != b.in.SystemNamespace || b.s.Root != nil {
+				continue
+			}
+		} else {
+			parent = b.s.orgs[path[len(path)-2]]
+			// The status must agree with where the object is and with the
+			// parent as served; otherwise it is stale and the reconciler
+			// will correct it.
+			if parent == nil || c.Namespace != parent.Name || !slices.Equal(parent.Path, path[:len(path)-1]) {
+				continue
+			}
+		}
+		o := b.newOrg(c, parent)
+		b.s.orgs[o.Name] = o
+		if o.ID != "" && b.s.orgsByID[o.ID] == nil {
+			b.s.orgsByID[o.ID] = o
+		}
+		if parent == nil {
+			b.s.Root = o
+		} else {
+			parent.children = append(parent.children, o)
+		}
+		b.serve(KindOrganization, &c.ObjectMeta)
+	}
+	b.numberOrgs()
+}
+
+// numberOrgs lays the tree out depth first, children by name, so that every
+// subtree is a contiguous range of preorder: Contains and sharing checks are
+// then two comparisons.
+func (b *builder) numberOrgs() {
+	if b.s.Root == nil {
+		return
+	}
+	b.s.preorder = make([]*Org, 0, len(b.s.orgs))
+	var visit func(o *Org)
+	visit = func(o *Org) {
+		o.pre = len(b.s.preorder)
+		b.s.preorder = append(b.s.preorder, o)
+		slices.SortFunc(o.children, func(x, y *Org) int { return cmp.Compare(x.Name, y.Name) })
+		for _, c := range o.children {
+			visit(c)
+		}
+		o.end = len(b.s.preorder)
+	}
+	// Recursion depth is the hierarchy's depth, which the reconciler keeps
+	// acyclic; the tree here is built from parents already served, so it is
+	// acyclic by construction whatever the input says.
+	visit(b.s.Root)
+}
+
+func (b *builder) newOrg(c *iamv1.Organization, parent *Org) *Org {
+	o := &Org{
+		Name:         c.Name,
+		ID:           objectID(&c.ObjectMeta, c.Status.ID),
+		UID:          c.UID,
+		Generation:   c.Generation,
+		DisplayName:  c.Spec.DisplayName,
+		Namespace:    c.Name,
+		Parent:       parent,
+		Suspended:    c.Spec.Suspended,
+		created:      c.CreationTimestamp.Time,
+		objNamespace: c.Namespace,
+	}
+	if parent == nil {
+		o.Path = []string{c.Name}
+		o.Branding = DefaultBranding
+		o.Login = Login{Password: DefaultPassword, MFA: DefaultMFA, AutoRedirect: DefaultAutoRedirect, SelfRegistration: DefaultSelfRegistration}
+	} else {
+		o.Path = append(slices.Clip(parent.Path), c.Name)
+		o.Depth = parent.Depth + 1
+		o.Suspended = o.Suspended || parent.Suspended
+		o.Branding = parent.Branding
+		o.Login = Login{Password: parent.Login.Password, MFA: parent.Login.MFA, AutoRedirect: parent.Login.AutoRedirect, SelfRegistration: parent.Login.SelfRegistration}
+		o.idpNames = parent.idpNames
+	}
+	b.applyBranding(o, c)
+	b.applyLogin(o, c)
+	o.Domains = verifiedDomains(c)
+	return o
+}
+
+// applyBranding overrides the inherited branding with the fields c sets.
+// The login pages put these values into HTML and CSS, so a value that fails
+// validation (stored before a CRD rule existed) is not used: the inherited
+// one stays, and the organization gets a Problem.
+func (b *builder) applyBranding(o *Org, c *iamv1.Organization) {
+	br := c.Spec.Branding
+	if br == nil {
+		return
+	}
+	set := func(field string, dst *string, value string, check func(string) error) {
+		if value == "" {
+			return
+		}
+		if err := check(value); err != nil {
+			b.problem(KindOrganization, &c.ObjectMeta, iamv1.ReasonInvalidSpec,
+				"spec.branding.%s: %v; the inherited value is shown instead", field, err)
+			return
+		}
+		*dst = value
+	}
+	set("logoURL", &o.Branding.LogoURL, string(br.LogoURL), validation.HTTPSURL)
+	set("faviconURL", &o.Branding.FaviconURL, string(br.FaviconURL), validation.HTTPSURL)
+	set("primaryColor", &o.Branding.PrimaryColor, string(br.PrimaryColor), validation.Color)
+	set("backgroundColor", &o.Branding.BackgroundColor, string(br.BackgroundColor), validation.Color)
+	set("textColor", &o.Branding.TextColor, string(br.TextColor), validation.Color)
+}
+
+// applyLogin overrides the inherited login settings with the fields c sets.
+// Identity provider names are resolved later, once the IdPs are built.
+func (b *builder) applyLogin(o *Org, c *iamv1.Organization) {
+	l := c.Spec.Login
+	if l == nil {
+		return
+	}
+	if l.Password != nil {
+		o.Login.Password = *l.Password
+	}
+	if l.AutoRedirect != nil {
+		o.Login.AutoRedirect = *l.AutoRedirect
+	}
+	if l.SelfRegistration != nil {
+		o.Login.SelfRegistration = *l.SelfRegistration
+	}
+	switch l.MFA {
+	case "":
+	case iamv1.MFADisabled, iamv1.MFAOptional, iamv1.MFARequired:
+		o.Login.MFA = l.MFA
+	default:
+		b.problem(KindOrganization, &c.ObjectMeta, iamv1.ReasonInvalidSpec,
+			"spec.login.mfa: %q is not Disabled, Optional or Required; the inherited value %s applies", l.MFA, o.Login.MFA)
+	}
+	// An empty list cannot be told from an unset one in the API, so both
+	// inherit.
+	if len(l.IdentityProviders) > 0 {
+		o.idpNames = l.IdentityProviders
+		o.idpsOwn = true
+	}
+}
+
+// verifiedDomains returns the domains of c that route logins: verified in
+// status and still claimed in spec (removing a domain from spec stops
+// routing at once, before the reconciler updates status), lower case,
+// without duplicates.
+func verifiedDomains(c *iamv1.Organization) []string {
+	if len(c.Status.Domains) == 0 || len(c.Spec.Domains) == 0 {
+		return nil
+	}
+	claimed := lowerSet(c.Spec.Domains)
+	var out []string
+	for _, st := range c.Status.Domains {
+		d := normalizeDomain(string(st.Name))
+		if _, ok := claimed[d]; !ok || !st.Verified || slices.Contains(out, d) || validation.Domain(d) != nil {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// routeDomains fills the domain routing table. Normally the Organization
+// reconciler lets one organization verify a domain; should statuses disagree,
+// the older organization (then the smaller name) gets it and the other one
+// stops listing it.
+func (b *builder) routeDomains() {
+	byAge := slices.Clone(b.s.preorder)
+	slices.SortFunc(byAge, func(x, y *Org) int {
+		return cmp.Or(x.created.Compare(y.created), cmp.Compare(x.Name, y.Name))
+	})
+	for _, o := range byAge {
+		held := o.Domains[:0:0]
+		for _, d := range o.Domains {
+			if b.s.domains[d] == nil {
+				b.s.domains[d] = o
+				held = append(held, d)
+			}
+		}
+		o.Domains = held
+	}
+}
+
+// resolveLogins turns each organization's effective identity provider names
+// into the IdPs it may use. A name that the organization itself lists and
+// that resolves to nothing is a Problem of that organization; names it
+// inherits and cannot use are left out quietly (the ancestor that lists them
+// may use them).
+func (b *builder) resolveLogins() {
+	for _, o := range b.s.preorder {
+		var missing []string
+		for _, name := range o.idpNames {
+			idp := o.identityProvider(name)
+			if idp == nil {
+				if o.idpsOwn && !slices.Contains(missing, name) {
+					missing = append(missing, name)
+				}
+				continue
+			}
+			if !slices.Contains(o.Login.IdentityProviders, idp) {
+				o.Login.IdentityProviders = append(o.Login.IdentityProviders, idp)
+			}
+		}
+		if len(missing) > 0 {
+			b.orgProblem(o, iamv1.ReasonInvalidSpec,
+				"spec.login.identityProviders: %s is not a served IdentityProvider of organization %q nor an inheritable one of an ancestor; "+
+					"check the name and the IdentityProvider's status", quoteList(missing), o.Name)
+		}
+		o.idpNames = nil
+	}
+}
+
+// orgProblem records a Problem of a served organization.
+func (b *builder) orgProblem(o *Org, reason, format string, args ...any) {
+	meta := metav1.ObjectMeta{Namespace: o.objNamespace, Name: o.Name, UID: o.UID, Generation: o.Generation}
+	b.problem(KindOrganization, &meta, reason, format, args...)
+}

@@ -1,0 +1,176 @@
+package snapshot
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/validation"
+)
+
+// buildUsers serves the users of served organizations, oldest first within
+// each organization, so that the oldest user keeps a contested email or
+// username and later ones are not served.
+func (b *builder) buildUsers() {
+	users := make([]*iamv1.OrgUser, len(b.in.Users))
+	for i := range b.in.Users {
+		users[i] = &b.in.Users[i]
+	}
+	slices.SortFunc(users, func(x, y *iamv1.OrgUser) int {
+		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), older(&x.ObjectMeta, &y.ObjectMeta))
+	})
+	for _, in := range users {
+		if u := b.buildUser(in); u != nil {
+			b.serve(KindOrgUser, &in.ObjectMeta)
+		}
+	}
+}
+
+func (b *builder) buildUser(in *iamv1.OrgUser) *User {
+	meta := &in.ObjectMeta
+	org := b.s.orgs[in.Namespace]
+	if org == nil {
+		b.orgMissing(KindOrgUser, meta)
+		return nil
+	}
+	spec := &in.Spec
+	if err := validation.Email(spec.Email); err != nil {
+		b.problem(KindOrgUser, meta, iamv1.ReasonInvalidSpec, "spec.email: %v", err)
+		return nil
+	}
+	id := objectID(meta, in.Status.ID)
+	if id == "" || b.s.usersByID[id] != nil {
+		// Only hand-built input lacks a UID or repeats one.
+		b.problem(KindOrgUser, meta, iamv1.ReasonInvalidSpec, "the OrgUser has no unique metadata.uid")
+		return nil
+	}
+
+	emailKey := orgKey{org.Name, strings.ToLower(spec.Email)}
+	if other := b.identifierHolder(emailKey); other != nil {
+		b.problem(KindOrgUser, meta, iamv1.ReasonDuplicateEmail,
+			"spec.email: %q is already the email or username of OrgUser %q of this organization (created earlier; case is ignored); "+
+				"emails are unique within an organization, so this user cannot sign in until one of them changes",
+			spec.Email, other.Name)
+		return nil
+	}
+	var usernameKey orgKey
+	if spec.Username != "" {
+		usernameKey = orgKey{org.Name, strings.ToLower(spec.Username)}
+		// A username equal to the user's own email passes: the user is not
+		// registered yet.
+		if other := b.identifierHolder(usernameKey); other != nil {
+			b.problem(KindOrgUser, meta, iamv1.ReasonDuplicateUsername,
+				"spec.username: %q is already the email or username of OrgUser %q of this organization (created earlier; case is ignored); "+
+					"choose another username", spec.Username, other.Name)
+			return nil
+		}
+	}
+
+	u := &User{
+		Name:          in.Name,
+		Namespace:     in.Namespace,
+		UID:           in.UID,
+		Generation:    in.Generation,
+		ID:            id,
+		Org:           org,
+		Email:         spec.Email,
+		EmailVerified: spec.EmailVerified,
+		Username:      cmp.Or(spec.Username, spec.Email),
+		DisplayName:   spec.DisplayName,
+		GivenName:     spec.GivenName,
+		FamilyName:    spec.FamilyName,
+		Roles:         slices.Clone(spec.Roles),
+		Admin:         slices.Contains(spec.Roles, AdminRole),
+		Disabled:      spec.Disabled,
+		State:         in.Status.State,
+
+		FederatedIdentities: slices.Clone(in.Status.FederatedIdentities),
+	}
+	if t := in.Status.LockedUntil; t != nil {
+		u.LockedUntil = t.Time
+	}
+	u.Groups = userGroups(spec.Groups, org.Name, u.Admin)
+	u.ApplicationRoles = b.applicationRoles(spec.ApplicationRoles, org.Name)
+	if v, ok := b.secretValue(b.in.SystemNamespace, CredentialSecretName(id), CredentialPasswordKey); ok {
+		u.PasswordHash = string(v)
+	}
+	if v, ok := b.secretValue(b.in.SystemNamespace, CredentialSecretName(id), CredentialTOTPKey); ok {
+		u.TOTPSecret = string(v)
+	}
+
+	b.s.usersByID[id] = u
+	b.s.usersByEmail[emailKey] = u
+	if spec.Username != "" {
+		b.s.usersByUsername[usernameKey] = u
+	}
+	for _, fi := range u.FederatedIdentities {
+		key := federatedKey{org: org.Name, owner: cmp.Or(fi.Organization, org.Name), idp: fi.IdentityProvider, subject: fi.Subject}
+		if fi.IdentityProvider != "" && fi.Subject != "" && b.s.federated[key] == nil {
+			b.s.federated[key] = u
+		}
+	}
+	b.s.userCount++
+	return u
+}
+
+// identifierHolder returns the user that already signs in with key, as
+// email or as username.
+func (b *builder) identifierHolder(key orgKey) *User {
+	if u := b.s.usersByEmail[key]; u != nil {
+		return u
+	}
+	return b.s.usersByUsername[key]
+}
+
+// userGroups is the groups claim: spec.groups without reserved or empty
+// names and duplicates, then the organization's admin group for admins. The
+// CRD refuses reserved names; this is the second line, because Kubernetes
+// and Orgkeeper grant privileges by them. The check ignores case, which is
+// stricter than Kubernetes needs.
+func userGroups(groups []string, org string, admin bool) []string {
+	out := make([]string, 0, len(groups)+1)
+	for _, g := range groups {
+		if g == "" || hasReservedPrefix(g) || slices.Contains(out, g) {
+			continue
+		}
+		out = append(out, g)
+	}
+	if admin {
+		out = append(out, AdminGroup(org))
+	}
+	return out
+}
+
+func hasReservedPrefix(g string) bool {
+	for _, p := range reservedGroupPrefixes {
+		if len(g) >= len(p) && strings.EqualFold(g[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// applicationRoles keeps the assignments that can appear in tokens: the
+// client is served and shared with the organization, and defines the role.
+// The OrgUser documentation promises that anything else puts nothing in
+// tokens; it is not an error of the user.
+func (b *builder) applicationRoles(assignments []iamv1.ApplicationRoleAssignment, org string) map[string][]string {
+	var out map[string][]string
+	for _, a := range assignments {
+		c := b.s.clients[a.Application]
+		if c == nil || !c.SharedWith(org) {
+			continue
+		}
+		for _, r := range a.Roles {
+			if !c.HasRole(r) || slices.Contains(out[c.ID], r) {
+				continue
+			}
+			if out == nil {
+				out = make(map[string][]string, len(assignments))
+			}
+			out[c.ID] = append(out[c.ID], r)
+		}
+	}
+	return out
+}
