@@ -122,3 +122,12 @@ const (
 	// namespace are dealt with according to its deletionPolicy.
 	FinalizerOrganization = "iam.orgkeeper.io/organization"
 )
+
+// SharedApplication condition reasons added with its reconciler.
+const (
+	// ReasonSecretConflict (SharedApplication): the Secret that would hold
+	// the generated client secret exists and belongs to something else;
+	// nothing in it is changed. Delete it, or name it in
+	// spec.clientSecretRef to use it.
+	ReasonSecretConflict = "SecretConflict"
+)

@@ -48,3 +48,43 @@ func setupIndexes(mgr ctrl.Manager) error {
 		return out
 	})
 }
+
+// Field indexes of the SharedApplication and OrgUser reconcilers, registered
+// by their SetupWithManager.
+const (
+	// indexAppClientSecret: SharedApplication by spec.clientSecretRef.name,
+	// so a Secret that appears or changes requeues the applications that
+	// use it.
+	indexAppClientSecret = "iam.orgkeeper.io/client-secret"
+	// indexUserIdentifier: OrgUser by every name it signs in with, lower
+	// case: spec.email and spec.username. Combined with the namespace it
+	// finds the users of one organization who claim the same identifier.
+	indexUserIdentifier = "iam.orgkeeper.io/identifier"
+	// indexUserInitialPassword: OrgUser by spec.initialPasswordSecretRef.name.
+	indexUserInitialPassword = "iam.orgkeeper.io/initial-password"
+)
+
+func setupSharedApplicationIndexes(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &iamv1.SharedApplication{}, indexAppClientSecret, func(o client.Object) []string {
+		if ref := o.(*iamv1.SharedApplication).Spec.ClientSecretRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+}
+
+func setupOrgUserIndexes(mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	ctx := context.Background()
+	if err := idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserIdentifier, func(o client.Object) []string {
+		return userIdentifiers(o.(*iamv1.OrgUser))
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserInitialPassword, func(o client.Object) []string {
+		if ref := o.(*iamv1.OrgUser).Spec.InitialPasswordSecretRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+}

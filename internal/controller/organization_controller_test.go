@@ -47,6 +47,16 @@ func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iam
 	return o
 }
 
+// updateOrg changes an organization's spec, retrying when the operator's
+// status write got in between.
+func updateOrg(namespace, name string, change func(*iamv1.Organization)) {
+	EventuallyWithOffset(1, func() error {
+		o := getOrg(namespace, name)
+		change(o)
+		return k8s.Update(ctx, o)
+	}).Should(Succeed())
+}
+
 func getOrg(namespace, name string) *iamv1.Organization {
 	o := &iamv1.Organization{}
 	Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, o)).To(Succeed())
@@ -225,15 +235,11 @@ var _ = Describe("Organization", func() {
 
 		It("revokes access at once when an admin is removed, down the whole subtree", func() {
 			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
-			acme := getOrg(rootName, "r-acme")
-			acme.Spec.Admins = append(acme.Spec.Admins, user("bob"))
-			Expect(k8s.Update(ctx, acme)).To(Succeed())
+			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = append(o.Spec.Admins, user("bob")) })
 			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
-			Expect(can("bob", nil, "patch", "organizations", rootName, "r-acme")).To(BeTrue())
+			Eventually(func() bool { return can("bob", nil, "patch", "organizations", rootName, "r-acme") }).Should(BeTrue())
 
-			acme = getOrg(rootName, "r-acme")
-			acme.Spec.Admins = []iamv1.Subject{user(alice)}
-			Expect(k8s.Update(ctx, acme)).To(Succeed())
+			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
 			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
 			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
 			Eventually(func() bool { return can("bob", nil, "patch", "organizations", rootName, "r-acme") }).Should(BeFalse())
@@ -259,13 +265,9 @@ var _ = Describe("Organization", func() {
 			Expect(o.Status.Domains[0].Verified).To(BeFalse())
 			eventuallyReady(rootName, "d-acme") // a pending domain does not block readiness
 
-			root := getOrg(systemNamespace, rootName)
-			root.Spec.DomainVerification = iamv1.DomainVerificationNone
-			Expect(k8s.Update(ctx, root)).To(Succeed())
+			updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = iamv1.DomainVerificationNone })
 			DeferCleanup(func() {
-				root := getOrg(systemNamespace, rootName)
-				root.Spec.DomainVerification = ""
-				Expect(k8s.Update(ctx, root)).To(Succeed())
+				updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = "" })
 			})
 			eventuallyCondition(rootName, "d-acme", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
 
@@ -287,9 +289,7 @@ var _ = Describe("Organization", func() {
 			}
 
 			// When the holder lets the domain go, the other claimant gets it.
-			a := getOrg(rootName, "d-acme")
-			a.Spec.Domains = nil
-			Expect(k8s.Update(ctx, a)).To(Succeed())
+			updateOrg(rootName, "d-acme", func(o *iamv1.Organization) { o.Spec.Domains = nil })
 			eventuallyCondition(rootName, "d-globex", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
 		})
 	})

@@ -62,5 +62,22 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := orgs.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the Organization reconciler: %w", err)
 	}
+	apps := &SharedApplicationReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("orgkeeper-sharedapplication"),
+	}
+	if err := apps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("setting up the SharedApplication reconciler: %w", err)
+	}
+	users := &OrgUserReconciler{
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		SystemNamespace: opts.SystemNamespace,
+		Recorder:        mgr.GetEventRecorder("orgkeeper-orguser"),
+	}
+	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)
+	}
 	return nil
 }

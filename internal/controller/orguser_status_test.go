@@ -1,0 +1,202 @@
+package controller
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+)
+
+type userOpt func(*iamv1.OrgUser)
+
+func testUser(name, email string, opts ...userOpt) iamv1.OrgUser {
+	u := iamv1.OrgUser{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "acme", UID: types.UID("uid-" + name),
+			CreationTimestamp: metav1.NewTime(t0), Generation: 1},
+		Spec: iamv1.OrgUserSpec{Email: email},
+	}
+	for _, f := range opts {
+		f(&u)
+	}
+	return u
+}
+
+func userCreated(d time.Duration) userOpt {
+	return func(u *iamv1.OrgUser) { u.CreationTimestamp = metav1.NewTime(t0.Add(d)) }
+}
+
+func username(n string) userOpt { return func(u *iamv1.OrgUser) { u.Spec.Username = n } }
+
+func TestIdentifiersCheck(t *testing.T) {
+	cases := []struct {
+		name       string
+		user       iamv1.OrgUser
+		holders    []iamv1.OrgUser
+		wantReason string // empty: the check passes
+		wantInMsg  []string
+	}{
+		{"a user alone in its organization keeps its names",
+			testUser("alice", "alice@acme.example", username("alice")), nil, "", nil},
+		{"a newer user with an older user's email is refused, naming the older one",
+			testUser("alice2", "alice@acme.example", userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("alice", "alice@acme.example")},
+			iamv1.ReasonDuplicateEmail, []string{`"alice"`, "alice@acme.example"}},
+		{"emails are compared without regard to case",
+			testUser("alice2", "Alice@ACME.example", userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("alice", "alice@acme.example")},
+			iamv1.ReasonDuplicateEmail, []string{`"alice"`}},
+		{"the older user keeps its email when the newer one is among the others",
+			testUser("alice", "alice@acme.example"),
+			[]iamv1.OrgUser{testUser("alice2", "alice@acme.example", userCreated(time.Minute))}, "", nil},
+		{"created in the same second, the smaller name is the older",
+			testUser("bob", "x@acme.example"),
+			[]iamv1.OrgUser{testUser("adam", "x@acme.example")},
+			iamv1.ReasonDuplicateEmail, []string{`"adam"`}},
+		{"an email that is an older user's username is a duplicate email",
+			testUser("carol", "cc@acme.example", userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("carla", "carla@acme.example", username("cc@acme.example"))},
+			iamv1.ReasonDuplicateEmail, []string{`"carla"`}},
+		{"a username equal to an older user's username is refused",
+			testUser("dan2", "dan2@acme.example", username("Dan"), userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("dan", "dan@acme.example", username("dan"))},
+			iamv1.ReasonDuplicateUsername, []string{`"dan"`, "choose another username"}},
+		{"a username equal to an older user's email is refused",
+			testUser("erin2", "erin2@acme.example", username("erin@acme.example"), userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("erin", "erin@acme.example")},
+			iamv1.ReasonDuplicateUsername, []string{`"erin"`}},
+		{"a username equal to the user's own email is harmless",
+			testUser("fay", "fay@acme.example", username("FAY@acme.example")), nil, "", nil},
+		{"the email duplicate is reported before a username duplicate",
+			testUser("gus2", "gus@acme.example", username("gus"), userCreated(time.Minute)),
+			[]iamv1.OrgUser{testUser("gus", "gus@acme.example", username("gus"))},
+			iamv1.ReasonDuplicateEmail, nil},
+		{"of several older holders the oldest is named",
+			testUser("h3", "h@acme.example", userCreated(2*time.Minute)),
+			[]iamv1.OrgUser{testUser("h2", "h@acme.example", userCreated(time.Minute)), testUser("h1", "h@acme.example")},
+			iamv1.ReasonDuplicateEmail, []string{`"h1"`}},
+		{"the user itself among the holders is ignored",
+			testUser("ivy", "ivy@acme.example"), []iamv1.OrgUser{testUser("ivy", "ivy@acme.example")}, "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := identifiersCheck(&tc.user, tc.holders)
+			if !c.ran {
+				t.Fatal("the check did not run")
+			}
+			if tc.wantReason == "" {
+				if !c.ok {
+					t.Fatalf("refused: %s: %s", c.reason, c.message)
+				}
+				return
+			}
+			if c.ok || c.reason != tc.wantReason {
+				t.Fatalf("got ok=%v %s (%s), want %s", c.ok, c.reason, c.message, tc.wantReason)
+			}
+			for _, s := range tc.wantInMsg {
+				if !strings.Contains(c.message, s) {
+					t.Errorf("message %q does not mention %s", c.message, s)
+				}
+			}
+		})
+	}
+}
+
+func TestUserIdentifiers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		user iamv1.OrgUser
+		want []string
+	}{
+		{"the email, lower case", testUser("a", "A@Acme.Example"), []string{"a@acme.example"}},
+		{"email and username, lower case", testUser("a", "a@acme.example", username("Ada")), []string{"a@acme.example", "ada"}},
+		{"a username equal to the email counts once", testUser("a", "a@acme.example", username("A@acme.example")), []string{"a@acme.example"}},
+	} {
+		if got := userIdentifiers(&tc.user); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestUserState(t *testing.T) {
+	later := metav1.NewTime(t0.Add(time.Minute))
+	earlier := metav1.NewTime(t0.Add(-time.Minute))
+	invite := &iamv1.OrgUserInvitation{Send: true}
+	cases := []struct {
+		name string
+		spec iamv1.OrgUserSpec
+		stat iamv1.OrgUserStatus
+		want iamv1.OrgUserState
+	}{
+		{"a plain user is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
+		{"a user with a password is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
+		{"spec.disabled makes the user Disabled, even when locked",
+			iamv1.OrgUserSpec{Disabled: true}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateDisabled},
+		{"a lock that has not expired makes the user Locked", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateLocked},
+		{"an expired lock no longer counts", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &earlier}, iamv1.OrgUserStateActive},
+		{"an invitation without a password makes the user Invited", iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateInvited},
+		{"once the password is set an invited user is Active",
+			iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
+		{"an invitation section with send false does not invite",
+			iamv1.OrgUserSpec{Invitation: &iamv1.OrgUserInvitation{}}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &iamv1.OrgUser{Spec: tc.spec, Status: tc.stat}
+			if got := userState(u, t0); got != tc.want {
+				t.Errorf("state = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetUserStatus(t *testing.T) {
+	ok := passed(iamv1.ReasonReconciled, "fine")
+	cases := []struct {
+		name       string
+		spec       iamv1.OrgUserSpec
+		out        userOutcome
+		wantStatus metav1.ConditionStatus
+		wantReason string
+		wantState  iamv1.OrgUserState
+	}{
+		{"a user whose checks all pass is ready and Active",
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, password: ok},
+			metav1.ConditionTrue, iamv1.ReasonReconciled, iamv1.OrgUserStateActive},
+		{"a disabled user is ready (it is as specified) and Disabled",
+			iamv1.OrgUserSpec{Disabled: true}, userOutcome{organization: ok, identifiers: ok, password: ok},
+			metav1.ConditionTrue, iamv1.ReasonReconciled, iamv1.OrgUserStateDisabled},
+		{"a user outside an organization is not ready",
+			iamv1.OrgUserSpec{}, userOutcome{organization: failed(iamv1.ReasonOrganizationNotFound, "x")},
+			metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound, iamv1.OrgUserStateActive},
+		{"a duplicate email comes before a missing password Secret",
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: failed(iamv1.ReasonDuplicateEmail, "x"),
+				password: failed(iamv1.ReasonSecretNotFound, "y")},
+			metav1.ConditionFalse, iamv1.ReasonDuplicateEmail, iamv1.OrgUserStateActive},
+		{"a missing initial password Secret makes the user not ready",
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, password: failed(iamv1.ReasonSecretNotFound, "y")},
+			metav1.ConditionFalse, iamv1.ReasonSecretNotFound, iamv1.OrgUserStateActive},
+		{"an unexpected error leaves the user not ready, reconciling",
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, err: errors.New("conflict")},
+			metav1.ConditionFalse, iamv1.ReasonReconciling, iamv1.OrgUserStateActive},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: tc.spec}
+			setUserStatus(u, &tc.out, t0)
+			c := meta.FindStatusCondition(u.Status.Conditions, iamv1.ConditionReady)
+			if c.Status != tc.wantStatus || c.Reason != tc.wantReason || c.ObservedGeneration != 2 {
+				t.Errorf("Ready = %s/%s gen %d (%s), want %s/%s gen 2", c.Status, c.Reason, c.ObservedGeneration, c.Message, tc.wantStatus, tc.wantReason)
+			}
+			if u.Status.State != tc.wantState {
+				t.Errorf("state = %s, want %s", u.Status.State, tc.wantState)
+			}
+		})
+	}
+}
