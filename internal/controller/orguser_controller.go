@@ -25,6 +25,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 // OrgUserReconciler gives each OrgUser its stable ID and state, keeps emails
@@ -47,6 +48,9 @@ type OrgUserReconciler struct {
 	Recorder events.EventRecorder
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Server, when set, makes Ready wait until the OIDC server serves the
+	// user's current generation.
+	Server Server
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=orgusers,verbs=get;list;watch;update;patch
@@ -94,6 +98,12 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	}
 	if err := r.reconcileNormal(ctx, user, out); err != nil {
 		return ctrl.Result{}, err
+	}
+	if firstFailure(out.readyChecks()...) == (check{}) {
+		out.served = servedCheck(r.Server, snapshot.KindOrgUser, user)
+		if out.served.reason == iamv1.ReasonWaitingForServer {
+			return ctrl.Result{RequeueAfter: servedRetry}, nil
+		}
 	}
 	return r.lockExpiry(user), nil
 }
@@ -327,14 +337,14 @@ func (r *OrgUserReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) 
 	if err := setupOrgUserIndexes(mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&iamv1.OrgUser{}).
 		Named("orguser").
 		Watches(&iamv1.OrgUser{}, r.usersSharingIdentifiers(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Secret{}, r.usersOfSecret()).
 		Watches(&iamv1.Organization{}, r.usersOfOrg()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	return watchServed(b, r.Server, snapshot.KindOrgUser).Complete(r)
 }
 
 // usersSharingIdentifiers requeues, when a user appears, goes or changes its

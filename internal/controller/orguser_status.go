@@ -15,13 +15,14 @@ type userOutcome struct {
 	organization check // the user lives in an organization's namespace
 	identifiers  check // its email and username are its own in the organization
 	password     check // the initial password, if any, is in the credential store
+	served       check // the OIDC server serves this generation
 	// err is an unexpected error that ends the pass; it is retried.
 	err error
 }
 
 // readyChecks is the ordered chain that decides Ready.
 func (o *userOutcome) readyChecks() []check {
-	return []check{o.organization, o.identifiers, o.password}
+	return []check{o.organization, o.identifiers, o.password, o.served}
 }
 
 // setUserStatus sets status.state and the Ready condition.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -20,6 +21,12 @@ type Options struct {
 	SystemNamespace string
 	// MaxConcurrentReconciles bounds the parallel reconciles per kind.
 	MaxConcurrentReconciles int
+	// KeyRotationPeriod is how long a signing key signs before the next one
+	// takes over; zero means DefaultKeyRotationPeriod.
+	KeyRotationPeriod time.Duration
+	// Server, when set, is the serving side (the projection): OrgUser and
+	// SharedApplication statuses then say Ready only once it serves them.
+	Server Server
 }
 
 func (o Options) withDefaults() Options {
@@ -66,15 +73,25 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("orgkeeper-sharedapplication"),
+		Server:    opts.Server,
 	}
 	if err := apps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the SharedApplication reconciler: %w", err)
+	}
+	signing := &SigningKeyReconciler{
+		Client:          mgr.GetClient(),
+		SystemNamespace: opts.SystemNamespace,
+		RotationPeriod:  opts.KeyRotationPeriod,
+	}
+	if err := signing.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the signing key reconciler: %w", err)
 	}
 	users := &OrgUserReconciler{
 		Client:          mgr.GetClient(),
 		APIReader:       mgr.GetAPIReader(),
 		SystemNamespace: opts.SystemNamespace,
 		Recorder:        mgr.GetEventRecorder("orgkeeper-orguser"),
+		Server:          opts.Server,
 	}
 	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)

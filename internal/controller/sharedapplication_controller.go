@@ -45,6 +45,9 @@ type SharedApplicationReconciler struct {
 	Recorder events.EventRecorder
 	// Random is the source of client secrets; nil means crypto/rand.
 	Random io.Reader
+	// Server, when set, makes Ready wait until the OIDC server serves the
+	// application's current generation.
+	Server Server
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=sharedapplications,verbs=get;list;watch
@@ -85,7 +88,16 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
 	}()
-	return ctrl.Result{}, r.reconcileNormal(ctx, app, out)
+	if err := r.reconcileNormal(ctx, app, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	if firstFailure(out.readyChecks()...) == (check{}) {
+		out.served = servedCheck(r.Server, snapshot.KindSharedApplication, app)
+		if out.served.reason == iamv1.ReasonWaitingForServer {
+			return ctrl.Result{RequeueAfter: servedRetry}, nil
+		}
+	}
+	return ctrl.Result{}, nil
 }
 
 // reconcileNormal: find the registering organization, the client secret,
@@ -352,14 +364,14 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager, concurr
 	if err := setupSharedApplicationIndexes(mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&iamv1.SharedApplication{}).
 		Named("sharedapplication").
 		Owns(&corev1.Secret{}).
 		Watches(&corev1.Secret{}, r.appsReferencingSecret()).
 		Watches(&iamv1.Organization{}, r.appsAboveOrg()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	return watchServed(b, r.Server, snapshot.KindSharedApplication).Complete(r)
 }
 
 // appsReferencingSecret maps a Secret to the applications whose

@@ -16,13 +16,14 @@ type appOutcome struct {
 	organization check // the application lives in an organization's namespace
 	secret       check // the client secret is in place (or not needed)
 	sharing      check // every organization it is shared with exists
+	served       check // the OIDC server serves this generation
 	// err is an unexpected error that ends the pass; it is retried.
 	err error
 }
 
 // readyChecks is the ordered chain that decides Ready.
 func (o *appOutcome) readyChecks() []check {
-	return []check{o.organization, o.secret, o.sharing}
+	return []check{o.organization, o.secret, o.sharing, o.served}
 }
 
 // setAppConditions sets SecretFound and Ready from the outcome of a pass.

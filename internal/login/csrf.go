@@ -19,6 +19,10 @@ const (
 	csrfField = "csrf_token"
 )
 
+// SessionCookieName is the name of the SSO cookie on an https (secure) or
+// plain-http issuer; the provider's end-session reads it.
+func SessionCookieName(secure bool) string { return cookieName(SessionCookie, secure) }
+
 func cookieName(base string, secure bool) string {
 	if secure {
 		return "__Host-" + base

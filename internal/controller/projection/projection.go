@@ -1,0 +1,226 @@
+// Package projection turns the API objects into what the OIDC server serves.
+// It runs on every replica (not leader-elected): on any change of the four
+// Orgkeeper kinds, of a Secret, or of the signing keys, it lists everything
+// from the informer cache, calls the pure snapshot.Build, and publishes the
+// result through a snapshot.SnapshotSetter. The server never reads the API.
+//
+// After publishing, it tells the status reconcilers which objects are now
+// served at a new generation (or have new problems), so their Ready condition
+// flips only once the server actually serves what the object says.
+package projection
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/keys"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+)
+
+// SigningKeySecret is the Secret in the system namespace that holds the
+// signing keys, written by the leader's key reconciler.
+const SigningKeySecret = "orgkeeper-signing-keys"
+
+// the single work item: every change means "rebuild", and the work queue
+// folds a burst of changes into one rebuild.
+var rebuild = reconcile.Request{NamespacedName: types.NamespacedName{Name: "snapshot"}}
+
+// Projection builds and publishes snapshots and signing keys.
+type Projection struct {
+	// Reader is the manager's cached client.
+	Reader          client.Reader
+	SystemNamespace string
+	// Snapshots receives every new snapshot.
+	Snapshots snapshot.SnapshotSetter
+	// Now defaults to time.Now; it only stamps snapshots.
+	Now func() time.Time
+
+	version atomic.Int64
+	keySet  atomic.Pointer[keys.KeySet]
+	keyRV   atomic.Pointer[string]
+
+	mu       sync.Mutex
+	last     *snapshot.Snapshot
+	problems map[snapshot.ObjectKey][]snapshot.Problem
+	events   map[snapshot.Kind]chan event.GenericEvent
+}
+
+// KeySet returns the current signing keys (nil until the leader made them);
+// it makes Projection an oidc.KeySetGetter.
+func (p *Projection) KeySet() *keys.KeySet { return p.keySet.Load() }
+
+// Problems returns what the last build found wrong with one object.
+func (p *Projection) Problems(key snapshot.ObjectKey) []snapshot.Problem {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.problems[key]
+}
+
+// Served returns the last published snapshot (nil before the first).
+func (p *Projection) Served() *snapshot.Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// ServesObject reports whether the last published snapshot serves obj as it
+// is now (same UID and generation).
+func (p *Projection) ServesObject(kind snapshot.Kind, obj metav1.Object) bool {
+	return p.Served().ServesObject(kind, obj)
+}
+
+// Events returns the channel on which the projection announces objects of a
+// kind whose served state changed. Status reconcilers watch it with
+// source.Channel. Sends never block: when nobody listens (a replica that is
+// not the leader) the announcement is dropped, and reconcilers waiting for
+// the server also requeue on a timer.
+func (p *Projection) Events(kind snapshot.Kind) <-chan event.GenericEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.events == nil {
+		p.events = map[snapshot.Kind]chan event.GenericEvent{}
+	}
+	ch, ok := p.events[kind]
+	if !ok {
+		ch = make(chan event.GenericEvent, 4096)
+		p.events[kind] = ch
+	}
+	return ch
+}
+
+// Reconcile rebuilds the snapshot from the cache and publishes it.
+func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	start := time.Now()
+	if err := p.loadKeys(ctx); err != nil {
+		return reconcile.Result{}, err
+	}
+	// Build only reads its input, so the cache's objects need no copying.
+	noCopy := client.UnsafeDisableDeepCopy
+	orgs, users := &iamv1.OrganizationList{}, &iamv1.OrgUserList{}
+	apps, idps := &iamv1.SharedApplicationList{}, &iamv1.IdentityProviderList{}
+	secrets := &corev1.SecretList{}
+	for _, l := range []client.ObjectList{orgs, users, apps, idps, secrets} {
+		if err := p.Reader.List(ctx, l, noCopy); err != nil {
+			return reconcile.Result{}, fmt.Errorf("listing for the snapshot: %w", err)
+		}
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	snap, problems := snapshot.Build(snapshot.Input{
+		SystemNamespace:   p.SystemNamespace,
+		Version:           p.version.Add(1),
+		Now:               now(),
+		Organizations:     orgs.Items,
+		Users:             users.Items,
+		Applications:      apps.Items,
+		IdentityProviders: idps.Items,
+		Secrets:           secrets.Items,
+	})
+	p.Snapshots.SetSnapshot(snap)
+
+	byObject := snapshot.ProblemsByObject(problems)
+	p.mu.Lock()
+	prev, prevProblems := p.last, p.problems
+	p.last, p.problems = snap, byObject
+	p.mu.Unlock()
+
+	p.announce(snap, prev, byObject, prevProblems, users.Items, apps.Items, idps.Items)
+	logf.FromContext(ctx).V(1).Info("snapshot published", "version", snap.Version,
+		"organizations", len(orgs.Items), "users", len(users.Items), "applications", len(apps.Items),
+		"problems", len(problems), "took", time.Since(start))
+	return reconcile.Result{}, nil
+}
+
+// loadKeys reads the signing keys when their Secret changed.
+func (p *Projection) loadKeys(ctx context.Context) error {
+	s := &corev1.Secret{}
+	err := p.Reader.Get(ctx, types.NamespacedName{Namespace: p.SystemNamespace, Name: SigningKeySecret}, s)
+	if apierrors.IsNotFound(err) {
+		return nil // the leader creates it; its event brings us back
+	}
+	if err != nil {
+		return err
+	}
+	if rv := p.keyRV.Load(); rv != nil && *rv == s.ResourceVersion {
+		return nil
+	}
+	set, err := keys.FromSecretData(s.Data)
+	if err != nil {
+		// Keep serving the keys we have; the leader repairs the Secret.
+		logf.FromContext(ctx).Error(err, "signing key Secret is unusable; keeping the previous keys", "secret", SigningKeySecret)
+		return nil
+	}
+	p.keySet.Store(set)
+	p.keyRV.Store(ptr.To(s.ResourceVersion))
+	return nil
+}
+
+// announce sends an event for every object whose served version or problems
+// changed between two snapshots.
+func (p *Projection) announce(cur, prev *snapshot.Snapshot, problems, prevProblems map[snapshot.ObjectKey][]snapshot.Problem,
+	users []iamv1.OrgUser, apps []iamv1.SharedApplication, idps []iamv1.IdentityProvider) {
+	p.mu.Lock()
+	events := maps.Clone(p.events)
+	p.mu.Unlock()
+	changed := func(key snapshot.ObjectKey) bool {
+		a, aok := cur.ServedVersion(key)
+		b, bok := prev.ServedVersion(key)
+		return a != b || aok != bok || !slices.Equal(problems[key], prevProblems[key])
+	}
+	send := func(kind snapshot.Kind, obj client.Object) {
+		ch := events[kind]
+		if ch == nil || !changed(snapshot.ObjectKey{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}) {
+			return
+		}
+		select {
+		case ch <- event.GenericEvent{Object: obj}:
+		default:
+		}
+	}
+	for i := range users {
+		send(snapshot.KindOrgUser, &users[i])
+	}
+	for i := range apps {
+		send(snapshot.KindSharedApplication, &apps[i])
+	}
+	for i := range idps {
+		send(snapshot.KindIdentityProvider, &idps[i])
+	}
+}
+
+// SetupWithManager registers the projection on every replica.
+func (p *Projection) SetupWithManager(mgr ctrl.Manager) error {
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{rebuild}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("projection").
+		Watches(&iamv1.Organization{}, all).
+		Watches(&iamv1.OrgUser{}, all).
+		Watches(&iamv1.SharedApplication{}, all).
+		Watches(&iamv1.IdentityProvider{}, all).
+		Watches(&corev1.Secret{}, all).
+		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false), MaxConcurrentReconciles: 1}).
+		Complete(p)
+}
