@@ -167,10 +167,13 @@ func TestSetUserStatus(t *testing.T) {
 		wantState  iamv1.OrgUserState
 	}{
 		{"a user whose checks all pass is ready and Active",
-			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, password: ok},
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, password: ok, served: ok},
 			metav1.ConditionTrue, iamv1.ReasonReconciled, iamv1.OrgUserStateActive},
+		{"a user the OIDC server does not serve yet is not ready, and says it is waiting",
+			iamv1.OrgUserSpec{}, userOutcome{organization: ok, identifiers: ok, password: ok, served: failed(iamv1.ReasonWaitingForServer, "x")},
+			metav1.ConditionFalse, iamv1.ReasonWaitingForServer, iamv1.OrgUserStateActive},
 		{"a disabled user is ready (it is as specified) and Disabled",
-			iamv1.OrgUserSpec{Disabled: true}, userOutcome{organization: ok, identifiers: ok, password: ok},
+			iamv1.OrgUserSpec{Disabled: true}, userOutcome{organization: ok, identifiers: ok, password: ok, served: ok},
 			metav1.ConditionTrue, iamv1.ReasonReconciled, iamv1.OrgUserStateDisabled},
 		{"a user outside an organization is not ready",
 			iamv1.OrgUserSpec{}, userOutcome{organization: failed(iamv1.ReasonOrganizationNotFound, "x")},

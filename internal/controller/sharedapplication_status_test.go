@@ -117,8 +117,11 @@ func TestSetAppConditions(t *testing.T) {
 		wantSecretWhy   string
 	}{
 		{"everything in place makes the application ready",
-			appOutcome{organization: ok, secret: ok, sharing: ok},
+			appOutcome{organization: ok, secret: ok, sharing: ok, served: ok},
 			metav1.ConditionTrue, iamv1.ReasonReconciled, metav1.ConditionTrue, iamv1.ReasonReconciled},
+		{"an application the OIDC server does not serve yet waits for it",
+			appOutcome{organization: ok, secret: ok, sharing: ok, served: failed(iamv1.ReasonWaitingForServer, "x")},
+			metav1.ConditionFalse, iamv1.ReasonWaitingForServer, metav1.ConditionTrue, iamv1.ReasonReconciled},
 		{"outside an organization's namespace, both conditions say so",
 			appOutcome{organization: failed(iamv1.ReasonOrganizationNotFound, "no org")},
 			metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound, metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound},
