@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/orgkeeper/orgkeeper/config"
+	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
+)
+
+// devFlags are the flags of `orgkeeper dev`.
+type devFlags struct {
+	stateDir     string
+	noSamples    bool
+	httpAddr     string
+	readyTimeout time.Duration
+	log          zap.Options
+}
+
+func newDevCommand() *cobra.Command {
+	fl := &devFlags{log: devLogOptions()}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run Orgkeeper on this machine, with no cluster",
+		Long: `Run everything on this machine: an embedded etcd, kube-apiserver and
+kube-controller-manager (namespace and garbage-collector controllers), the
+Orgkeeper CRDs, the operator, and the demo organizations of config/samples.
+
+Once the demo organizations are Ready it prints one line containing
+"orgkeeper dev ready" and the path of <state-dir>/kubeconfig, which kubectl
+and other tools can use:
+
+  kubectl --kubeconfig .orgkeeper-dev/kubeconfig get organizations -A
+
+Every start begins with an empty cluster; nothing is kept after exit.
+Components' logs are in <state-dir>/logs. Ctrl-C stops everything; a second
+Ctrl-C kills what is still running.
+
+The control-plane binaries come from $KUBEBUILDER_ASSETS, or are built once
+by hack/envtest/build.sh when run inside the repository (` + "`make dev`" + `
+does both).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			setupLogging(&fl.log)
+			ctx, in := notifyInterrupts()
+			return runDev(ctx, in, cmd.OutOrStdout(), fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.stateDir, "state-dir", ".orgkeeper-dev", "directory for the kubeconfig, logs and mail outbox")
+	f.BoolVar(&fl.noSamples, "no-samples", false, "start with no organizations instead of the demo world of config/samples")
+	f.StringVar(&fl.httpAddr, "http-addr", "127.0.0.1:8080",
+		"OIDC server: address to serve the issuer and login pages on (the server is not part of this build yet)")
+	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
+		"how long the demo organizations may take to become Ready before dev gives up")
+	addLogFlags(cmd, &fl.log)
+	return cmd
+}
+
+func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (retErr error) {
+	log := ctrl.Log.WithName("dev")
+	env, err := devenv.Start(ctx, devenv.Options{
+		StateDir:              fl.stateDir,
+		WithControllerManager: true,
+		Log:                   log,
+	})
+	if err != nil {
+		return ignoreCanceled(ctx, err)
+	}
+	in.onForce(env.Kill)
+	defer func() { retErr = errors.Join(retErr, env.Stop()) }()
+
+	kubeconfig := filepath.Join(env.StateDir, "kubeconfig")
+	if err := env.WriteKubeconfig(kubeconfig); err != nil {
+		return err
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(env.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	// In a cluster the manifests create the system namespace; here we do.
+	if err := devenv.EnsureNamespace(ctx, c, defaultSystemNamespace); err != nil {
+		return ignoreCanceled(ctx, err)
+	}
+
+	mgr, err := newManager(env.Config, managerSettings{
+		controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
+		metricsAddr: "0",
+		healthAddr:  "0",
+	})
+	if err != nil {
+		return err
+	}
+	// The steps below stop when the manager fails, and the manager stops
+	// (before the control plane, in the deferred calls) when we return.
+	steps, stopSteps := context.WithCancel(ctx)
+	defer stopSteps()
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := make(chan struct{})
+	var mgrErr error
+	go func() {
+		defer close(mgrDone)
+		mgrErr = mgr.Start(mgrCtx)
+		stopSteps()
+	}()
+	defer func() {
+		stopMgr()
+		<-mgrDone
+		if mgrErr != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("manager: %w", mgrErr))
+		}
+	}()
+	// stepErr drops the error of a step cut short by Ctrl-C (a normal way
+	// to stop) or by the manager's failure (reported by the deferred call).
+	stepErr := func(err error) error {
+		if steps.Err() != nil {
+			return nil
+		}
+		return err
+	}
+
+	if !mgr.GetCache().WaitForCacheSync(steps) {
+		return stepErr(errors.New("the manager's caches did not sync"))
+	}
+	if !fl.noSamples {
+		samples, err := config.Samples()
+		if err != nil {
+			return fmt.Errorf("reading the embedded samples: %w", err)
+		}
+		log.Info("applying the demo world", "objects", len(samples))
+		if err := devenv.ApplyObjects(steps, c, samples, fl.readyTimeout, log); err != nil {
+			return stepErr(err)
+		}
+		if err := devenv.WaitForReady(steps, c, devenv.Organizations(samples), fl.readyTimeout); err != nil {
+			return stepErr(err)
+		}
+	}
+	if steps.Err() != nil {
+		return nil
+	}
+	fmt.Fprintf(out, "orgkeeper dev ready: kubeconfig %s (kubectl --kubeconfig %s get organizations -A)\n", kubeconfig, kubeconfig)
+	<-steps.Done()
+	log.Info("stopping")
+	return nil
+}
+
+// ignoreCanceled drops err when ctx was cancelled by Ctrl-C: that is a
+// normal way to stop, even in the middle of starting.
+func ignoreCanceled(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
+)
+
+// TestDevComesUpWithTheDemoWorldAndStopsCleanly runs `orgkeeper dev` in
+// process: it must print its ready line once the demo organizations are
+// Ready, leave a usable kubeconfig, and on cancellation (what Ctrl-C does)
+// return without error and leave no process behind.
+func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
+	if _, ok := os.LookupEnv("KUBEBUILDER_ASSETS"); !ok && !buildScriptFound() {
+		t.Skip(devenv.ErrNoAssets.Error())
+	}
+	fl := &devFlags{stateDir: t.TempDir(), readyTimeout: 2 * time.Minute, log: devLogOptions()}
+	fl.log.DestWriter = io.Discard
+	setupLogging(&fl.log)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, lines := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runDev(ctx, &interrupts{}, lines, fl)
+		_ = lines.Close()
+	}()
+
+	ready := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			if strings.Contains(s.Text(), "orgkeeper dev ready") {
+				ready <- s.Text()
+			}
+		}
+	}()
+	select {
+	case line := <-ready:
+		kubeconfig := filepath.Join(fl.stateDir, "kubeconfig")
+		if !strings.Contains(line, kubeconfig) {
+			t.Errorf("the ready line %q does not name the kubeconfig %s", line, kubeconfig)
+		}
+		if _, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+			t.Errorf("the kubeconfig is not usable: %v", err)
+		}
+	case err := <-done:
+		if errors.Is(err, devenv.ErrNoAssets) {
+			t.Skip(err.Error())
+		}
+		t.Fatalf("dev returned before it was ready: %v", err)
+	case <-time.After(4 * time.Minute):
+		t.Fatal("dev did not get ready within 4 minutes")
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("dev did not stop cleanly: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("dev did not stop within a minute")
+	}
+	if left := controlPlaneChildren(); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
+
+func TestHelpDescribesEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"manager", "--help"}, {"dev", "--help"}} {
+		root := newRootCommand()
+		var buf strings.Builder
+		root.SetOut(&buf)
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(buf.String(), "Usage:") {
+			t.Errorf("%v printed no usage:\n%s", args, buf.String())
+		}
+	}
+}
+
+func buildScriptFound() bool {
+	_, err := os.Stat(filepath.Join("..", "..", "hack", "envtest", "build.sh"))
+	return err == nil
+}
+
+// controlPlaneChildren lists our child processes that run a control-plane
+// binary (Linux only; elsewhere it finds none).
+func controlPlaneChildren() []string {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	entries, _ := os.ReadDir("/proc")
+	var found []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) || fields[0] == "Z" {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		name := filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0])
+		switch name {
+		case "etcd", "kube-apiserver", "kube-controller-manager":
+			found = append(found, name+" "+strconv.Itoa(pid))
+		}
+	}
+	return found
+}
