@@ -15,7 +15,8 @@ all: build
 
 .PHONY: dev
 dev: envtest ## Run Orgkeeper locally: control plane, operator, issuer and demo data.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./cmd/orgkeeper dev $(DEV_ARGS)
+	$(GO) build -o bin/orgkeeper ./cmd/orgkeeper
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/orgkeeper dev $(DEV_ARGS)
 
 .PHONY: generate
 generate: ## Generate deepcopy code from the API types.

@@ -23,6 +23,7 @@ type devFlags struct {
 	stateDir     string
 	noSamples    bool
 	httpAddr     string
+	demoAddr     string
 	readyTimeout time.Duration
 	log          zap.Options
 }
@@ -36,9 +37,13 @@ func newDevCommand() *cobra.Command {
 kube-controller-manager (namespace and garbage-collector controllers), the
 Orgkeeper CRDs, the operator, and the demo organizations of config/samples.
 
-Once the demo organizations are Ready it prints one line containing
-"orgkeeper dev ready" and the path of <state-dir>/kubeconfig, which kubectl
-and other tools can use:
+It serves the OIDC issuer and login pages on --http-addr and a demo
+application that signs in through it on --demo-addr. The demo users get fresh
+random passwords, printed at start (development only).
+
+Once the issuer serves the demo world it prints one line containing
+"orgkeeper dev ready", the issuer, the demo application and the path of
+<state-dir>/kubeconfig, which kubectl and other tools can use:
 
   kubectl --kubeconfig .orgkeeper-dev/kubeconfig get organizations -A
 
@@ -60,7 +65,9 @@ does both).`,
 	f.StringVar(&fl.stateDir, "state-dir", ".orgkeeper-dev", "directory for the kubeconfig, logs and mail outbox")
 	f.BoolVar(&fl.noSamples, "no-samples", false, "start with no organizations instead of the demo world of config/samples")
 	f.StringVar(&fl.httpAddr, "http-addr", "127.0.0.1:8080",
-		"OIDC server: address to serve the issuer and login pages on (the server is not part of this build yet)")
+		"OIDC server: loopback address to serve the issuer and login pages on; the issuer URL is http://<http-addr>")
+	f.StringVar(&fl.demoAddr, "demo-addr", "127.0.0.1:9090",
+		`address of the demo application; the demo-app sample registers http://127.0.0.1:9090/callback; "" disables it`)
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
 	addLogFlags(cmd, &fl.log)
@@ -97,10 +104,12 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		return ignoreCanceled(ctx, err)
 	}
 
-	mgr, err := newManager(env.Config, managerSettings{
+	issuer := "http://" + fl.httpAddr
+	mgr, srv, err := newManager(env.Config, managerSettings{
 		controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
 		metricsAddr: "0",
 		healthAddr:  "0",
+		server:      serverFlags{issuerURL: issuer, httpAddr: fl.httpAddr},
 	})
 	if err != nil {
 		return err
@@ -136,6 +145,8 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if !mgr.GetCache().WaitForCacheSync(steps) {
 		return stepErr(errors.New("the manager's caches did not sync"))
 	}
+	var logins []devenv.DemoLogin
+	demo := ""
 	if !fl.noSamples {
 		samples, err := config.Samples()
 		if err != nil {
@@ -145,14 +156,31 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		if err := devenv.ApplyObjects(steps, c, samples, fl.readyTimeout, log); err != nil {
 			return stepErr(err)
 		}
-		if err := devenv.WaitForReady(steps, c, devenv.Organizations(samples), fl.readyTimeout); err != nil {
+		if logins, err = devenv.DemoPasswords(steps, c, samples); err != nil {
 			return stepErr(err)
 		}
+		if err := devenv.WaitForReady(steps, c, devenv.ServedKinds(samples), fl.readyTimeout); err != nil {
+			return stepErr(err)
+		}
+		if fl.demoAddr != "" {
+			url, err := devenv.StartDemoApp(steps, c, issuer, fl.demoAddr, log)
+			if err != nil {
+				return stepErr(err)
+			}
+			demo = ", demo app " + url
+		}
+	}
+	if err := devenv.WaitUntil(steps, fl.readyTimeout, func() error { return srv.Ready(nil) }); err != nil {
+		return stepErr(fmt.Errorf("the issuer did not get ready: %w", err))
 	}
 	if steps.Err() != nil {
 		return nil
 	}
-	fmt.Fprintf(out, "orgkeeper dev ready: kubeconfig %s (kubectl --kubeconfig %s get organizations -A)\n", kubeconfig, kubeconfig)
+	for _, l := range logins {
+		fmt.Fprintf(out, "demo user %-24s password %s  (organization %s)\n", l.Email, l.Password, l.Organization)
+	}
+	fmt.Fprintf(out, "orgkeeper dev ready: issuer %s%s, kubeconfig %s (kubectl --kubeconfig %s get organizations -A)\n",
+		issuer, demo, kubeconfig, kubeconfig)
 	<-steps.Done()
 	log.Info("stopping")
 	return nil

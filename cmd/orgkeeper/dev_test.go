@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,7 +28,8 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 	if _, ok := os.LookupEnv("KUBEBUILDER_ASSETS"); !ok && !buildScriptFound() {
 		t.Skip(devenv.ErrNoAssets.Error())
 	}
-	fl := &devFlags{stateDir: t.TempDir(), readyTimeout: 2 * time.Minute, log: devLogOptions()}
+	fl := &devFlags{stateDir: t.TempDir(), readyTimeout: 2 * time.Minute, log: devLogOptions(),
+		httpAddr: "127.0.0.1:8080", demoAddr: "127.0.0.1:9090"}
 	fl.log.DestWriter = io.Discard
 	setupLogging(&fl.log)
 
@@ -56,6 +59,19 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 		}
 		if _, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
 			t.Errorf("the kubeconfig is not usable: %v", err)
+		}
+		// The issuer and the demo application serve as soon as the line is out.
+		for _, want := range []struct{ url, contains string }{
+			{"http://127.0.0.1:8080/.well-known/openid-configuration", `"issuer":"http://127.0.0.1:8080"`},
+			{"http://127.0.0.1:9090/", "Sign in"},
+		} {
+			if !strings.Contains(line, strings.TrimSuffix(strings.Split(want.url, "/.well-known")[0], "/")) {
+				t.Errorf("the ready line %q does not name %s", line, want.url)
+			}
+			body, err := httpGet(want.url)
+			if err != nil || !strings.Contains(body, want.contains) {
+				t.Errorf("GET %s: %v, body does not contain %q: %.300s", want.url, err, want.contains, body)
+			}
 		}
 	case err := <-done:
 		if errors.Is(err, devenv.ErrNoAssets) {
@@ -129,4 +145,17 @@ func controlPlaneChildren() []string {
 		}
 	}
 	return found
+}
+
+func httpGet(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("status %s", resp.Status)
+	}
+	return string(b), err
 }

@@ -19,6 +19,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/server"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 const (
@@ -26,14 +29,14 @@ const (
 	leaderElectionID       = "orgkeeper-leader"
 )
 
-// serverFlags configure the OIDC server. They are accepted and documented
-// now so that manifests can set them; the server reads them once it ships.
+// serverFlags configure the OIDC server.
 type serverFlags struct {
-	issuerURL   string
-	httpAddr    string
-	tlsCertFile string
-	tlsKeyFile  string
-	dnsResolver string
+	issuerURL         string
+	httpAddr          string
+	tlsCertFile       string
+	tlsKeyFile        string
+	dnsResolver       string
+	keyRotationPeriod time.Duration
 }
 
 func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
@@ -46,7 +49,9 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 		"OIDC server: PEM certificate (chain) to serve HTTPS with; without it the server speaks plain HTTP (for a TLS-terminating proxy)")
 	f.StringVar(&s.tlsKeyFile, "tls-key-file", "", "OIDC server: PEM private key of --tls-cert-file")
 	f.StringVar(&s.dnsResolver, "dns-resolver", "",
-		"DNS server (host:port) for domain verification TXT lookups. Default: the system's resolver")
+		"DNS server (host:port) for domain verification TXT lookups (not used yet: DNS verification is a later release). Default: the system's resolver")
+	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
+		"how long a signing key signs before the next takes over; the previous key stays published one more period")
 }
 
 // managerFlags are the flags of `orgkeeper manager`.
@@ -77,8 +82,11 @@ else $KUBECONFIG, else ~/.kube/config. The CRDs and the system namespace must
 exist (the manifests in config/ create them). Run several replicas with
 --leader-elect: one reconciles, all serve.
 
+With --issuer-url it also serves the OIDC issuer and login pages on
+--http-addr, on every replica.
+
 Probes: GET /healthz and /readyz on --health-addr (ready once the caches are
-synced). Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get
+synced and, with the issuer on, it has its first snapshot and signing keys). Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get
 the non-resource URL /metrics.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -110,20 +118,25 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = fl.kubeAPIQPS, fl.kubeAPIBurst
-	mgr, err := newManager(cfg, managerSettings{
+	mgr, _, err := newManager(cfg, managerSettings{
 		controller: controller.Options{
 			SystemNamespace:         fl.systemNamespace,
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
+			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 		},
 		leaderElect: fl.leaderElect,
 		metricsAddr: fl.metricsAddr,
 		healthAddr:  fl.healthAddr,
+		server:      fl.server,
 	})
 	if err != nil {
 		return err
 	}
-	logServerFlags(fl.server)
-	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect)
+	if fl.server.issuerURL == "" {
+		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")
+	}
+	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect,
+		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr)
 	return mgr.Start(ctx)
 }
 
@@ -139,28 +152,23 @@ func loadKubeconfig(path string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// logServerFlags says what becomes of the OIDC server's flags.
-func logServerFlags(s serverFlags) {
-	if s.issuerURL != "" || s.tlsCertFile != "" || s.dnsResolver != "" {
-		ctrl.Log.Info("the OIDC server is not part of this build; its flags are accepted and not used yet",
-			"issuerURL", s.issuerURL, "httpAddr", s.httpAddr)
-	}
-}
-
 // managerSettings are what `manager` and `dev` choose differently.
 type managerSettings struct {
 	controller  controller.Options
 	leaderElect bool
 	metricsAddr string
 	healthAddr  string
+	// server: with an issuer URL, the OIDC server runs too.
+	server serverFlags
 }
 
 // newManager builds the controller-runtime manager with every reconciler,
-// health and readiness checks, metrics and leader election.
-func newManager(cfg *rest.Config, s managerSettings) (manager.Manager, error) {
+// the projection, the OIDC server (with an issuer URL), health and readiness
+// checks, metrics and leader election.
+func newManager(cfg *rest.Config, s managerSettings) (manager.Manager, *server.Server, error) {
 	scheme, err := newScheme()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
@@ -180,18 +188,48 @@ func newManager(cfg *rest.Config, s managerSettings) (manager.Manager, error) {
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating the manager: %w", err)
+		return nil, nil, fmt.Errorf("creating the manager: %w", err)
 	}
+	snapshots := &snapshot.Store{}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.controller.SystemNamespace, Snapshots: snapshots}
+	if err := proj.SetupWithManager(mgr); err != nil {
+		return nil, nil, err
+	}
+	s.controller.Server = proj
 	if err := controller.SetupWithManager(mgr, s.controller); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := mgr.AddReadyzCheck("caches", cachesSynced(mgr)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return mgr, nil
+	if s.server.issuerURL == "" {
+		return mgr, nil, nil
+	}
+	srv, err := server.New(server.Config{
+		Issuer:      s.server.issuerURL,
+		Addr:        s.server.httpAddr,
+		TLSCertFile: s.server.tlsCertFile,
+		TLSKeyFile:  s.server.tlsKeyFile,
+		Snapshots:   snapshots,
+		Keys:        proj,
+		Log:         ctrl.Log.WithName("oidc"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := srv.Listen(); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.Add(srv); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
+		return nil, nil, err
+	}
+	return mgr, srv, nil
 }
 
 // cachesSynced is ready once the manager's informers have synced.
