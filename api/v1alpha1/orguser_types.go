@@ -52,8 +52,9 @@ type OrgUserSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	FamilyName string `json:"familyName,omitempty"`
 
-	// roles are the user's roles in the organization itself, put in the roles
-	// claim of every application. The role "admin" makes the user an
+	// roles are the user's roles in the organization itself (not application
+	// roles: those are in applicationRoles and make the roles claim). The
+	// role "admin" makes the user an
 	// administrator of the organization: the user gets the group
 	// orgkeeper:org:<organization>:admins and, through it, the organization's
 	// admin rights in Kubernetes. Names are 1 to 63 letters, digits or

@@ -135,7 +135,7 @@ func checkUserClaims(t *testing.T, where string, c map[string]any, org *snapshot
 		"org_handle":         "acme",
 		"org_name":           "ACME Corporation",
 		"org_path":           "[platform acme]",
-		"roles":              "[admin buyer]",
+		"roles":              "[buyer]",
 		"groups":             "[engineering orgkeeper:org:acme:admins]",
 		"email":              "alice@acme.example",
 		"email_verified":     "true",

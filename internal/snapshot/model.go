@@ -461,13 +461,14 @@ func (u *User) Locked(now time.Time) bool {
 	return !u.LockedUntil.IsZero() && now.Before(u.LockedUntil)
 }
 
-// RolesFor returns the roles claim of the user for a client: the
-// organization roles followed by the client's application roles, without
-// duplicates. The result is a new slice.
+// RolesFor returns the roles claim of the user for a client (api.md section
+// 7: "the user's roles for this client in this org"): the application roles
+// the organization assigned to the user for that client, without duplicates.
+// Organization roles such as admin are not application roles; an org admin
+// shows in the groups claim. The result is a new slice.
 func (u *User) RolesFor(clientID string) []string {
 	app := u.ApplicationRoles[clientID]
-	out := make([]string, 0, len(u.Roles)+len(app))
-	out = append(out, u.Roles...)
+	out := make([]string, 0, len(app))
 	for _, r := range app {
 		if !slices.Contains(out, r) {
 			out = append(out, r)

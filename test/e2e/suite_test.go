@@ -1,0 +1,347 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"golang.org/x/oauth2"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/server"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+)
+
+const systemNamespace = "orgkeeper-system"
+
+var (
+	ctx     context.Context
+	cancel  context.CancelFunc
+	testEnv *envtest.Environment
+	k8s     client.Client
+	scheme  = runtime.NewScheme()
+
+	// issuer is the OIDC server's URL, http on loopback.
+	issuer string
+	// rp is the relying party's callback server; it only has to exist
+	// (the browser stops at the redirect to it).
+	rp *httptest.Server
+	// provider is go-oidc's view of the issuer (discovery, JWKS).
+	provider *gooidc.Provider
+	// portal (confidential) and spa (public) are the relying parties'
+	// oauth2 configurations; portalVerifier verifies portal's ID tokens.
+	portal, spa    oauth2.Config
+	portalVerifier *gooidc.IDTokenVerifier
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Orgkeeper end-to-end suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	ctx, cancel = context.WithCancel(context.Background())
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(iamv1.AddToScheme(scheme)).To(Succeed())
+
+	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(),
+		"run with KUBEBUILDER_ASSETS=$(hack/envtest/build.sh) go test ./test/e2e/...")
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "org_admin_role.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	role := &rbacv1.ClusterRole{}
+	Expect(yaml.Unmarshal(raw, role)).To(Succeed())
+	Expect(k8s.Create(ctx, role)).To(Succeed())
+	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})).To(Succeed())
+
+	// The manager, wired as `orgkeeper manager` wires it.
+	opts := controller.Options{SystemNamespace: systemNamespace}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Cache:   controller.CacheOptions(opts),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	store := &snapshot.Store{}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: store}
+	Expect(proj.SetupWithManager(mgr)).To(Succeed())
+	opts.Server = proj
+	Expect(controller.SetupWithManager(mgr, opts)).To(Succeed())
+
+	// The issuer URL must name the port before the server is built: take a
+	// free port, then bind it at once with Listen.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	addr := free.Addr().String()
+	Expect(free.Close()).To(Succeed())
+	issuer = "http://" + addr
+	srv, err := server.New(server.Config{
+		Issuer:    issuer,
+		Addr:      addr,
+		Snapshots: store,
+		Keys:      proj,
+		Log:       logf.Log.WithName("server"),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	_, err = srv.Listen()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(mgr.Add(srv)).To(Succeed())
+
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+
+	rp = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "relying party")
+	}))
+
+	applyWorld()
+
+	Eventually(func() error { return srv.Ready(nil) }).Should(Succeed())
+	Eventually(func() error {
+		provider, err = gooidc.NewProvider(ctx, issuer)
+		return err
+	}).Should(Succeed())
+
+	secret := &corev1.Secret{}
+	Eventually(func() error {
+		return k8s.Get(ctx, client.ObjectKey{Namespace: "platform", Name: "portal-oidc-client"}, secret)
+	}).Should(Succeed())
+	Expect(secret.Data).To(HaveKey("client-secret"))
+	portal = oauth2.Config{
+		ClientID:     "portal",
+		ClientSecret: string(secret.Data["client-secret"]),
+		Endpoint:     provider.Endpoint(),
+		RedirectURL:  portalRedirect(),
+		Scopes:       []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess},
+	}
+	spa = oauth2.Config{
+		ClientID:    "spa",
+		Endpoint:    provider.Endpoint(),
+		RedirectURL: spaRedirect(),
+		Scopes:      []string{gooidc.ScopeOpenID, "profile", "email"},
+	}
+	spa.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	portalVerifier = provider.Verifier(&gooidc.Config{ClientID: "portal", SupportedSigningAlgs: []string{gooidc.ES256}})
+})
+
+var _ = AfterSuite(func() {
+	if rp != nil {
+		rp.Close()
+	}
+	if cancel != nil {
+		cancel()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
+
+func portalRedirect() string { return rp.URL + "/callback" }
+func spaRedirect() string    { return rp.URL + "/spa/callback" }
+
+// portalLocalhostRedirect is portal's second redirect URI, with a host name.
+func portalLocalhostRedirect() string {
+	return strings.Replace(rp.URL, "127.0.0.1", "localhost", 1) + "/callback"
+}
+
+// password is every user's initial password.
+const password = "correct horse battery staple"
+
+// applyWorld creates the world through the API, parents first (a child's
+// namespace exists only once its parent's Organization is reconciled), and
+// waits until everything is Ready.
+func applyWorld() {
+	create(&iamv1.Organization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "platform"},
+		Spec: iamv1.OrganizationSpec{DisplayName: "Platform",
+			DomainVerification: iamv1.DomainVerificationNone},
+	})
+	create(&iamv1.Organization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"},
+		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Corporation", Domains: []iamv1.Domain{"acme.example"}},
+	})
+	create(&iamv1.Organization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-eu"},
+		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Europe", Domains: []iamv1.Domain{"eu.acme.example"}},
+	})
+	create(&iamv1.Organization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "globex"},
+		Spec:       iamv1.OrganizationSpec{DisplayName: "Globex", Domains: []iamv1.Domain{"globex.example"}},
+	})
+
+	user("acme", "alice", "alice@acme.example", func(u *iamv1.OrgUser) {
+		u.Spec.DisplayName = "Alice Liddell"
+		u.Spec.Roles = []string{"admin"}
+		u.Spec.ApplicationRoles = []iamv1.ApplicationRoleAssignment{{Application: "portal", Roles: []string{"buyer"}}}
+	})
+	user("acme-eu", "erin", "erin@eu.acme.example", func(u *iamv1.OrgUser) { u.Spec.DisplayName = "Erin Europa" })
+	user("globex", "gabe", "gabe@globex.example")
+	user("acme", "dan", "dan@acme.example", func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
+
+	create(&iamv1.SharedApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "portal"},
+		Spec: iamv1.SharedApplicationSpec{
+			DisplayName: "Partner Portal",
+			ClientType:  iamv1.ClientTypeConfidential,
+			// The localhost form lets the redirect URI specs try a
+			// host name in another case.
+			RedirectURIs: []string{portalRedirect(), portalLocalhostRedirect()},
+			GrantTypes: []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken,
+				iamv1.GrantTypeClientCredentials},
+			Roles: []iamv1.ApplicationRole{{Name: "buyer", Description: "Can place orders"}},
+			Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
+				Organizations: []string{"acme"}, IncludeSubOrganizations: true},
+		},
+	})
+	create(&iamv1.SharedApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "spa"},
+		Spec: iamv1.SharedApplicationSpec{
+			DisplayName:  "Single-Page App",
+			ClientType:   iamv1.ClientTypePublic,
+			RedirectURIs: []string{spaRedirect()},
+			GrantTypes:   []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken},
+			Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
+				Organizations: []string{"acme"}, IncludeSubOrganizations: true},
+		},
+	})
+
+	for _, o := range []client.Object{
+		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "platform"}},
+		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"}},
+		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-eu"}},
+		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "globex"}},
+		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "alice"}},
+		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-eu", Name: "erin"}},
+		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "gabe"}},
+		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "dan"}},
+		&iamv1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "portal"}},
+		&iamv1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "spa"}},
+	} {
+		eventuallyReady(o)
+	}
+}
+
+// create creates obj, waiting for its namespace (made by the operator for
+// the parent organization) to exist.
+func create(obj client.Object) {
+	GinkgoHelper()
+	Eventually(func() error {
+		err := k8s.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}).Should(Succeed(), "creating %T %s", obj, client.ObjectKeyFromObject(obj))
+}
+
+// user creates an OrgUser with an initial password Secret.
+func user(org, name, email string, mutate ...func(*iamv1.OrgUser)) {
+	GinkgoHelper()
+	create(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: org, Name: name + "-initial-password"},
+		StringData: map[string]string{"password": password},
+	})
+	u := &iamv1.OrgUser{
+		ObjectMeta: metav1.ObjectMeta{Namespace: org, Name: name},
+		Spec: iamv1.OrgUserSpec{
+			Email: email, EmailVerified: true,
+			InitialPasswordSecretRef: &iamv1.SecretKeyReference{Name: name + "-initial-password", Key: "password"},
+		},
+	}
+	for _, m := range mutate {
+		m(u)
+	}
+	create(u)
+}
+
+// eventuallyReady waits until obj has Ready=True for its current generation
+// (for OrgUsers and SharedApplications: the OIDC server serves it), and
+// leaves the object as read then in obj.
+func eventuallyReady(obj client.Object) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+		var conds []metav1.Condition
+		var observed int64
+		switch o := obj.(type) {
+		case *iamv1.Organization:
+			conds, observed = o.Status.Conditions, o.Status.ObservedGeneration
+		case *iamv1.OrgUser:
+			conds, observed = o.Status.Conditions, o.Status.ObservedGeneration
+		case *iamv1.SharedApplication:
+			conds, observed = o.Status.Conditions, o.Status.ObservedGeneration
+		}
+		c := meta.FindStatusCondition(conds, iamv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil(), "no Ready condition on %T %s", obj, client.ObjectKeyFromObject(obj))
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%T %s: %s: %s", obj, client.ObjectKeyFromObject(obj), c.Reason, c.Message)
+		g.Expect(observed).To(Equal(obj.GetGeneration()))
+		g.Expect(c.ObservedGeneration).To(Equal(obj.GetGeneration()))
+	}).Should(Succeed())
+}
+
+// update changes an object, retrying on conflicts with the operator's
+// status writes.
+func update[T client.Object](obj T, change func(T)) {
+	GinkgoHelper()
+	Eventually(func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(ctx, obj)
+	}).Should(Succeed())
+}
+
+func getOrg(ns, name string) *iamv1.Organization {
+	GinkgoHelper()
+	o := &iamv1.Organization{}
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, o)).To(Succeed())
+	return o
+}
+
+func getUser(ns, name string) *iamv1.OrgUser {
+	GinkgoHelper()
+	u := &iamv1.OrgUser{}
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u)).To(Succeed())
+	return u
+}
