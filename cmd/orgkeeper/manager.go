@@ -215,6 +215,7 @@ func newManager(cfg *rest.Config, s managerSettings) (manager.Manager, *server.S
 		TLSKeyFile:  s.server.tlsKeyFile,
 		Snapshots:   snapshots,
 		Keys:        proj,
+		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {

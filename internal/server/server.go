@@ -37,6 +37,9 @@ type Config struct {
 	// Sessions holds ephemeral OAuth state; nil means a new in-memory store
 	// (one replica).
 	Sessions session.Store
+	// Lockouts is told when the login pages lock an account; nil records
+	// nothing.
+	Lockouts login.LockoutRecorder
 	// Log receives server-side errors.
 	Log logr.Logger
 }
@@ -85,7 +88,8 @@ func New(cfg Config) (*Server, error) {
 		CallbackURL: func(_ context.Context, id string) string {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
-		Log: cfg.Log,
+		Lockouts: cfg.Lockouts,
+		Log:      cfg.Log,
 	})
 	if err != nil {
 		return nil, err

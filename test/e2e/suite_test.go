@@ -118,6 +118,7 @@ var _ = BeforeSuite(func() {
 		Addr:      addr,
 		Snapshots: store,
 		Keys:      proj,
+		Lockouts:  &controller.LockoutWriter{Client: mgr.GetClient()},
 		Log:       logf.Log.WithName("server"),
 	})
 	Expect(err).NotTo(HaveOccurred())
@@ -217,6 +218,7 @@ func applyWorld() {
 	user("acme-eu", "erin", "erin@eu.acme.example", func(u *iamv1.OrgUser) { u.Spec.DisplayName = "Erin Europa" })
 	user("globex", "gabe", "gabe@globex.example")
 	user("acme", "dan", "dan@acme.example", func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
+	user("acme", "lou", "lou@acme.example") // locked out by the lockout spec
 
 	create(&iamv1.SharedApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "portal"},
