@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/orgkeeper/orgkeeper/config"
+	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
@@ -91,7 +92,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if err := env.WriteKubeconfig(kubeconfig); err != nil {
 		return err
 	}
-	scheme, err := newScheme()
+	scheme, err := app.NewScheme()
 	if err != nil {
 		return err
 	}
@@ -105,11 +106,13 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	}
 
 	issuer := "http://" + fl.httpAddr
-	mgr, srv, err := newManager(env.Config, managerSettings{
-		controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
-		metricsAddr: "0",
-		healthAddr:  "0",
-		server:      serverFlags{issuerURL: issuer, httpAddr: fl.httpAddr},
+	mgr, srv, err := app.NewManager(env.Config, app.Settings{
+		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
+		MetricsAddr: "0",
+		HealthAddr:  "0",
+		Issuer:      issuer,
+		HTTPAddr:    fl.httpAddr,
+		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
 		return err

@@ -10,13 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap/zapcore"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-
-	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
 
 func main() {
@@ -42,19 +38,6 @@ one OpenID Connect issuer.
 	}
 	root.AddCommand(newManagerCommand(), newDevCommand())
 	return root
-}
-
-// newScheme returns the kinds the manager reads and writes: Kubernetes' own
-// and Orgkeeper's.
-func newScheme() (*runtime.Scheme, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := iamv1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	return scheme, nil
 }
 
 // addLogFlags adds the --zap-* flags of controller-runtime's logger to cmd.

@@ -2,32 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
-	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
-	"github.com/orgkeeper/orgkeeper/internal/server"
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
-const (
-	defaultSystemNamespace = "orgkeeper-system"
-	leaderElectionID       = "orgkeeper-leader"
-)
+const defaultSystemNamespace = "orgkeeper-system"
 
 // serverFlags configure the OIDC server.
 type serverFlags struct {
@@ -101,7 +89,7 @@ the non-resource URL /metrics.`,
 	f.StringVar(&fl.systemNamespace, "system-namespace", defaultSystemNamespace,
 		"namespace of the operator, the root Organization, signing keys and users' credentials")
 	f.BoolVar(&fl.leaderElect, "leader-elect", false,
-		"elect one leader among replicas to run the reconcilers (Lease "+leaderElectionID+" in the system namespace)")
+		"elect one leader among replicas to run the reconcilers (Lease "+app.LeaderElectionID+" in the system namespace)")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":8443", `address to serve Prometheus metrics on over HTTPS; "0" disables`)
 	f.StringVar(&fl.healthAddr, "health-addr", ":8081", `address to serve /healthz and /readyz on; "0" disables`)
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
@@ -118,16 +106,20 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = fl.kubeAPIQPS, fl.kubeAPIBurst
-	mgr, _, err := newManager(cfg, managerSettings{
-		controller: controller.Options{
+	mgr, _, err := app.NewManager(cfg, app.Settings{
+		Controller: controller.Options{
 			SystemNamespace:         fl.systemNamespace,
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 		},
-		leaderElect: fl.leaderElect,
-		metricsAddr: fl.metricsAddr,
-		healthAddr:  fl.healthAddr,
-		server:      fl.server,
+		LeaderElect: fl.leaderElect,
+		MetricsAddr: fl.metricsAddr,
+		HealthAddr:  fl.healthAddr,
+		Issuer:      fl.server.issuerURL,
+		HTTPAddr:    fl.server.httpAddr,
+		TLSCertFile: fl.server.tlsCertFile,
+		TLSKeyFile:  fl.server.tlsKeyFile,
+		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
 		return err
@@ -150,97 +142,4 @@ func loadKubeconfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("loading --kubeconfig %s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-// managerSettings are what `manager` and `dev` choose differently.
-type managerSettings struct {
-	controller  controller.Options
-	leaderElect bool
-	metricsAddr string
-	healthAddr  string
-	// server: with an issuer URL, the OIDC server runs too.
-	server serverFlags
-}
-
-// newManager builds the controller-runtime manager with every reconciler,
-// the projection, the OIDC server (with an issuer URL), health and readiness
-// checks, metrics and leader election.
-func newManager(cfg *rest.Config, s managerSettings) (manager.Manager, *server.Server, error) {
-	scheme, err := newScheme()
-	if err != nil {
-		return nil, nil, err
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme,
-		Cache:  controller.CacheOptions(s.controller),
-		Metrics: metricsserver.Options{
-			BindAddress:    s.metricsAddr,
-			SecureServing:  true,
-			FilterProvider: filters.WithAuthenticationAndAuthorization,
-			// HTTP/1.1 only: HTTP/2 exposes the server to rapid-reset and
-			// stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325).
-			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
-		},
-		HealthProbeBindAddress:        s.healthAddr,
-		LeaderElection:                s.leaderElect,
-		LeaderElectionID:              leaderElectionID,
-		LeaderElectionNamespace:       s.controller.SystemNamespace,
-		LeaderElectionReleaseOnCancel: true,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating the manager: %w", err)
-	}
-	snapshots := &snapshot.Store{}
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.controller.SystemNamespace, Snapshots: snapshots}
-	if err := proj.SetupWithManager(mgr); err != nil {
-		return nil, nil, err
-	}
-	s.controller.Server = proj
-	if err := controller.SetupWithManager(mgr, s.controller); err != nil {
-		return nil, nil, err
-	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, nil, err
-	}
-	if err := mgr.AddReadyzCheck("caches", cachesSynced(mgr)); err != nil {
-		return nil, nil, err
-	}
-	if s.server.issuerURL == "" {
-		return mgr, nil, nil
-	}
-	srv, err := server.New(server.Config{
-		Issuer:      s.server.issuerURL,
-		Addr:        s.server.httpAddr,
-		TLSCertFile: s.server.tlsCertFile,
-		TLSKeyFile:  s.server.tlsKeyFile,
-		Snapshots:   snapshots,
-		Keys:        proj,
-		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
-		Log:         ctrl.Log.WithName("oidc"),
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := srv.Listen(); err != nil {
-		return nil, nil, err
-	}
-	if err := mgr.Add(srv); err != nil {
-		return nil, nil, err
-	}
-	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
-		return nil, nil, err
-	}
-	return mgr, srv, nil
-}
-
-// cachesSynced is ready once the manager's informers have synced.
-func cachesSynced(mgr manager.Manager) healthz.Checker {
-	return func(req *http.Request) error {
-		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
-		defer cancel()
-		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return errors.New("informer caches are not synced yet")
-		}
-		return nil
-	}
 }

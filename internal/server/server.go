@@ -27,6 +27,9 @@ type Config struct {
 	Issuer string
 	// Addr is the listen address (--http-addr).
 	Addr string
+	// Listener, when set, is used instead of listening on Addr (tests take
+	// a free port first and build the issuer URL from it).
+	Listener net.Listener
 	// TLSCertFile and TLSKeyFile serve HTTPS; empty serves plain HTTP (for
 	// loopback development or behind a TLS-terminating proxy).
 	TLSCertFile, TLSKeyFile string
@@ -64,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	if insecure && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("--issuer-url %q: plain http is only allowed on a loopback address; use https", cfg.Issuer)
 	}
-	s := &Server{cfg: cfg, sessions: cfg.Sessions}
+	s := &Server{cfg: cfg, sessions: cfg.Sessions, listener: cfg.Listener}
 	if s.sessions == nil {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
@@ -108,6 +111,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Listen binds the address now, so that callers learn the port (":0") and
 // bind errors before the manager starts.
 func (s *Server) Listen() (net.Addr, error) {
+	if s.listener != nil {
+		return s.listener.Addr(), nil
+	}
 	l, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)

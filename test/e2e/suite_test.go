@@ -23,19 +23,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
-	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
-	"github.com/orgkeeper/orgkeeper/internal/server"
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -92,39 +88,20 @@ var _ = BeforeSuite(func() {
 	Expect(k8s.Create(ctx, role)).To(Succeed())
 	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})).To(Succeed())
 
-	// The manager, wired as `orgkeeper manager` wires it.
-	opts := controller.Options{SystemNamespace: systemNamespace}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Cache:   controller.CacheOptions(opts),
-		Metrics: metricsserver.Options{BindAddress: "0"},
+	// The manager, wired exactly as `orgkeeper manager` wires it, with the
+	// issuer on a port bound before the issuer URL is built from it.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	issuer = "http://" + listener.Addr().String()
+	mgr, srv, err := app.NewManager(cfg, app.Settings{
+		Controller:  controller.Options{SystemNamespace: systemNamespace},
+		MetricsAddr: "0",
+		HealthAddr:  "0",
+		Issuer:      issuer,
+		Listener:    listener,
+		Log:         logf.Log.WithName("server"),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	store := &snapshot.Store{}
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: store}
-	Expect(proj.SetupWithManager(mgr)).To(Succeed())
-	opts.Server = proj
-	Expect(controller.SetupWithManager(mgr, opts)).To(Succeed())
-
-	// The issuer URL must name the port before the server is built: take a
-	// free port, then bind it at once with Listen.
-	free, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	addr := free.Addr().String()
-	Expect(free.Close()).To(Succeed())
-	issuer = "http://" + addr
-	srv, err := server.New(server.Config{
-		Issuer:    issuer,
-		Addr:      addr,
-		Snapshots: store,
-		Keys:      proj,
-		Lockouts:  &controller.LockoutWriter{Client: mgr.GetClient()},
-		Log:       logf.Log.WithName("server"),
-	})
-	Expect(err).NotTo(HaveOccurred())
-	_, err = srv.Listen()
-	Expect(err).NotTo(HaveOccurred())
-	Expect(mgr.Add(srv)).To(Succeed())
 
 	go func() {
 		defer GinkgoRecover()

@@ -1,0 +1,147 @@
+// Package app wires Orgkeeper's parts into one controller-runtime manager:
+// the reconcilers (leader only), the projection and the OIDC server (every
+// replica), probes, metrics and leader election. `orgkeeper manager`,
+// `orgkeeper dev` and the end-to-end tests all run exactly this wiring.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/server"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+)
+
+// LeaderElectionID is the Lease that replicas compete for.
+const LeaderElectionID = "orgkeeper-leader"
+
+// Settings are what `manager`, `dev` and tests choose differently.
+type Settings struct {
+	Controller  controller.Options
+	LeaderElect bool
+	// MetricsAddr and HealthAddr: "0" disables.
+	MetricsAddr string
+	HealthAddr  string
+	// Issuer turns the OIDC server on; it serves on Listener if set, else
+	// on HTTPAddr.
+	Issuer                  string
+	HTTPAddr                string
+	Listener                net.Listener
+	TLSCertFile, TLSKeyFile string
+	// Log receives the OIDC server's errors.
+	Log logr.Logger
+}
+
+// NewScheme knows the Kubernetes kinds and Orgkeeper's.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := iamv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return scheme, nil
+}
+
+// NewManager builds the manager with every reconciler, the projection, the
+// OIDC server (with an issuer), health and readiness checks, metrics and
+// leader election. The server is nil without an issuer.
+func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Cache:  controller.CacheOptions(s.Controller),
+		Metrics: metricsserver.Options{
+			BindAddress:    s.MetricsAddr,
+			SecureServing:  true,
+			FilterProvider: filters.WithAuthenticationAndAuthorization,
+			// HTTP/1.1 only: HTTP/2 exposes the server to rapid-reset and
+			// stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325).
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		},
+		HealthProbeBindAddress:        s.HealthAddr,
+		LeaderElection:                s.LeaderElect,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       s.Controller.SystemNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	snapshots := &snapshot.Store{}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.Controller.SystemNamespace, Snapshots: snapshots}
+	if err := proj.SetupWithManager(mgr); err != nil {
+		return nil, nil, err
+	}
+	s.Controller.Server = proj
+	if err := controller.SetupWithManager(mgr, s.Controller); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("caches", cachesSynced(mgr)); err != nil {
+		return nil, nil, err
+	}
+	if s.Issuer == "" {
+		return mgr, nil, nil
+	}
+	srv, err := server.New(server.Config{
+		Issuer:      s.Issuer,
+		Addr:        s.HTTPAddr,
+		Listener:    s.Listener,
+		TLSCertFile: s.TLSCertFile,
+		TLSKeyFile:  s.TLSKeyFile,
+		Snapshots:   snapshots,
+		Keys:        proj,
+		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
+		Log:         s.Log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := srv.Listen(); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.Add(srv); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
+		return nil, nil, err
+	}
+	return mgr, srv, nil
+}
+
+// cachesSynced is ready once the manager's informers have synced.
+func cachesSynced(mgr manager.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("informer caches are not synced yet")
+		}
+		return nil
+	}
+}
