@@ -88,15 +88,7 @@ func (r *OrganizationReconciler) byOrgLabel() handler.EventHandler {
 		if name == "" {
 			return nil
 		}
-		list := &iamv1.OrganizationList{}
-		if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-		return reqs
+		return listRequests(ctx, r, &iamv1.OrganizationList{}, client.MatchingFields{indexOrgName: name})
 	})
 }
 

@@ -394,15 +394,8 @@ func (r *OrgUserReconciler) usersOfSecret() handler.EventHandler {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{
 				Namespace: l[credentials.LabelOrganization], Name: l[credentials.LabelOrgUser]}}}
 		}
-		list := &iamv1.OrgUserList{}
-		if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexUserInitialPassword: obj.GetName()}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-		return reqs
+		return listRequests(ctx, r, &iamv1.OrgUserList{},
+			client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexUserInitialPassword: obj.GetName()})
 	})
 }
 

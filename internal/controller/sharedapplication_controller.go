@@ -379,15 +379,8 @@ func (r *SharedApplicationReconciler) SetupWithManager(mgr ctrl.Manager, concurr
 // ready at once.
 func (r *SharedApplicationReconciler) appsReferencingSecret() handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &iamv1.SharedApplicationList{}
-		if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexAppClientSecret: obj.GetName()}); err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-		}
-		return reqs
+		return listRequests(ctx, r, &iamv1.SharedApplicationList{},
+			client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexAppClientSecret: obj.GetName()})
 	})
 }
 
