@@ -315,10 +315,18 @@ var _ = Describe("Organization", func() {
 			eventuallyGone(child)
 			Expect(k8s.Delete(ctx, u)).To(Succeed())
 			eventuallyGone(parent)
+			eventuallyGone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "b-parent"}})
 
+			// The name is free again: a new organization of that name gets a
+			// fresh namespace of its own.
+			again := createOrg("b-parent", rootName)
+			o = eventuallyReady(rootName, "b-parent")
+			Expect(o.UID).NotTo(Equal(parent.UID))
 			ns := &corev1.Namespace{}
-			err := k8s.Get(ctx, types.NamespacedName{Name: "b-parent"}, ns)
-			Expect(apierrors.IsNotFound(err) || !ns.DeletionTimestamp.IsZero()).To(BeTrue(), "the namespace is being deleted")
+			Expect(k8s.Get(ctx, types.NamespacedName{Name: "b-parent"}, ns)).To(Succeed())
+			Expect(ns.Annotations).To(HaveKeyWithValue(iamv1.AnnotationOrganizationUID, string(o.UID)))
+			Expect(k8s.Delete(ctx, again)).To(Succeed())
+			eventuallyGone(again)
 		})
 
 		It("with Cascade deletes the whole subtree bottom-up, whatever the children's own policy", func() {
@@ -336,9 +344,7 @@ var _ = Describe("Organization", func() {
 			eventuallyGone(mid)
 			eventuallyGone(top)
 			for _, n := range []string{"c-top", "c-mid", "c-leaf"} {
-				ns := &corev1.Namespace{}
-				err := k8s.Get(ctx, types.NamespacedName{Name: n}, ns)
-				Expect(apierrors.IsNotFound(err) || !ns.DeletionTimestamp.IsZero()).To(BeTrue(), "namespace %s is being deleted", n)
+				eventuallyGone(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}})
 			}
 			// The self-management RBAC in the parent's namespace is gone too.
 			Expect(apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: selfRoleName("c-top")}, &rbacv1.Role{}))).To(BeTrue())

@@ -2,28 +2,22 @@ package controller
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -31,7 +25,7 @@ const systemNamespace = "orgkeeper-system"
 var (
 	cfg        *rest.Config
 	k8s        client.Client
-	testEnv    *envtest.Environment
+	env        *devenv.Env
 	ctx        context.Context
 	cancel     context.CancelFunc
 	testScheme = runtime.NewScheme()
@@ -48,24 +42,16 @@ var _ = BeforeSuite(func() {
 	Expect(clientgoscheme.AddToScheme(testScheme)).To(Succeed())
 	Expect(iamv1.AddToScheme(testScheme)).To(Succeed())
 
-	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run the tests with `make test`, which builds the control plane and sets KUBEBUILDER_ASSETS")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                testScheme,
-	}
+	// A real kube-apiserver and etcd, with kube-controller-manager's namespace
+	// and garbage-collector controllers so that deletions complete as in a
+	// cluster; the CRDs and the org-admin ClusterRole are installed.
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	env, err = devenv.Start(ctx, devenv.Options{WithControllerManager: true})
+	Expect(err).NotTo(HaveOccurred(), "run the tests with `make test`, which builds the control plane")
+	cfg = env.Config
 	k8s, err = client.New(cfg, client.Options{Scheme: testScheme})
 	Expect(err).NotTo(HaveOccurred())
-
-	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "org_admin_role.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	role := &rbacv1.ClusterRole{}
-	Expect(yaml.Unmarshal(raw, role)).To(Succeed())
-	Expect(k8s.Create(ctx, role)).To(Succeed())
-	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})).To(Succeed())
+	Expect(devenv.EnsureNamespace(ctx, k8s, systemNamespace)).To(Succeed())
 
 	opts := Options{SystemNamespace: systemNamespace, MaxConcurrentReconciles: 4}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -79,13 +65,13 @@ var _ = BeforeSuite(func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
-	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyTimeout(60 * time.Second) // generous: a shared machine can be slow; passing specs return at once
 	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 })
 
 var _ = AfterSuite(func() {
 	cancel()
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
 	}
 })
