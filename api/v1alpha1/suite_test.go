@@ -2,8 +2,6 @@ package v1alpha1_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -11,18 +9,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
 
 // The CRD validation suite applies YAML to a real kube-apiserver with the
 // generated CRDs installed, and checks what users would see.
 
 var (
-	testEnv *envtest.Environment
-	k8s     client.Client
-	ctx     = context.Background()
+	env *devenv.Env
+	k8s client.Client
+	ctx = context.Background()
 )
 
 func TestCRDValidation(t *testing.T) {
@@ -31,22 +29,18 @@ func TestCRDValidation(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run the tests with `make test`, which builds the control plane and sets KUBEBUILDER_ASSETS")
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(iamv1.AddToScheme(scheme)).To(Succeed())
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
+	var err error
+	env, err = devenv.Start(ctx, devenv.Options{})
+	Expect(err).NotTo(HaveOccurred(), "run the tests with `make test`, which builds the control plane")
+	k8s, err = client.New(env.Config, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = AfterSuite(func() {
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
 	}
 })

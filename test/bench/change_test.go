@@ -6,25 +6,21 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/yaml"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -87,42 +83,29 @@ func BenchmarkSharedApplicationChangeServed(b *testing.B) {
 // client and the issuer URL. Everything stops at the end of the benchmark.
 func startProduct(b *testing.B) (context.Context, client.Client, string) {
 	b.Helper()
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		b.Fatal("run with `make bench`, which builds the control plane and sets KUBEBUILDER_ASSETS")
-	}
 	log.SetLogger(logr.Discard())
 	ctx, cancel := context.WithCancel(context.Background())
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	env, err := devenv.Start(ctx, devenv.Options{})
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("starting the control plane (run with `make bench`): %v", err)
 	}
 	b.Cleanup(func() { cancel(); _ = env.Stop() })
 	scheme, err := app.NewScheme()
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(env.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "org_admin_role.yaml"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	role := &rbacv1.ClusterRole{}
-	if err := yaml.Unmarshal(raw, role); err != nil {
-		b.Fatal(err)
-	}
-	must(b, c.Create(ctx, role))
-	must(b, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}))
+	must(b, devenv.EnsureNamespace(ctx, c, systemNamespace))
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	issuer := "http://" + listener.Addr().String()
-	mgr, srv, err := app.NewManager(cfg, app.Settings{
+	mgr, srv, err := app.NewManager(env.Config, app.Settings{
 		Controller:  controller.Options{SystemNamespace: systemNamespace},
 		MetricsAddr: "0", HealthAddr: "0", Issuer: issuer, Listener: listener,
 	})

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,31 +15,29 @@ import (
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/yaml"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
+	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
 
 const systemNamespace = "orgkeeper-system"
 
 var (
-	ctx     context.Context
-	cancel  context.CancelFunc
-	testEnv *envtest.Environment
-	k8s     client.Client
-	scheme  = runtime.NewScheme()
+	ctx    context.Context
+	cancel context.CancelFunc
+	env    *devenv.Env
+	k8s    client.Client
+	scheme = runtime.NewScheme()
 
 	// issuer is the OIDC server's URL, http on loopback.
 	issuer string
@@ -69,24 +65,15 @@ var _ = BeforeSuite(func() {
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(iamv1.AddToScheme(scheme)).To(Succeed())
 
-	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(),
-		"run with KUBEBUILDER_ASSETS=$(hack/envtest/build.sh) go test ./test/e2e/...")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme,
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
+	// A real kube-apiserver and etcd with the CRDs and the org-admin
+	// ClusterRole installed, as `orgkeeper dev` runs them.
+	var err error
+	env, err = devenv.Start(ctx, devenv.Options{})
+	Expect(err).NotTo(HaveOccurred(), "run with `make test`, which builds the control plane")
+	cfg := env.Config
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-
-	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "rbac", "org_admin_role.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	role := &rbacv1.ClusterRole{}
-	Expect(yaml.Unmarshal(raw, role)).To(Succeed())
-	Expect(k8s.Create(ctx, role)).To(Succeed())
-	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}})).To(Succeed())
+	Expect(devenv.EnsureNamespace(ctx, k8s, systemNamespace)).To(Succeed())
 
 	// The manager, wired exactly as `orgkeeper manager` wires it, with the
 	// issuer on a port bound before the issuer URL is built from it.
@@ -149,8 +136,8 @@ var _ = AfterSuite(func() {
 	if cancel != nil {
 		cancel()
 	}
-	if testEnv != nil {
-		Expect(testEnv.Stop()).To(Succeed())
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
 	}
 })
 
