@@ -71,12 +71,8 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if retErr == nil && firstFailure(out.readyChecks()...) == (check{}) {
 			org.Status.ObservedGeneration = org.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, org.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, org, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
-		}
+		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, org, changed))
 	}()
 
 	if !org.DeletionTimestamp.IsZero() {

@@ -83,12 +83,8 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		if retErr == nil && firstFailure(out.readyChecks()...) == (check{}) {
 			user.Status.ObservedGeneration = user.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, user.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, user, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
-		}
+		changed := !equality.Semantic.DeepEqual(before.Status, user.Status)
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, user, changed))
 	}()
 
 	if !user.DeletionTimestamp.IsZero() {

@@ -81,12 +81,8 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if retErr == nil && firstFailure(out.readyChecks()...) == (check{}) {
 			app.Status.ObservedGeneration = app.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, app.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
-		}
+		changed := !equality.Semantic.DeepEqual(before.Status, app.Status)
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, app, changed))
 	}()
 	if err := r.reconcileNormal(ctx, app, out); err != nil {
 		return ctrl.Result{}, err
