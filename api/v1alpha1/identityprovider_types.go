@@ -312,6 +312,9 @@ type IdentityProviderList struct {
 	Items           []IdentityProvider `json:"items"`
 }
 
+// GetConditions returns the object's conditions.
+func (o *IdentityProvider) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
 func init() {
 	SchemeBuilder.Register(&IdentityProvider{}, &IdentityProviderList{})
 }

@@ -308,6 +308,9 @@ type OrgUserList struct {
 	Items           []OrgUser `json:"items"`
 }
 
+// GetConditions returns the object's conditions.
+func (o *OrgUser) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
 func init() {
 	SchemeBuilder.Register(&OrgUser{}, &OrgUserList{})
 }

@@ -348,6 +348,9 @@ type SharedApplicationList struct {
 	Items           []SharedApplication `json:"items"`
 }
 
+// GetConditions returns the object's conditions.
+func (o *SharedApplication) GetConditions() []metav1.Condition { return o.Status.Conditions }
+
 func init() {
 	SchemeBuilder.Register(&SharedApplication{}, &SharedApplicationList{})
 }

@@ -47,36 +47,23 @@ func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iam
 	return o
 }
 
-// updateOrg changes an organization's spec, retrying when the operator's
-// status write got in between.
+// updateOrg changes an organization, retrying on conflicts.
 func updateOrg(namespace, name string, change func(*iamv1.Organization)) {
-	EventuallyWithOffset(1, func() error {
-		o := getOrg(namespace, name)
-		change(o)
-		return k8s.Update(ctx, o)
-	}).Should(Succeed())
+	GinkgoHelper()
+	update(newOrg, namespace, name, change)
 }
 
 func getOrg(namespace, name string) *iamv1.Organization {
-	o := &iamv1.Organization{}
-	Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, o)).To(Succeed())
-	return o
+	GinkgoHelper()
+	return get(newOrg(), namespace, name)
 }
 
-// eventuallyCondition waits until the organization's condition has the status
-// and reason, and returns the organization as it was then.
+func newOrg() *iamv1.Organization { return &iamv1.Organization{} }
+
+// eventuallyCondition waits for one of the organization's conditions.
 func eventuallyCondition(namespace, name, typ string, status metav1.ConditionStatus, reason string) *iamv1.Organization {
-	var o *iamv1.Organization
-	EventuallyWithOffset(1, func(g Gomega) {
-		o = &iamv1.Organization{}
-		g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, o)).To(Succeed())
-		c := meta.FindStatusCondition(o.Status.Conditions, typ)
-		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
-		g.Expect(c.Status).To(Equal(status), "condition %s: %s", typ, c.Message)
-		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", typ, c.Message)
-		g.Expect(c.ObservedGeneration).To(Equal(o.Generation))
-	}).Should(Succeed())
-	return o
+	GinkgoHelper()
+	return eventuallyConditionOf(newOrg, namespace, name, typ, status, reason)
 }
 
 func eventuallyReady(namespace, name string) *iamv1.Organization {

@@ -31,33 +31,21 @@ func createUser(name, namespace, email string, mutate ...func(*iamv1.OrgUser)) *
 }
 
 func getUser(namespace, name string) *iamv1.OrgUser {
-	u := &iamv1.OrgUser{}
-	ExpectWithOffset(1, k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, u)).To(Succeed())
-	return u
+	GinkgoHelper()
+	return get(newUser(), namespace, name)
 }
+
+func newUser() *iamv1.OrgUser { return &iamv1.OrgUser{} }
 
 func updateUser(namespace, name string, mutate func(*iamv1.OrgUser)) {
-	EventuallyWithOffset(1, func() error {
-		u := getUser(namespace, name)
-		mutate(u)
-		return k8s.Update(ctx, u)
-	}).Should(Succeed())
+	GinkgoHelper()
+	update(newUser, namespace, name, mutate)
 }
 
-// eventuallyUserReady waits until the user's Ready condition has the status
-// and reason for its current generation, and returns the user as it was then.
+// eventuallyUserReady waits for the user's Ready condition.
 func eventuallyUserReady(namespace, name string, status metav1.ConditionStatus, reason string) *iamv1.OrgUser {
-	var u *iamv1.OrgUser
-	EventuallyWithOffset(1, func(g Gomega) {
-		u = &iamv1.OrgUser{}
-		g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, u)).To(Succeed())
-		c := meta.FindStatusCondition(u.Status.Conditions, iamv1.ConditionReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Status).To(Equal(status), c.Message)
-		g.Expect(c.Reason).To(Equal(reason), c.Message)
-		g.Expect(c.ObservedGeneration).To(Equal(u.Generation))
-	}).Should(Succeed())
-	return u
+	GinkgoHelper()
+	return eventuallyConditionOf(newUser, namespace, name, iamv1.ConditionReady, status, reason)
 }
 
 func passwordSecret(namespace, name, key, password string) *corev1.Secret {

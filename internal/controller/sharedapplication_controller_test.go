@@ -34,35 +34,22 @@ func createApp(name, namespace string, mutate ...func(*iamv1.SharedApplication))
 }
 
 func getApp(namespace, name string) *iamv1.SharedApplication {
-	a := &iamv1.SharedApplication{}
-	ExpectWithOffset(1, k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, a)).To(Succeed())
-	return a
+	GinkgoHelper()
+	return get(newApp(), namespace, name)
 }
+
+func newApp() *iamv1.SharedApplication { return &iamv1.SharedApplication{} }
 
 // updateApp applies mutate to the current application, retrying on conflict.
 func updateApp(namespace, name string, mutate func(*iamv1.SharedApplication)) {
-	EventuallyWithOffset(1, func() error {
-		a := getApp(namespace, name)
-		mutate(a)
-		return k8s.Update(ctx, a)
-	}).Should(Succeed())
+	GinkgoHelper()
+	update(newApp, namespace, name, mutate)
 }
 
-// eventuallyAppCondition waits until the application's condition has the
-// status and reason for its current generation, and returns the application
-// as it was then.
+// eventuallyAppCondition waits for one of the application's conditions.
 func eventuallyAppCondition(namespace, name, typ string, status metav1.ConditionStatus, reason string) *iamv1.SharedApplication {
-	var a *iamv1.SharedApplication
-	EventuallyWithOffset(1, func(g Gomega) {
-		a = &iamv1.SharedApplication{}
-		g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, a)).To(Succeed())
-		c := meta.FindStatusCondition(a.Status.Conditions, typ)
-		g.Expect(c).NotTo(BeNil(), "condition %s", typ)
-		g.Expect(c.Status).To(Equal(status), "condition %s: %s", typ, c.Message)
-		g.Expect(c.Reason).To(Equal(reason), "condition %s: %s", typ, c.Message)
-		g.Expect(c.ObservedGeneration).To(Equal(a.Generation))
-	}).Should(Succeed())
-	return a
+	GinkgoHelper()
+	return eventuallyConditionOf(newApp, namespace, name, typ, status, reason)
 }
 
 func eventuallyAppReady(namespace, name string) *iamv1.SharedApplication {
