@@ -35,6 +35,12 @@ var SampleFiles embed.FS
 //go:embed rbac/org_admin_role.yaml
 var orgAdminRole []byte
 
+// PolicyFiles holds policy/*.yaml, the admission policies that complete the
+// delegated RBAC (what an organization's own admins may not change).
+//
+//go:embed policy/*.yaml
+var PolicyFiles embed.FS
+
 // CRDs returns the CustomResourceDefinitions of the iam.orgkeeper.io group.
 func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	var crds []*apiextensionsv1.CustomResourceDefinition
@@ -59,12 +65,23 @@ func OrgAdminRole() (*rbacv1.ClusterRole, error) {
 	return role, nil
 }
 
+// Policies returns the admission policies of policy/*.yaml.
+func Policies() ([]*unstructured.Unstructured, error) {
+	return decodeAll(PolicyFiles, "policy")
+}
+
 // Samples returns the demo objects, in file-name order and then in document
 // order within each file. A kustomization.yaml in samples/ is not an object
 // and is skipped.
 func Samples() ([]*unstructured.Unstructured, error) {
+	return decodeAll(SampleFiles, "samples")
+}
+
+// decodeAll decodes every object of the YAML files in dir, skipping a
+// kustomization.yaml.
+func decodeAll(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
-	err := eachDocument(SampleFiles, "samples", func(name string, doc []byte) error {
+	err := eachDocument(fsys, dir, func(name string, doc []byte) error {
 		if path.Base(name) == "kustomization.yaml" {
 			return nil
 		}

@@ -233,6 +233,31 @@ var _ = Describe("Organization", func() {
 			Expect(can(alice, nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
 		})
 
+		It("lets an organization's admins edit their organization but not suspend or un-suspend it", func() {
+			as := func(name string) client.Client {
+				cfg, err := env.AddUser(name)
+				Expect(err).NotTo(HaveOccurred())
+				c, err := client.New(cfg, client.Options{Scheme: testScheme})
+				Expect(err).NotTo(HaveOccurred())
+				return c
+			}
+			erinClient, aliceClient := as(erin), as(alice)
+			patch := func(c client.Client, spec string) error {
+				o := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "r-acme", Name: "r-acme-eu"}}
+				return c.Patch(ctx, o, client.RawPatch(types.MergePatchType, []byte(`{"spec":`+spec+`}`)))
+			}
+			Eventually(func() error { return patch(erinClient, `{"description":"Europe"}`) }).Should(Succeed())
+			Eventually(func() error { return patch(erinClient, `{"suspended":true}`) }).Should(
+				MatchError(ContainSubstring("only be changed by administrators of the parent organization")))
+			Expect(patch(erinClient, `{"deletionPolicy":"Cascade"}`)).To(MatchError(ContainSubstring("spec.deletionPolicy")))
+			Expect(getOrg("r-acme", "r-acme-eu").Spec.Suspended).To(BeFalse())
+
+			// The parent's admin decides: suspend, and only she can lift it.
+			Expect(patch(aliceClient, `{"suspended":true}`)).To(Succeed())
+			Expect(patch(erinClient, `{"suspended":false}`)).To(HaveOccurred())
+			Expect(patch(aliceClient, `{"suspended":false}`)).To(Succeed())
+		})
+
 		It("repairs a RoleBinding someone edited by hand", func() {
 			rb := &rbacv1.RoleBinding{}
 			key := types.NamespacedName{Namespace: "r-acme-eu", Name: adminBindingName}

@@ -246,6 +246,15 @@ func (e *Env) installOrgAdminRole(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("installing ClusterRole %s: %w", role.Name, err)
 	}
+	policies, err := config.Policies()
+	if err != nil {
+		return err
+	}
+	for _, p := range policies {
+		if err := c.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("installing %s %s: %w", p.GetKind(), p.GetName(), err)
+		}
+	}
 	return nil
 }
 
