@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 //go:embed templates/pages.html templates/login.css
@@ -135,7 +137,7 @@ var problems = map[problem]struct {
 		"Ask your organization's administrator to request access, or sign in with another organization."},
 	problemTooManyAttempts: {http.StatusTooManyRequests, "Too many attempts",
 		"Sign-in is temporarily blocked after too many failed attempts.",
-		"Wait 15 minutes and try again. If you have forgotten your password, ask your organization's administrator to reset it."},
+		"Wait %d minutes and try again. If you have forgotten your password, ask your organization's administrator to reset it."},
 	problemForbidden: {http.StatusForbidden, "Request refused",
 		"The form could not be accepted because it was not sent from this sign-in page, or the page was open too long.",
 		"Go back to the application and start signing in again. Make sure cookies are enabled."},
@@ -155,6 +157,10 @@ var problems = map[problem]struct {
 // client.
 func (h *Handler) renderProblem(w http.ResponseWriter, p problem, b brand, appName, continueURL string) {
 	pr := problems[p]
+	if p == problemTooManyAttempts {
+		// Say the lock duration this server is configured with.
+		pr.what = fmt.Sprintf(pr.what, max(1, int(h.throttle.LockDuration.Round(time.Minute)/time.Minute)))
+	}
 	h.render(w, pr.status, "error", pageData{
 		Title:   pr.title,
 		Brand:   b,
