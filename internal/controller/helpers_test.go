@@ -18,6 +18,16 @@ type conditioned interface {
 	GetConditions() []metav1.Condition
 }
 
+// create applies the mutations to obj, creates it and returns it.
+func create[T client.Object](obj T, mutate ...func(T)) T {
+	GinkgoHelper()
+	for _, m := range mutate {
+		m(obj)
+	}
+	Expect(k8s.Create(ctx, obj)).To(Succeed())
+	return obj
+}
+
 // get reads namespace/name into obj and returns it.
 func get[T client.Object](obj T, namespace, name string) T {
 	GinkgoHelper()

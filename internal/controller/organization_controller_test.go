@@ -36,15 +36,11 @@ func ensureRoot() *iamv1.Organization {
 }
 
 func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iamv1.Organization {
-	o := &iamv1.Organization{
+	GinkgoHelper()
+	return create(&iamv1.Organization{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec:       iamv1.OrganizationSpec{DisplayName: name + " Inc."},
-	}
-	for _, m := range mutate {
-		m(o)
-	}
-	Expect(k8s.Create(ctx, o)).To(Succeed())
-	return o
+	}, mutate...)
 }
 
 // updateOrg changes an organization, retrying on conflicts.

@@ -19,15 +19,11 @@ import (
 )
 
 func createUser(name, namespace, email string, mutate ...func(*iamv1.OrgUser)) *iamv1.OrgUser {
-	u := &iamv1.OrgUser{
+	GinkgoHelper()
+	return create(&iamv1.OrgUser{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec:       iamv1.OrgUserSpec{Email: email},
-	}
-	for _, m := range mutate {
-		m(u)
-	}
-	ExpectWithOffset(1, k8s.Create(ctx, u)).To(Succeed())
-	return u
+	}, mutate...)
 }
 
 func getUser(namespace, name string) *iamv1.OrgUser {

@@ -19,18 +19,14 @@ import (
 )
 
 func createApp(name, namespace string, mutate ...func(*iamv1.SharedApplication)) *iamv1.SharedApplication {
-	a := &iamv1.SharedApplication{
+	GinkgoHelper()
+	return create(&iamv1.SharedApplication{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec: iamv1.SharedApplicationSpec{
 			DisplayName:  name + " portal",
 			RedirectURIs: []string{"https://" + name + ".example/callback"},
 		},
-	}
-	for _, m := range mutate {
-		m(a)
-	}
-	ExpectWithOffset(1, k8s.Create(ctx, a)).To(Succeed())
-	return a
+	}, mutate...)
 }
 
 func getApp(namespace, name string) *iamv1.SharedApplication {
