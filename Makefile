@@ -57,7 +57,7 @@ test: envtest vet ## Run all tests against a real kube-apiserver.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
 
 .PHONY: bench
-bench: envtest ## Run benchmarks and the scale script (see hack/bench).
+bench: envtest ## Run the benchmarks (the scale run is make bench-scale).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -run '^$$' -bench . -benchmem $(BENCH_ARGS)
 
 ##@ Build

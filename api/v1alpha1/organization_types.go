@@ -289,6 +289,14 @@ type OrganizationStatus struct {
 	// +listMapKey=name
 	Domains []DomainStatus `json:"domains,omitempty"`
 
+	// sessionsRevokedAt is when Orgkeeper last ended every session of the
+	// organization's users and of its subtree (for example when
+	// spec.suspended was set): sign-in sessions and refresh tokens that
+	// authenticated before it are refused, also after the suspension is
+	// lifted.
+	// +optional
+	SessionsRevokedAt *metav1.Time `json:"sessionsRevokedAt,omitempty"`
+
 	// conditions: Ready, NamespaceReady, RBACReady, DomainsVerified.
 	// +optional
 	// +listType=map

@@ -219,6 +219,13 @@ type OrgUserStatus struct {
 	// +optional
 	LockedUntil *metav1.Time `json:"lockedUntil,omitempty"`
 
+	// sessionsRevokedAt is when Orgkeeper last ended all of the user's
+	// sessions (for example when spec.disabled was set): sign-in sessions
+	// and refresh tokens that authenticated before it are refused, also
+	// after the user is enabled again.
+	// +optional
+	SessionsRevokedAt *metav1.Time `json:"sessionsRevokedAt,omitempty"`
+
 	// federatedIdentities are the accounts at upstream identity providers
 	// that are linked to this user.
 	// +optional

@@ -506,6 +506,10 @@ func (in *OrgUserStatus) DeepCopyInto(out *OrgUserStatus) {
 		in, out := &in.LockedUntil, &out.LockedUntil
 		*out = (*in).DeepCopy()
 	}
+	if in.SessionsRevokedAt != nil {
+		in, out := &in.SessionsRevokedAt, &out.SessionsRevokedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.FederatedIdentities != nil {
 		in, out := &in.FederatedIdentities, &out.FederatedIdentities
 		*out = make([]FederatedIdentity, len(*in))
@@ -646,6 +650,10 @@ func (in *OrganizationStatus) DeepCopyInto(out *OrganizationStatus) {
 		in, out := &in.Domains, &out.Domains
 		*out = make([]DomainStatus, len(*in))
 		copy(*out, *in)
+	}
+	if in.SessionsRevokedAt != nil {
+		in, out := &in.SessionsRevokedAt, &out.SessionsRevokedAt
+		*out = (*in).DeepCopy()
 	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions

@@ -98,6 +98,9 @@ func (b *builder) newOrg(c *iamv1.Organization, parent *Org) *Org {
 		created:      c.CreationTimestamp.Time,
 		objNamespace: c.Namespace,
 	}
+	if t := c.Status.SessionsRevokedAt; t != nil {
+		o.SessionsNotBefore = t.Time
+	}
 	if parent == nil {
 		o.Path = []string{c.Name}
 		o.Branding = DefaultBranding
@@ -106,6 +109,9 @@ func (b *builder) newOrg(c *iamv1.Organization, parent *Org) *Org {
 		o.Path = append(slices.Clip(parent.Path), c.Name)
 		o.Depth = parent.Depth + 1
 		o.Suspended = o.Suspended || parent.Suspended
+		if parent.SessionsNotBefore.After(o.SessionsNotBefore) {
+			o.SessionsNotBefore = parent.SessionsNotBefore
+		}
 		o.Branding = parent.Branding
 		o.Login = Login{Password: parent.Login.Password, MFA: parent.Login.MFA, AutoRedirect: parent.Login.AutoRedirect, SelfRegistration: parent.Login.SelfRegistration}
 		o.idpNames = parent.idpNames

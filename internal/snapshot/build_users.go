@@ -90,6 +90,10 @@ func (b *builder) buildUser(in *iamv1.OrgUser) *User {
 	if t := in.Status.LockedUntil; t != nil {
 		u.LockedUntil = t.Time
 	}
+	u.SessionsNotBefore = org.SessionsNotBefore
+	if t := in.Status.SessionsRevokedAt; t != nil && t.After(u.SessionsNotBefore) {
+		u.SessionsNotBefore = t.Time
+	}
 	u.Groups = userGroups(spec.Groups, org.Name, u.Admin)
 	u.ApplicationRoles = b.applicationRoles(spec.ApplicationRoles, org.Name)
 	if v, ok := b.secretValue(b.in.SystemNamespace, CredentialSecretName(id), CredentialPasswordKey); ok {

@@ -278,6 +278,10 @@ type Org struct {
 	// Suspended is true when this organization or any ancestor is
 	// suspended: no logins and no token refreshes.
 	Suspended bool
+	// SessionsNotBefore is the latest status.sessionsRevokedAt of this
+	// organization and its ancestors: sessions and refresh tokens of its
+	// users that authenticated before it are revoked. Zero when none.
+	SessionsNotBefore time.Time
 	// Branding is the effective look of the login pages.
 	Branding Branding
 	// Login is the effective set of sign-in methods.
@@ -443,6 +447,9 @@ type User struct {
 	State iamv1.OrgUserState
 	// LockedUntil is status.lockedUntil; zero when not locked.
 	LockedUntil time.Time
+	// SessionsNotBefore is the later of status.sessionsRevokedAt and the
+	// organization's SessionsNotBefore; see SessionRevoked.
+	SessionsNotBefore time.Time
 	// FederatedIdentities are the linked upstream accounts
 	// (status.federatedIdentities).
 	FederatedIdentities []iamv1.FederatedIdentity
@@ -459,6 +466,15 @@ type User struct {
 // failed attempts.
 func (u *User) Locked(now time.Time) bool {
 	return !u.LockedUntil.IsZero() && now.Before(u.LockedUntil)
+}
+
+// SessionRevoked reports whether a sign-in session, or a refresh token,
+// that authenticated the user at authTime has been revoked (the user was
+// disabled or an organization on its path suspended since). It is the one
+// rule the login pages (SSO), the token endpoint (refresh) and introspection
+// apply.
+func (u *User) SessionRevoked(authTime time.Time) bool {
+	return !u.SessionsNotBefore.IsZero() && authTime.Before(u.SessionsNotBefore)
 }
 
 // RolesFor returns the roles claim of the user for a client (api.md section
