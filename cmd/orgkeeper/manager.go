@@ -23,7 +23,6 @@ type serverFlags struct {
 	httpAddr          string
 	tlsCertFile       string
 	tlsKeyFile        string
-	dnsResolver       string
 	keyRotationPeriod time.Duration
 }
 
@@ -36,8 +35,6 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 	f.StringVar(&s.tlsCertFile, "tls-cert-file", "",
 		"OIDC server: PEM certificate (chain) to serve HTTPS with; without it the server speaks plain HTTP (for a TLS-terminating proxy)")
 	f.StringVar(&s.tlsKeyFile, "tls-key-file", "", "OIDC server: PEM private key of --tls-cert-file")
-	f.StringVar(&s.dnsResolver, "dns-resolver", "",
-		"DNS server (host:port) for domain verification TXT lookups (not used yet: DNS verification is a later release). Default: the system's resolver")
 	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
 		"how long a signing key signs before the next takes over; the previous key stays published one more period")
 }
