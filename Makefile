@@ -27,11 +27,15 @@ manifests: ## Generate CRDs and the operator's RBAC from markers.
 	$(CONTROLLER_GEN) rbac:roleName=orgkeeper-manager crd paths="./..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
+.PHONY: docs
+docs: ## Render the API reference in docs/reference from the CRDs (after make manifests).
+	$(GO) run ./hack/crdref -crds config/crd/bases -out docs/reference
+
 .PHONY: verify-generated
-verify-generated: generate manifests ## Fail when generated files are stale.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "generated files are stale; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff -- api config | head -50; exit 1; fi
+verify-generated: generate manifests docs ## Fail when generated files (code, CRDs, RBAC, API reference) are stale.
+	@if [ -n "$$(git status --porcelain -- api config docs/reference)" ]; then \
+		echo "generated files are stale; run 'make generate manifests docs' and commit:"; \
+		git status --porcelain -- api config docs/reference; git --no-pager diff -- api config docs/reference | head -50; exit 1; fi
 
 .PHONY: fmt
 fmt:
