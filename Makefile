@@ -28,8 +28,8 @@ manifests: ## Generate CRDs and the operator's RBAC from markers.
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: docs
-docs: ## Render the API reference in docs/reference from the CRDs (after make manifests).
-	$(GO) run ./hack/crdref -crds config/crd/bases -out docs/reference
+docs: ## Render the API reference in docs/reference from the CRDs and api/v1alpha1/conditions.go.
+	$(GO) run ./hack/crdref -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/reference
 
 .PHONY: verify-generated
 verify-generated: generate manifests docs ## Fail when generated files (code, CRDs, RBAC, API reference) are stale.

@@ -17,7 +17,7 @@ import (
 // be merged with a stale reference.
 func TestCommittedReferenceIsCurrent(t *testing.T) {
 	const crdDir, refDir = "../../config/crd/bases", "../../docs/reference"
-	want, err := render(crdDir)
+	want, err := render(crdDir, "../../api/v1alpha1/conditions.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestCommittedReferenceIsCurrent(t *testing.T) {
 }
 
 func TestReferenceCoversEveryKindAndField(t *testing.T) {
-	files, err := render("../../config/crd/bases")
+	files, err := render("../../config/crd/bases", "../../api/v1alpha1/conditions.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,5 +110,25 @@ func TestFieldFactsReadLikeYAML(t *testing.T) {
 func TestPlaceholdersSurviveMarkdown(t *testing.T) {
 	if got := escape("orgkeeper:org:<name>:admins"); got != "orgkeeper:org:&lt;name&gt;:admins" {
 		t.Errorf("escape = %q", got)
+	}
+}
+
+func TestConstantDocsLoseTheirGoNameButKeepTheKind(t *testing.T) {
+	cases := []struct{ name, constant, doc, want string }{
+		{"a reason's leading name and colon are dropped and the sentence capitalised",
+			"ReasonDeleting", "ReasonDeleting: the object is being deleted.", "The object is being deleted."},
+		{"the kinds in parentheses stay, as the row's first words",
+			"ReasonDuplicateEmail", "ReasonDuplicateEmail (OrgUser): another OrgUser has the email.", "OrgUser: another OrgUser has the email."},
+		{"a field name at the start keeps its case",
+			"ReasonX", "ReasonX: deletionPolicy is Block.", "deletionPolicy is Block."},
+		{"a doc that does not start with the name is kept whole, without markers",
+			"ManagedByValue", "The value of the label.\n+kubebuilder:validation:Enum=a", "The value of the label."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := constDoc(c.constant, c.doc); got != c.want {
+				t.Errorf("constDoc = %q, want %q", got, c.want)
+			}
+		})
 	}
 }
