@@ -214,7 +214,7 @@ func renderKind(crd *apiextensionsv1.CustomResourceDefinition) ([]byte, error) {
 		if len(v.AdditionalPrinterColumns) > 0 {
 			b.WriteString("`kubectl get` shows these columns:\n\n| Column | Value |\n|---|---|\n")
 			for _, c := range v.AdditionalPrinterColumns {
-				fmt.Fprintf(&b, "| %s | `%s` |\n", c.Name, cell(c.JSONPath))
+				fmt.Fprintf(&b, "| %s | `%s` |\n", cell(c.Name), strings.ReplaceAll(c.JSONPath, "|", `\|`))
 			}
 			b.WriteString("\n")
 		}
@@ -397,10 +397,11 @@ func writeText(b *bytes.Buffer, text string) {
 	b.WriteString(escape(text) + "\n\n")
 }
 
-// escape keeps angle-bracket placeholders such as <name> visible: Markdown
-// renderers would otherwise take them for HTML tags and drop them.
+// escape makes prose from doc comments and validation messages literal
+// Markdown: angle-bracket placeholders such as <name> would be taken for
+// HTML tags and dropped, and the asterisks of 'kube-*' for emphasis.
 func escape(s string) string {
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;", "*", `\*`).Replace(s)
 }
 
 func cell(s string) string {

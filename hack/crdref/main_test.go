@@ -108,8 +108,13 @@ func TestFieldFactsReadLikeYAML(t *testing.T) {
 }
 
 func TestPlaceholdersSurviveMarkdown(t *testing.T) {
-	if got := escape("orgkeeper:org:<name>:admins"); got != "orgkeeper:org:&lt;name&gt;:admins" {
-		t.Errorf("escape = %q", got)
+	for in, want := range map[string]string{
+		"orgkeeper:org:<name>:admins": "orgkeeper:org:&lt;name&gt;:admins",
+		"'kube-*' and 'orgkeeper-*'":  `'kube-\*' and 'orgkeeper-\*'`,
+	} {
+		if got := escape(in); got != want {
+			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
