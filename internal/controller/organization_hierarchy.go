@@ -17,23 +17,6 @@ import (
 // domains it holds. They take objects and return values; the reconciler does
 // the reading and writing.
 
-// check is the outcome of one phase: ok, or a reason and a message for the
-// user. The zero value means the phase did not run.
-type check struct {
-	ran     bool
-	ok      bool
-	reason  string
-	message string
-}
-
-func passed(reason, format string, args ...any) check {
-	return check{ran: true, ok: true, reason: reason, message: fmt.Sprintf(format, args...)}
-}
-
-func failed(reason, format string, args ...any) check {
-	return check{ran: true, reason: reason, message: fmt.Sprintf(format, args...)}
-}
-
 // placement is where an organization sits in the hierarchy.
 type placement struct {
 	check

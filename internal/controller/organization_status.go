@@ -44,13 +44,3 @@ func setOrgConditions(org *iamv1.Organization, out *orgOutcome) {
 	set(readyCondition(gen, out.readyChecks(), out.err,
 		"the organization's namespace and delegated administration are in place"))
 }
-
-// firstFailure returns the first check that ran and failed, or the zero check.
-func firstFailure(checks ...check) check {
-	for _, c := range checks {
-		if c.ran && !c.ok {
-			return c
-		}
-	}
-	return check{}
-}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -32,39 +31,6 @@ func setAppConditions(app *iamv1.SharedApplication, out *appOutcome) {
 	meta.SetStatusCondition(&app.Status.Conditions, conditionOf(iamv1.ConditionSecretFound, gen, out.secret, out.organization))
 	meta.SetStatusCondition(&app.Status.Conditions, readyCondition(gen, out.readyChecks(), out.err,
 		"the client is registered and shared as specified"))
-}
-
-// conditionOf turns a check into a condition: its own result when it ran,
-// else the failure of the check it waits for, else Unknown.
-func conditionOf(typ string, gen int64, c, waitingFor check) metav1.Condition {
-	cond := metav1.Condition{Type: typ, ObservedGeneration: gen}
-	switch {
-	case c.ran && c.ok:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, c.reason, c.message
-	case c.ran:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, c.reason, c.message
-	case waitingFor.ran && !waitingFor.ok:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, waitingFor.reason, waitingFor.message
-	default:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionUnknown, iamv1.ReasonReconciling, "not checked yet"
-	}
-	return cond
-}
-
-// readyCondition decides Ready from an ordered chain of checks: the first
-// that ran and failed gives the reason; an unexpected error or a check that
-// did not run leaves it not ready; otherwise it is True with okMessage.
-func readyCondition(gen int64, checks []check, err error, okMessage string) metav1.Condition {
-	ready := metav1.Condition{Type: iamv1.ConditionReady, ObservedGeneration: gen,
-		Status: metav1.ConditionTrue, Reason: iamv1.ReasonReconciled, Message: okMessage}
-	if f := firstFailure(checks...); f.ran {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.reason, f.message
-	} else if err != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, iamv1.ReasonReconciling, "retrying after an error: "+err.Error()
-	} else if slices.ContainsFunc(checks, func(c check) bool { return !c.ran }) {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionUnknown, iamv1.ReasonReconciling, "reconciling"
-	}
-	return ready
 }
 
 // resolveSharing decides which organizations an application registered by
