@@ -166,6 +166,14 @@ func TestResolveDomains(t *testing.T) {
 		{"with DNS verification a domain this organization verified stays verified", testOrg("acme", "platform", withDomains(d), verified(d)),
 			iamv1.DomainVerificationDNS, []*iamv1.Organization{older}, true, ""},
 		{"the organization itself among the claimants is not a conflict", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{acme}, true, ""},
+		{"without verification an older claimant does not take a domain a younger one already holds", acme, iamv1.DomainVerificationNone,
+			[]*iamv1.Organization{testOrg("initech", "platform", created(time.Hour), withDomains(d), verified(d))}, false, iamv1.DomainConflict},
+		{"without verification a claimant with a smaller name does not take a held domain", testOrg("aaa", "platform", withDomains(d)),
+			iamv1.DomainVerificationNone, []*iamv1.Organization{testOrg("zzz", "platform", withDomains(d), verified(d))}, false, iamv1.DomainConflict},
+		{"without verification the holder keeps its domain against an older claimant", testOrg("acme", "platform", withDomains(d), verified(d)),
+			iamv1.DomainVerificationNone, []*iamv1.Organization{older}, true, ""},
+		{"an organization that dropped the domain from spec holds it no more", acme, iamv1.DomainVerificationNone,
+			[]*iamv1.Organization{testOrg("globex", "platform", created(-time.Hour), verified(d))}, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,10 +181,27 @@ func TestResolveDomains(t *testing.T) {
 			if len(got) != 1 || got[0].Verified != tc.wantOK || got[0].Reason != tc.wantReason {
 				t.Fatalf("resolveDomains = %+v, want verified=%v reason=%q", got, tc.wantOK, tc.wantReason)
 			}
+			if got[0].Reason == iamv1.DomainConflict {
+				for _, o := range tc.others {
+					if strings.Contains(got[0].Message, o.Name) {
+						t.Fatalf("the conflict message %q names the holder %q, which the claimant's admins may not see", got[0].Message, o.Name)
+					}
+				}
+			}
 			if want := "_orgkeeper-challenge.acme.example TXT orgkeeper-verify="; !strings.HasPrefix(got[0].VerificationRecord, want) {
 				t.Fatalf("verificationRecord %q does not start with %q", got[0].VerificationRecord, want)
 			}
 		})
+	}
+}
+
+func TestResolveDomainsRefusesADomainTheServerWouldNotRoute(t *testing.T) {
+	got := resolveDomains(testOrg("acme", "platform", withDomains("Acme.Example")), iamv1.DomainVerificationNone, nil)
+	if len(got) != 1 || got[0].Verified || got[0].Reason != iamv1.DomainFailed {
+		t.Fatalf("resolveDomains = %+v, want not verified, reason Failed", got)
+	}
+	if c := domainsCheck(got); c.ok || c.reason != string(iamv1.DomainFailed) {
+		t.Fatalf("domainsCheck = %+v, want failed with reason Failed", c)
 	}
 }
 
