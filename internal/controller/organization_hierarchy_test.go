@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -194,6 +195,51 @@ func TestResolveDomains(t *testing.T) {
 		})
 	}
 }
+
+func TestObserveSuspension(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 500_000_000, time.UTC)
+	earlier := metav1.NewTime(now.Add(-time.Hour).Truncate(time.Second))
+	suspendedCond := metav1.Condition{Type: iamv1.ConditionSuspended, Status: metav1.ConditionTrue, Reason: iamv1.ReasonSuspended}
+	cases := []struct {
+		name          string
+		suspended     bool
+		conds         []metav1.Condition
+		revoked       *metav1.Time
+		wantRevokedAt *time.Time
+		wantStatus    metav1.ConditionStatus
+	}{
+		{"a suspension seen for the first time ends every session now", true, nil, nil,
+			ptrTime(rules.SessionsRevokedAt(now)), metav1.ConditionTrue},
+		{"a new suspension moves an older revocation forward", true, []metav1.Condition{{Type: iamv1.ConditionSuspended, Status: metav1.ConditionFalse, Reason: iamv1.ReasonNotSuspended}},
+			&earlier, ptrTime(rules.SessionsRevokedAt(now)), metav1.ConditionTrue},
+		{"a suspension already seen keeps its revocation time on later passes", true, []metav1.Condition{suspendedCond}, &earlier,
+			&earlier.Time, metav1.ConditionTrue},
+		{"lifting the suspension keeps the revocation time, so old sessions stay ended", false, []metav1.Condition{suspendedCond}, &earlier,
+			&earlier.Time, metav1.ConditionFalse},
+		{"an organization never suspended revokes nothing", false, nil, nil, nil, metav1.ConditionFalse},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOrg("acme", "platform")
+			o.Spec.Suspended = tc.suspended
+			o.Status.Conditions = tc.conds
+			o.Status.SessionsRevokedAt = tc.revoked
+			observeSuspension(o, now)
+			got := o.Status.SessionsRevokedAt
+			switch {
+			case tc.wantRevokedAt == nil && got != nil:
+				t.Fatalf("sessionsRevokedAt = %v, want unset", got)
+			case tc.wantRevokedAt != nil && (got == nil || !got.Time.Equal(*tc.wantRevokedAt)):
+				t.Fatalf("sessionsRevokedAt = %v, want %v", got, *tc.wantRevokedAt)
+			}
+			if c := meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionSuspended); c == nil || c.Status != tc.wantStatus || c.ObservedGeneration != o.Generation {
+				t.Fatalf("Suspended condition = %+v, want %s", c, tc.wantStatus)
+			}
+		})
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 func TestResolveDomainsRefusesADomainTheServerWouldNotRoute(t *testing.T) {
 	got := resolveDomains(testOrg("acme", "platform", withDomains("Acme.Example")), iamv1.DomainVerificationNone, nil)
