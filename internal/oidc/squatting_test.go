@@ -43,6 +43,7 @@ func addSquattingApp(in *snapshot.Input) {
 	in.Applications = append(in.Applications, sq)
 	sec := secretFor("portal")
 	sec.Namespace = "acme"
+	sec.Data = map[string][]byte{snapshot.ClientSecretKey: []byte(clientSecret("acme/portal"))}
 	in.Secrets = append(in.Secrets, corev1.Secret{ObjectMeta: sec.ObjectMeta, Data: sec.Data})
 }
 
@@ -75,5 +76,16 @@ func TestASquattingApplicationCannotTakeTheRootsClientID(t *testing.T) {
 	resp := e.authorize(p)
 	if resp.StatusCode == http.StatusFound {
 		t.Fatalf("authorize with the squatter's redirect URI redirected to %q", resp.Header.Get("Location"))
+	}
+
+	// acme's own application works, for acme's users, under its qualified
+	// client ID, through authorize, login, callback and token.
+	code := e.codeFor("acme/portal", "https://squatter.example/callback", e.userID("acme", "alice"), verifier)
+	status, body := e.redeem("acme/portal", "https://squatter.example/callback", code, verifier)
+	if status != http.StatusOK {
+		t.Fatalf("redeem for acme/portal: %d %v", status, body)
+	}
+	if c := jwtClaims(t, body["id_token"].(string)); str(c["aud"]) != "[acme/portal]" && c["aud"] != "acme/portal" {
+		t.Fatalf("id token audience %v, want acme/portal", c["aud"])
 	}
 }
