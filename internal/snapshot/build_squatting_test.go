@@ -39,3 +39,28 @@ func TestASharingReferenceCannotBeCapturedByAnOrganizationCreatedElsewhere(t *te
 		t.Fatal("the direct child named by the reference is not shared with")
 	}
 }
+
+func TestApplicationRolesNameTheApplicationByItsClientID(t *testing.T) {
+	// acme and the root both have an application called portal; a user of
+	// acme-eu gets roles of acme's by its client ID, and naming "portal"
+	// means the root's, which is not shared with acme-eu.
+	s := st.MustBuild(t, st.World(
+		st.Org("platform"),
+		st.Org("acme", st.WithParent("platform")),
+		st.Org("acme-eu", st.WithParent("acme")),
+		st.App("platform", "portal", st.DefiningRoles("buyer")),
+		st.App("acme", "portal", st.DefiningRoles("buyer"), st.SharedWithAll()),
+		st.User("acme-eu", "eve", "eve@acme-eu.example",
+			st.WithApplicationRoles("acme/portal", "buyer"), st.WithApplicationRoles("portal", "buyer")),
+	))
+	u := s.UserByLogin("acme-eu", "eve@acme-eu.example")
+	if u == nil {
+		t.Fatal("eve not served")
+	}
+	if got := u.ApplicationRoles["acme/portal"]; len(got) != 1 || got[0] != "buyer" {
+		t.Errorf("roles for acme/portal = %q, want [buyer]", got)
+	}
+	if got := u.ApplicationRoles["portal"]; len(got) != 0 {
+		t.Errorf("roles for the root's portal, not shared with acme-eu = %q, want none", got)
+	}
+}
