@@ -16,6 +16,10 @@ const (
 	// ConditionDomainsVerified (Organization): every claimed domain is
 	// verified and may route logins.
 	ConditionDomainsVerified = "DomainsVerified"
+	// ConditionSuspended (Organization): True while spec.suspended is set.
+	// The operator ends every session of the organization's subtree
+	// (status.sessionsRevokedAt) when it sees this turn True.
+	ConditionSuspended = "Suspended"
 
 	// ConditionDiscoveryReady (IdentityProvider): the upstream issuer's
 	// discovery document was fetched and is usable.
@@ -73,6 +77,11 @@ const (
 	ReasonNoDomains = "NoDomains"
 	// ReasonAllVerified: every claimed domain is verified.
 	ReasonAllVerified = "AllVerified"
+	// ReasonSuspended (condition Suspended): spec.suspended is set; nobody
+	// of the organization's subtree can sign in.
+	ReasonSuspended = "Suspended"
+	// ReasonNotSuspended (condition Suspended): spec.suspended is not set.
+	ReasonNotSuspended = "NotSuspended"
 )
 
 // DomainReason says why a claimed domain is not verified.

@@ -220,7 +220,9 @@ type OrganizationSpec struct {
 	DomainVerification DomainVerificationMode `json:"domainVerification,omitempty"`
 
 	// suspended stops all logins and token refreshes for this organization
-	// and its whole subtree. Nothing is deleted.
+	// and its whole subtree. Setting it also ends every sign-in session and
+	// refresh token there (status.sessionsRevokedAt); lifting the suspension
+	// does not bring them back, so users sign in again. Nothing is deleted.
 	// +optional
 	Suspended bool `json:"suspended,omitempty"`
 
@@ -297,7 +299,7 @@ type OrganizationStatus struct {
 	// +optional
 	SessionsRevokedAt *metav1.Time `json:"sessionsRevokedAt,omitempty"`
 
-	// conditions: Ready, NamespaceReady, RBACReady, DomainsVerified.
+	// conditions: Ready, NamespaceReady, RBACReady, DomainsVerified, Suspended.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

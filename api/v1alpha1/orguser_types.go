@@ -112,12 +112,14 @@ type OrgUserSpec struct {
 
 // ApplicationRoleAssignment gives a user roles of one SharedApplication.
 type ApplicationRoleAssignment struct {
-	// application is the name of a SharedApplication that is shared with the
-	// user's organization (or registered by it).
+	// application is the client ID (status.clientID) of a SharedApplication
+	// that is shared with the user's organization (or registered by it): the
+	// application's name for one registered by the root organization, and
+	// "<organization>/<name>" for one registered by any other organization.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.applicationRoles[].application must be the name of a SharedApplication: a DNS label of lowercase letters, digits and '-'"
+	// +kubebuilder:validation:MaxLength=127
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.applicationRoles[].application must be the client ID of a SharedApplication: its name (a DNS label), or <organization>/<name> for one registered below the root organization"
 	Application string `json:"application"`
 
 	// roles are names from the application's spec.roles, put in the roles

@@ -212,15 +212,20 @@ type ApplicationSharing struct {
 	// +kubebuilder:default=None
 	Mode SharingMode `json:"mode,omitempty"`
 
-	// organizations are the names of the organizations to share with, when
-	// mode is Selected (and only then). Each must be in the registering
-	// organization's subtree; a name that is not gets Ready=False, reason
-	// SharedOrganizationNotFound. At most 256.
+	// organizations are the organizations to share with, when mode is
+	// Selected (and only then), named from the registering organization: a
+	// name is one of its direct children ("acme"), and a deeper
+	// organization is written as its path below it ("acme/acme-eu"), so
+	// that no organization created elsewhere under a listed name can
+	// receive the application. An entry that names no organization (not
+	// created yet, or misspelt) gets Ready=False, reason
+	// SharedOrganizationNotFound, and the application is shared with the
+	// others. At most 256 entries of at most 255 characters.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=256
-	// +kubebuilder:validation:items:MaxLength=63
-	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="spec.sharing.organizations: each entry must be an organization name, a DNS label of lowercase letters, digits and '-'"
+	// +kubebuilder:validation:items:MaxLength=255
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.sharing.organizations: each entry must be an organization name (a DNS label of lowercase letters, digits and '-') or a path of such names below the registering organization, such as acme/acme-eu"
 	Organizations []string `json:"organizations,omitempty"`
 
 	// includeSubOrganizations, with mode Selected, also shares the
@@ -283,7 +288,10 @@ type SharedApplicationStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// clientID is the OAuth client_id: the SharedApplication's name.
+	// clientID is the OAuth client_id: the SharedApplication's name when the
+	// root organization registers it, "<organization>/<name>" otherwise (so
+	// no organization can take a client ID another one uses). The generated
+	// Secret holds it under the key client-id.
 	// +optional
 	ClientID string `json:"clientID,omitempty"`
 

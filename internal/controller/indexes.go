@@ -3,11 +3,8 @@ package controller
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -90,21 +87,4 @@ func setupOrgUserIndexes(mgr ctrl.Manager) error {
 		}
 		return nil
 	})
-}
-
-// listRequests lists objects from the cache and returns a reconcile request
-// for each; the map functions of the watches use it. A failed list yields
-// nothing: the informer's next event brings the object back.
-func listRequests(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
-	if err := c.List(ctx, list, opts...); err != nil {
-		return nil
-	}
-	var reqs []reconcile.Request
-	_ = meta.EachListItem(list, func(o runtime.Object) error {
-		if obj, ok := o.(client.Object); ok {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-		}
-		return nil
-	})
-	return reqs
 }

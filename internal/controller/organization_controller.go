@@ -32,6 +32,9 @@ type OrganizationReconciler struct {
 	APIReader client.Reader
 	// SystemNamespace holds the root Organization.
 	SystemNamespace string
+	// Now is the clock that stamps status.sessionsRevokedAt; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -80,7 +83,17 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		gone = done
 		return res, err
 	}
+	// First, whatever else fails: a suspension must end sessions even for
+	// an organization that is not (or no longer) placed.
+	observeSuspension(org, r.now())
 	return r.reconcileNormal(ctx, org, out)
+}
+
+func (r *OrganizationReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 // reconcileNormal: place, check root-only settings, namespace, RBAC, domains.

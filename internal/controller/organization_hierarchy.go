@@ -10,29 +10,14 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
+	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
 // This file holds the pure decisions of the Organization reconciler: where an
 // organization sits in the hierarchy, who administers it, and which of its
 // domains it holds. They take objects and return values; the reconciler does
 // the reading and writing.
-
-// check is the outcome of one phase: ok, or a reason and a message for the
-// user. The zero value means the phase did not run.
-type check struct {
-	ran     bool
-	ok      bool
-	reason  string
-	message string
-}
-
-func passed(reason, format string, args ...any) check {
-	return check{ran: true, ok: true, reason: reason, message: fmt.Sprintf(format, args...)}
-}
-
-func failed(reason, format string, args ...any) check {
-	return check{ran: true, reason: reason, message: fmt.Sprintf(format, args...)}
-}
 
 // placement is where an organization sits in the hierarchy.
 type placement struct {
@@ -41,23 +26,12 @@ type placement struct {
 	path   []string
 }
 
-// olderOrg orders organizations by creation time, then by name: the order
-// that decides which of two roots is the root and, without DNS verification,
-// which of two claimants holds a domain.
-func olderOrg(a, b *iamv1.Organization) bool {
-	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
-	if !ta.Equal(tb) {
-		return ta.Before(tb)
-	}
-	return a.Name < b.Name
-}
-
 // chooseRoot returns the name of the root among the Organizations in the
 // system namespace: the oldest, then the smallest name.
 func chooseRoot(candidates []iamv1.Organization) string {
 	var root *iamv1.Organization
 	for i := range candidates {
-		if root == nil || olderOrg(&candidates[i], root) {
+		if root == nil || rules.Older(&candidates[i].ObjectMeta, &root.ObjectMeta) < 0 {
 			root = &candidates[i]
 		}
 	}
@@ -96,10 +70,6 @@ func place(org *iamv1.Organization, systemNamespace string, parent *iamv1.Organi
 	return placement{check: passed(iamv1.ReasonReconciled, "placed under %q", parent.Name), parent: parent.Name, path: path}
 }
 
-// AdminGroup is the Kubernetes group whose members administer the named
-// organization; tokens carry it in the groups claim for org admins.
-func AdminGroup(org string) string { return "orgkeeper:org:" + org + ":admins" }
-
 // adminSubjects returns the RBAC subjects that administer an organization,
 // given the chain of organizations from the root down to it (or down to the
 // organization whose own admins are wanted, when chain has one element):
@@ -115,7 +85,7 @@ func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 		}
 	}
 	for _, o := range chain {
-		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: AdminGroup(o.Name)})
+		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.AdminGroup(o.Name)})
 		for _, a := range o.Spec.Admins {
 			kind := rbacv1.UserKind
 			if a.Kind == iamv1.SubjectGroup {
@@ -156,29 +126,46 @@ func VerificationRecord(uid, domain string) string {
 }
 
 // resolveDomains decides the state of each domain org claims. claimants maps
-// each of org's domains to the other organizations that claim it too.
-//
-// Under None, the older claimant holds a domain (then the smaller name).
-// Under DNS, whoever verified first keeps it: a domain another claimant has
-// verified is a Conflict; otherwise org keeps it if its status says verified,
-// else it waits for the TXT record (the DNS check itself runs elsewhere).
+// each of org's domains to the organizations that claim it (org among them
+// or not). rules.DomainHolder decides who holds each domain, the same rule
+// by which the snapshot routes logins: a domain stays with the organization
+// whose status shows it verified; otherwise, under None, the oldest claimant
+// gets it, and under DNS org waits for its TXT record (the DNS check itself
+// runs elsewhere).
 func resolveDomains(org *iamv1.Organization, mode iamv1.DomainVerificationMode, claimants map[iamv1.Domain][]*iamv1.Organization) []iamv1.DomainStatus {
 	if len(org.Spec.Domains) == 0 {
 		return nil
 	}
-	previous := map[iamv1.Domain]bool{}
-	for _, d := range org.Status.Domains {
-		previous[d.Name] = d.Verified
-	}
 	out := make([]iamv1.DomainStatus, 0, len(org.Spec.Domains))
 	for _, d := range org.Spec.Domains {
 		st := iamv1.DomainStatus{Name: d, VerificationRecord: VerificationRecord(string(org.UID), string(d))}
-		if holder := domainHolder(org, d, mode, claimants[d]); holder != "" {
+		if err := validation.Domain(string(d)); err != nil {
+			// The snapshot never routes a domain that fails validation
+			// (stored before a CRD rule existed): say so rather than show
+			// it verified.
+			st.VerificationRecord = ""
+			st.Reason = iamv1.DomainFailed
+			st.Message = err.Error() + "; remove it from spec.domains or correct it"
+			out = append(out, st)
+			continue
+		}
+		claims := []rules.DomainClaim{{Org: &org.ObjectMeta, Verified: holdsDomain(org, d)}}
+		for _, o := range claimants[d] {
+			if o.UID != org.UID && slices.Contains(o.Spec.Domains, d) {
+				claims = append(claims, rules.DomainClaim{Org: &o.ObjectMeta, Verified: holdsDomain(o, d)})
+			}
+		}
+		switch holder := rules.DomainHolder(mode, claims); {
+		case holder > 0:
+			// The holder is not named: it may be a sibling or an ancestor,
+			// which this organization's admins must not learn of. The
+			// root's admins find it by the domain (kubectl get org -A).
 			st.Reason = iamv1.DomainConflict
-			st.Message = fmt.Sprintf("organization %q holds this domain", holder)
-		} else if mode == iamv1.DomainVerificationNone || previous[d] {
+			st.Message = "another organization already holds this domain; it stays with that organization until it " +
+				"releases it. Remove the domain from spec.domains, or ask the installation's administrators"
+		case holder == 0:
 			st.Verified = true
-		} else {
+		default:
 			st.Reason = iamv1.DomainPending
 			st.Message = "publish the TXT record in verificationRecord to verify this domain"
 		}
@@ -187,26 +174,10 @@ func resolveDomains(org *iamv1.Organization, mode iamv1.DomainVerificationMode, 
 	return out
 }
 
-// domainHolder returns the name of another organization that holds domain d
-// against org, or "" when org may have it.
-func domainHolder(org *iamv1.Organization, d iamv1.Domain, mode iamv1.DomainVerificationMode, others []*iamv1.Organization) string {
-	for _, o := range others {
-		if o.UID == org.UID {
-			continue
-		}
-		if mode == iamv1.DomainVerificationNone {
-			if olderOrg(o, org) {
-				return o.Name
-			}
-			continue
-		}
-		for _, s := range o.Status.Domains {
-			if s.Name == d && s.Verified {
-				return o.Name
-			}
-		}
-	}
-	return ""
+// holdsDomain reports whether the organization's status shows domain d
+// verified: it holds d.
+func holdsDomain(o *iamv1.Organization, d iamv1.Domain) bool {
+	return slices.ContainsFunc(o.Status.Domains, func(s iamv1.DomainStatus) bool { return s.Name == d && s.Verified })
 }
 
 // domainsCheck summarises domain states as the DomainsVerified condition.
@@ -214,12 +185,14 @@ func domainsCheck(domains []iamv1.DomainStatus) check {
 	if len(domains) == 0 {
 		return passed(iamv1.ReasonNoDomains, "the organization claims no domains")
 	}
-	var conflict, pending []string
+	var conflict, invalid, pending []string
 	for _, d := range domains {
 		switch {
 		case d.Verified:
 		case d.Reason == iamv1.DomainConflict:
 			conflict = append(conflict, string(d.Name))
+		case d.Reason == iamv1.DomainFailed:
+			invalid = append(invalid, string(d.Name))
 		default:
 			pending = append(pending, string(d.Name))
 		}
@@ -227,6 +200,8 @@ func domainsCheck(domains []iamv1.DomainStatus) check {
 	switch {
 	case len(conflict) > 0:
 		return failed(string(iamv1.DomainConflict), "held by another organization: %s", strings.Join(conflict, ", "))
+	case len(invalid) > 0:
+		return failed(string(iamv1.DomainFailed), "not valid domains (see status.domains): %s", strings.Join(invalid, ", "))
 	case len(pending) > 0:
 		return failed(string(iamv1.DomainPending), "waiting for DNS verification: %s", strings.Join(pending, ", "))
 	}

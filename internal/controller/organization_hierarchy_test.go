@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -166,6 +167,14 @@ func TestResolveDomains(t *testing.T) {
 		{"with DNS verification a domain this organization verified stays verified", testOrg("acme", "platform", withDomains(d), verified(d)),
 			iamv1.DomainVerificationDNS, []*iamv1.Organization{older}, true, ""},
 		{"the organization itself among the claimants is not a conflict", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{acme}, true, ""},
+		{"without verification an older claimant does not take a domain a younger one already holds", acme, iamv1.DomainVerificationNone,
+			[]*iamv1.Organization{testOrg("initech", "platform", created(time.Hour), withDomains(d), verified(d))}, false, iamv1.DomainConflict},
+		{"without verification a claimant with a smaller name does not take a held domain", testOrg("aaa", "platform", withDomains(d)),
+			iamv1.DomainVerificationNone, []*iamv1.Organization{testOrg("zzz", "platform", withDomains(d), verified(d))}, false, iamv1.DomainConflict},
+		{"without verification the holder keeps its domain against an older claimant", testOrg("acme", "platform", withDomains(d), verified(d)),
+			iamv1.DomainVerificationNone, []*iamv1.Organization{older}, true, ""},
+		{"an organization that dropped the domain from spec holds it no more", acme, iamv1.DomainVerificationNone,
+			[]*iamv1.Organization{testOrg("globex", "platform", created(-time.Hour), verified(d))}, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,10 +182,72 @@ func TestResolveDomains(t *testing.T) {
 			if len(got) != 1 || got[0].Verified != tc.wantOK || got[0].Reason != tc.wantReason {
 				t.Fatalf("resolveDomains = %+v, want verified=%v reason=%q", got, tc.wantOK, tc.wantReason)
 			}
+			if got[0].Reason == iamv1.DomainConflict {
+				for _, o := range tc.others {
+					if strings.Contains(got[0].Message, o.Name) {
+						t.Fatalf("the conflict message %q names the holder %q, which the claimant's admins may not see", got[0].Message, o.Name)
+					}
+				}
+			}
 			if want := "_orgkeeper-challenge.acme.example TXT orgkeeper-verify="; !strings.HasPrefix(got[0].VerificationRecord, want) {
 				t.Fatalf("verificationRecord %q does not start with %q", got[0].VerificationRecord, want)
 			}
 		})
+	}
+}
+
+func TestObserveSuspension(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 500_000_000, time.UTC)
+	earlier := metav1.NewTime(now.Add(-time.Hour).Truncate(time.Second))
+	suspendedCond := metav1.Condition{Type: iamv1.ConditionSuspended, Status: metav1.ConditionTrue, Reason: iamv1.ReasonSuspended}
+	cases := []struct {
+		name          string
+		suspended     bool
+		conds         []metav1.Condition
+		revoked       *metav1.Time
+		wantRevokedAt *time.Time
+		wantStatus    metav1.ConditionStatus
+	}{
+		{"a suspension seen for the first time ends every session now", true, nil, nil,
+			ptrTime(rules.SessionsRevokedAt(now)), metav1.ConditionTrue},
+		{"a new suspension moves an older revocation forward", true, []metav1.Condition{{Type: iamv1.ConditionSuspended, Status: metav1.ConditionFalse, Reason: iamv1.ReasonNotSuspended}},
+			&earlier, ptrTime(rules.SessionsRevokedAt(now)), metav1.ConditionTrue},
+		{"a suspension already seen keeps its revocation time on later passes", true, []metav1.Condition{suspendedCond}, &earlier,
+			&earlier.Time, metav1.ConditionTrue},
+		{"lifting the suspension keeps the revocation time, so old sessions stay ended", false, []metav1.Condition{suspendedCond}, &earlier,
+			&earlier.Time, metav1.ConditionFalse},
+		{"an organization never suspended revokes nothing", false, nil, nil, nil, metav1.ConditionFalse},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOrg("acme", "platform")
+			o.Spec.Suspended = tc.suspended
+			o.Status.Conditions = tc.conds
+			o.Status.SessionsRevokedAt = tc.revoked
+			observeSuspension(o, now)
+			got := o.Status.SessionsRevokedAt
+			switch {
+			case tc.wantRevokedAt == nil && got != nil:
+				t.Fatalf("sessionsRevokedAt = %v, want unset", got)
+			case tc.wantRevokedAt != nil && (got == nil || !got.Time.Equal(*tc.wantRevokedAt)):
+				t.Fatalf("sessionsRevokedAt = %v, want %v", got, *tc.wantRevokedAt)
+			}
+			if c := meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionSuspended); c == nil || c.Status != tc.wantStatus || c.ObservedGeneration != o.Generation {
+				t.Fatalf("Suspended condition = %+v, want %s", c, tc.wantStatus)
+			}
+		})
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
+
+func TestResolveDomainsRefusesADomainTheServerWouldNotRoute(t *testing.T) {
+	got := resolveDomains(testOrg("acme", "platform", withDomains("Acme.Example")), iamv1.DomainVerificationNone, nil)
+	if len(got) != 1 || got[0].Verified || got[0].Reason != iamv1.DomainFailed {
+		t.Fatalf("resolveDomains = %+v, want not verified, reason Failed", got)
+	}
+	if c := domainsCheck(got); c.ok || c.reason != string(iamv1.DomainFailed) {
+		t.Fatalf("domainsCheck = %+v, want failed with reason Failed", c)
 	}
 }
 

@@ -1,10 +1,13 @@
 package controller
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // orgOutcome collects what one reconcile pass found; setOrgConditions turns
@@ -45,12 +48,24 @@ func setOrgConditions(org *iamv1.Organization, out *orgOutcome) {
 		"the organization's namespace and delegated administration are in place"))
 }
 
-// firstFailure returns the first check that ran and failed, or the zero check.
-func firstFailure(checks ...check) check {
-	for _, c := range checks {
-		if c.ran && !c.ok {
-			return c
+// observeSuspension sets the Suspended condition from spec.suspended, and
+// when it turns True (the first pass that sees the suspension) ends every
+// session of the organization's subtree: status.sessionsRevokedAt becomes
+// rules.SessionsRevokedAt(now), which the snapshot applies to every
+// descendant (snapshot.User.SessionRevoked). Lifting the suspension keeps the
+// time, so the sessions stay ended.
+func observeSuspension(org *iamv1.Organization, now time.Time) {
+	was := meta.IsStatusConditionTrue(org.Status.Conditions, iamv1.ConditionSuspended)
+	cond := metav1.Condition{Type: iamv1.ConditionSuspended, ObservedGeneration: org.Generation,
+		Status: metav1.ConditionFalse, Reason: iamv1.ReasonNotSuspended, Message: "users of the organization can sign in"}
+	if org.Spec.Suspended {
+		cond.Status, cond.Reason = metav1.ConditionTrue, iamv1.ReasonSuspended
+		cond.Message = "spec.suspended is set: nobody of this organization or its subtree can sign in or refresh tokens, " +
+			"and the sessions that existed when it was set stay ended after it is lifted"
+		if !was {
+			t := metav1.NewTime(rules.SessionsRevokedAt(now))
+			org.Status.SessionsRevokedAt = &t
 		}
 	}
-	return check{}
+	meta.SetStatusCondition(&org.Status.Conditions, cond)
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -13,8 +12,6 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
-
-type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 // relatedOrgs requeues the organizations whose outcome depends on another
 // one: its parent (a child that appears or goes may block or unblock a

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -301,31 +300,6 @@ func (r *OrgUserReconciler) event(user *iamv1.OrgUser, typ, reason, action, note
 	if r.Recorder != nil {
 		r.Recorder.Eventf(user, nil, typ, reason, action, note, args...)
 	}
-}
-
-// getSecret reads a Secret and reports whether it exists.
-func getSecret(ctx context.Context, c client.Reader, key types.NamespacedName, s *corev1.Secret) (bool, error) {
-	err := c.Get(ctx, key, s)
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// namespaceOrg returns the Organization whose namespace ns is (it is placed
-// and owns the namespace of its name), or nil: the organization that users,
-// applications and identity providers in ns belong to.
-func namespaceOrg(ctx context.Context, c client.Reader, ns string) (*iamv1.Organization, error) {
-	list := &iamv1.OrganizationList{}
-	if err := c.List(ctx, list, client.MatchingFields{indexOrgName: ns}); err != nil {
-		return nil, err
-	}
-	for i := range list.Items {
-		if list.Items[i].Status.Namespace == ns {
-			return &list.Items[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // SetupWithManager registers the reconciler and what it watches.

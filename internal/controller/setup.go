@@ -1,13 +1,11 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -97,18 +95,6 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)
-	}
-	return nil
-}
-
-// patchStatus sends the one status patch of a reconcile pass, if the status
-// changed since before. An object deleted meanwhile is not an error.
-func patchStatus(ctx context.Context, c client.Client, before, obj client.Object, changed bool) error {
-	if !changed {
-		return nil
-	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patching status: %w", err)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -99,24 +100,30 @@ func (r *SharedApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 // reconcileNormal: find the registering organization, the client secret,
 // the sharing.
 func (r *SharedApplicationReconciler) reconcileNormal(ctx context.Context, app *iamv1.SharedApplication, out *appOutcome) error {
-	app.Status.ClientID = app.Name
 	org, err := namespaceOrg(ctx, r.Client, app.Namespace)
 	if err != nil {
 		return err
 	}
-	if org == nil {
+	if org == nil || len(org.Status.Path) == 0 {
 		out.organization = failed(iamv1.ReasonOrganizationNotFound,
 			"namespace %q belongs to no organization; register a SharedApplication in an organization's namespace "+
 				"(normally the root organization's)", app.Namespace)
+		app.Status.ClientID = ""
 		app.Status.SharedWith = nil
 		return nil
 	}
 	out.organization = passed(iamv1.ReasonReconciled, "registered by organization %q", org.Name)
+	app.Status.ClientID = appClientID(org, app)
 
 	if err := r.ensureClientSecret(ctx, app, org, out); err != nil {
 		return err
 	}
 	return r.resolveSharing(ctx, app, org, out)
+}
+
+// appClientID is the client ID of app, registered by org (placed).
+func appClientID(org *iamv1.Organization, app *iamv1.SharedApplication) string {
+	return rules.ClientID(org.Status.Path[0], org.Name, app.Name)
 }
 
 // ensureClientSecret: none for a Public client, the referenced one, or the
@@ -212,7 +219,7 @@ func (r *SharedApplicationReconciler) ensureGeneratedSecret(ctx context.Context,
 		return nil
 	}
 
-	if validClientSecret(s.Data[snapshot.ClientSecretKey]) && string(s.Data[snapshot.ClientIDKey]) == app.Name {
+	if validClientSecret(s.Data[snapshot.ClientSecretKey]) && string(s.Data[snapshot.ClientIDKey]) == appClientID(org, app) {
 		app.Status.ClientSecretName = key.Name
 		out.secret = passed(iamv1.ReasonReconciled, "the generated client secret is in Secret %q", key.Name)
 		return nil
@@ -223,7 +230,7 @@ func (r *SharedApplicationReconciler) ensureGeneratedSecret(ctx context.Context,
 	if s.Data == nil {
 		s.Data = map[string][]byte{}
 	}
-	s.Data[snapshot.ClientIDKey] = []byte(app.Name)
+	s.Data[snapshot.ClientIDKey] = []byte(appClientID(org, app))
 	regenerated := !validClientSecret(s.Data[snapshot.ClientSecretKey])
 	if regenerated {
 		secret, err := newClientSecret(r.random())
@@ -256,7 +263,7 @@ func (r *SharedApplicationReconciler) createGeneratedSecret(ctx context.Context,
 			iamv1.LabelManagedBy: iamv1.ManagedByValue, iamv1.LabelOrganization: org.Name,
 		}},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{snapshot.ClientIDKey: []byte(app.Name), snapshot.ClientSecretKey: []byte(secret)},
+		Data: map[string][]byte{snapshot.ClientIDKey: []byte(appClientID(org, app)), snapshot.ClientSecretKey: []byte(secret)},
 	}
 	if err := controllerutil.SetControllerReference(app, s, r.Scheme()); err != nil {
 		return check{}, err
@@ -312,7 +319,7 @@ func (r *SharedApplicationReconciler) resolveSharing(ctx context.Context, app *i
 		}
 		subtree = list.Items
 	}
-	app.Status.SharedWith, out.sharing = resolveSharing(app.Spec.Sharing, org.Name, subtree)
+	app.Status.SharedWith, out.sharing = resolveSharing(app.Spec.Sharing, org.Status.Path, subtree)
 	return nil
 }
 

@@ -92,12 +92,12 @@ var _ = Describe("SharedApplication", func() {
 	It("generates a strong client secret once, keeps it, regenerates it when deleted and deletes it with the application", func() {
 		createApp("portal", reg)
 		a := eventuallyAppReady(reg, "portal")
-		Expect(a.Status.ClientID).To(Equal("portal"))
+		Expect(a.Status.ClientID).To(Equal(reg+"/portal"), "an application below the root is qualified by its organization")
 		Expect(a.Status.ClientSecretName).To(Equal("portal-oidc-client"))
 		eventuallyAppCondition(reg, "portal", iamv1.ConditionSecretFound, metav1.ConditionTrue, iamv1.ReasonReconciled)
 
 		s := clientSecret(reg, "portal")
-		Expect(string(s.Data[snapshot.ClientIDKey])).To(Equal("portal"))
+		Expect(string(s.Data[snapshot.ClientIDKey])).To(Equal(reg + "/portal"))
 		secret := string(s.Data[snapshot.ClientSecretKey])
 		raw, err := base64.RawURLEncoding.DecodeString(secret)
 		Expect(err).NotTo(HaveOccurred(), "the client secret is unpadded base64url")

@@ -2,12 +2,11 @@ package controller
 
 import (
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // appOutcome collects what one reconcile pass of a SharedApplication found;
@@ -34,113 +33,42 @@ func setAppConditions(app *iamv1.SharedApplication, out *appOutcome) {
 		"the client is registered and shared as specified"))
 }
 
-// conditionOf turns a check into a condition: its own result when it ran,
-// else the failure of the check it waits for, else Unknown.
-func conditionOf(typ string, gen int64, c, waitingFor check) metav1.Condition {
-	cond := metav1.Condition{Type: typ, ObservedGeneration: gen}
-	switch {
-	case c.ran && c.ok:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, c.reason, c.message
-	case c.ran:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, c.reason, c.message
-	case waitingFor.ran && !waitingFor.ok:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, waitingFor.reason, waitingFor.message
-	default:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionUnknown, iamv1.ReasonReconciling, "not checked yet"
-	}
-	return cond
-}
-
-// readyCondition decides Ready from an ordered chain of checks: the first
-// that ran and failed gives the reason; an unexpected error or a check that
-// did not run leaves it not ready; otherwise it is True with okMessage.
-func readyCondition(gen int64, checks []check, err error, okMessage string) metav1.Condition {
-	ready := metav1.Condition{Type: iamv1.ConditionReady, ObservedGeneration: gen,
-		Status: metav1.ConditionTrue, Reason: iamv1.ReasonReconciled, Message: okMessage}
-	if f := firstFailure(checks...); f.ran {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, f.reason, f.message
-	} else if err != nil {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, iamv1.ReasonReconciling, "retrying after an error: "+err.Error()
-	} else if slices.ContainsFunc(checks, func(c check) bool { return !c.ran }) {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionUnknown, iamv1.ReasonReconciling, "reconciling"
-	}
-	return ready
-}
-
 // resolveSharing decides which organizations an application registered by
-// the organization named registering is shared with. subtree holds the
-// registering organization's descendants (any order, possibly with
-// organizations that do not own their namespace, which are skipped).
+// the organization at registeringPath is shared with, by rules.ResolveSharing
+// (the snapshot serves by the same rule). subtree holds the registering
+// organization's descendants (any order, possibly with organizations that do
+// not own their namespace, which are skipped).
 //
-// None shares with nobody else; All with every descendant; Selected with the
-// listed organizations and, with includeSubOrganizations, their
-// descendants. The registering organization is always allowed and never
-// listed. A listed organization that is not a descendant (it does not exist,
-// or lives elsewhere in the hierarchy) fails the check with
+// A reference that resolves to no organization fails the check with
 // SharedOrganizationNotFound, and the application is still shared with the
-// listed organizations that do exist: one missing organization must not lock
-// the others out.
-func resolveSharing(sharing *iamv1.ApplicationSharing, registering string, subtree []iamv1.Organization) ([]string, check) {
-	mode := iamv1.SharingModeNone
-	if sharing != nil && sharing.Mode != "" {
-		mode = sharing.Mode
-	}
+// references that do resolve: one missing organization must not lock the
+// others out.
+func resolveSharing(sharing *iamv1.ApplicationSharing, registeringPath []string, subtree []iamv1.Organization) ([]string, check) {
+	registering := registeringPath[len(registeringPath)-1]
 	placed := make(map[string]*iamv1.Organization, len(subtree))
 	for i := range subtree {
 		o := &subtree[i]
-		if o.Status.Namespace == o.Name && o.Name != registering {
+		if o.Status.Namespace == o.Name && o.Name != registering && len(o.Status.Path) > len(registeringPath) {
 			placed[o.Name] = o
 		}
 	}
+	res := rules.ResolveSharing(sharing, registeringPath, func(path []string) bool {
+		o := placed[path[len(path)-1]]
+		return o != nil && slices.Equal(o.Status.Path, path)
+	})
 
-	shared := map[string]bool{}
-	var missing []string
-	switch mode {
-	case iamv1.SharingModeAll:
-		for name := range placed {
-			shared[name] = true
+	var out []string
+	for name, o := range placed {
+		if res.Includes(o.Status.Path) {
+			out = append(out, name)
 		}
-	case iamv1.SharingModeSelected:
-		listed := map[string]bool{}
-		for _, name := range sharing.Organizations {
-			listed[name] = true
-			switch {
-			case name == registering:
-				// Always allowed; listing it changes nothing (but its
-				// descendants count with includeSubOrganizations).
-			case placed[name] != nil:
-				shared[name] = true
-			default:
-				missing = append(missing, name)
-			}
-		}
-		if sharing.IncludeSubOrganizations {
-			for name, o := range placed {
-				ancestors := o.Status.Path[:max(len(o.Status.Path)-1, 0)]
-				if slices.ContainsFunc(ancestors, func(a string) bool { return listed[a] }) {
-					shared[name] = true
-				}
-			}
-		}
-	}
-
-	out := make([]string, 0, len(shared))
-	for name := range shared {
-		out = append(out, name)
 	}
 	slices.Sort(out)
-	if len(out) == 0 {
-		out = nil
-	}
 
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return out, failed(iamv1.ReasonSharedOrganizationNotFound,
-			"spec.sharing.organizations lists organizations that are not in the subtree of %q: %s; "+
-				"the application is shared with the listed organizations that are. Create the missing ones below %q "+
-				"or remove them from the list", registering, strings.Join(missing, ", "), registering)
+	if msg := res.UnresolvedMessage(); msg != "" {
+		return out, failed(iamv1.ReasonSharedOrganizationNotFound, "%s", msg)
 	}
-	switch mode {
+	switch res.Mode {
 	case iamv1.SharingModeAll:
 		return out, passed(iamv1.ReasonReconciled, "shared with all %d organizations below %q", len(out), registering)
 	case iamv1.SharingModeSelected:

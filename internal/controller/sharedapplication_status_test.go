@@ -56,14 +56,19 @@ func TestResolveSharing(t *testing.T) {
 		{"mode All skips an organization that does not own its namespace",
 			&iamv1.ApplicationSharing{Mode: iamv1.SharingModeAll}, "platform", sharingTree()[5:], nil, "", nil},
 		{"mode All below a leaf shares with nobody else",
-			&iamv1.ApplicationSharing{Mode: iamv1.SharingModeAll}, "globex", nil, nil, "", nil},
+			&iamv1.ApplicationSharing{Mode: iamv1.SharingModeAll}, "platform/globex", nil, nil, "", nil},
 		{"Selected shares with exactly the listed organizations",
 			selected(false, "acme", "globex"), "platform", sharingTree(), []string{"acme", "globex"}, "", nil},
 		{"Selected with includeSubOrganizations adds every descendant of the listed organizations",
 			selected(true, "acme", "globex"), "platform", sharingTree(),
 			[]string{"acme", "acme-eu", "acme-eu-de", "acme-us", "globex"}, "", nil},
 		{"includeSubOrganizations reaches descendants of a listed organization at any depth, not its siblings",
-			selected(true, "acme-eu"), "platform", sharingTree(), []string{"acme-eu", "acme-eu-de"}, "", nil},
+			selected(true, "acme/acme-eu"), "platform", sharingTree(), []string{"acme-eu", "acme-eu-de"}, "", nil},
+		{"a deeper organization is named by its path below the registering organization",
+			selected(false, "acme/acme-eu/acme-eu-de"), "platform", sharingTree(), []string{"acme-eu-de"}, "", nil},
+		{"a bare name never reaches below a direct child, so an organization created deeper under that name gets nothing",
+			selected(false, "acme-eu"), "platform", sharingTree(), nil,
+			iamv1.ReasonSharedOrganizationNotFound, []string{`"acme-eu"`, "direct child"}},
 		{"listing the registering organization changes nothing without includeSubOrganizations",
 			selected(false, "platform"), "platform", sharingTree(), nil, "", nil},
 		{"listing the registering organization with includeSubOrganizations shares with its whole subtree",
@@ -71,9 +76,9 @@ func TestResolveSharing(t *testing.T) {
 			[]string{"acme", "acme-eu", "acme-eu-de", "acme-us", "globex"}, "", nil},
 		{"a listed organization that does not exist is reported, and the others are still shared with",
 			selected(false, "acme", "initech", "hooli"), "platform", sharingTree(), []string{"acme"},
-			iamv1.ReasonSharedOrganizationNotFound, []string{"hooli, initech", `"platform"`}},
+			iamv1.ReasonSharedOrganizationNotFound, []string{`"initech", "hooli"`, `"platform"`}},
 		{"an organization outside the registering organization's subtree counts as not found",
-			selected(false, "acme-eu", "globex"), "acme", sharingTree()[1:4], []string{"acme-eu"},
+			selected(false, "acme-eu", "globex"), "platform/acme", sharingTree()[1:4], []string{"acme-eu"},
 			iamv1.ReasonSharedOrganizationNotFound, []string{"globex", `"acme"`}},
 		{"a listed organization that does not own its namespace counts as not found",
 			selected(false, "taken"), "platform", sharingTree(), nil,
@@ -81,7 +86,7 @@ func TestResolveSharing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, c := resolveSharing(tc.sharing, tc.registering, tc.subtree)
+			got, c := resolveSharing(tc.sharing, strings.Split(tc.registering, "/"), tc.subtree)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("sharedWith = %v, want %v", got, tc.want)
 			}

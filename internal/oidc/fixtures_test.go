@@ -93,6 +93,11 @@ func clientSecret(name string) string { return "secret-of-" + name }
 type world struct {
 	suspendAcme  bool
 	disableAlice bool
+	// squatOrg and squatApp add what an acme admin could create to capture
+	// names (squatting_test.go): organization initech below acme, which
+	// portal's sharing lists by name, with user mallory; an application
+	// "portal" of acme's own.
+	squatOrg, squatApp bool
 }
 
 func (w world) input(version int64) snapshot.Input {
@@ -135,6 +140,7 @@ func (w world) input(version int64) snapshot.Input {
 		},
 		Secrets: []corev1.Secret{secretFor("portal"), secretFor("other"), secretFor("opaque")},
 	}
+	w.addSquatters(&in)
 	return in
 }
 

@@ -20,7 +20,7 @@ func largeWorld() snapshot.Input {
 	const customers, subsidiaries, usersTotal, apps = 200, 49, 20000, 50
 	var objs []any
 	objs = append(objs, st.Org("platform", st.WithBranding(iamv1.Branding{PrimaryColor: "#112233"})))
-	var leaves, tier1 []string
+	var leaves, leafRefs, tier1 []string
 	for c := range customers {
 		name := fmt.Sprintf("customer-%d", c)
 		tier1 = append(tier1, name)
@@ -30,6 +30,7 @@ func largeWorld() snapshot.Input {
 		for s := range subsidiaries {
 			sub := fmt.Sprintf("%s-sub-%d", name, s)
 			leaves = append(leaves, sub)
+			leafRefs = append(leafRefs, name+"/"+sub) // sharing names a grandchild by its path
 			objs = append(objs, st.Org(sub, st.WithParent(name), st.WithDomains(sub+".example"),
 				st.WithBranding(iamv1.Branding{TextColor: "#000000"})))
 		}
@@ -42,7 +43,7 @@ func largeWorld() snapshot.Input {
 		case 1:
 			opt = st.SharedWith(true, tier1[a:a+20]...)
 		default:
-			opt = st.SharedWith(false, leaves[a*10:a*10+40]...)
+			opt = st.SharedWith(false, leafRefs[a*10:a*10+40]...)
 		}
 		objs = append(objs, st.App("platform", fmt.Sprintf("app-%d", a), opt, st.DefiningRoles("buyer", "seller")))
 	}

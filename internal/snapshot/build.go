@@ -149,17 +149,6 @@ func objectID(obj *metav1.ObjectMeta, statusID string) string {
 	return statusID
 }
 
-// older orders objects by creation time, then namespace and name: the order
-// in which conflicts (duplicate emails, client IDs, domains) are decided in
-// favour of the first.
-func older(a, b *metav1.ObjectMeta) int {
-	return cmp.Or(
-		a.CreationTimestamp.Time.Compare(b.CreationTimestamp.Time),
-		cmp.Compare(a.Namespace, b.Namespace),
-		cmp.Compare(a.Name, b.Name),
-	)
-}
-
 // lowerSet returns the lower-cased strings as a set.
 func lowerSet[S ~string](items []S) map[string]struct{} {
 	set := make(map[string]struct{}, len(items))

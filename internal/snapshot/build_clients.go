@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
@@ -24,15 +25,16 @@ const (
 
 var defaultGrantTypes = []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken}
 
-// buildClients serves the applications of served organizations. The client
-// ID is the application's name, which is unique per namespace only: should
-// two namespaces use one name, the older application keeps it.
+// buildClients serves the applications of served organizations, under the
+// client ID rules.ClientID gives them: the name for the root's applications,
+// "<organization>/<name>" for the others, so IDs cannot clash. Should they
+// anyway (a stale status), the older application keeps the ID.
 func (b *builder) buildClients() {
 	apps := make([]*iamv1.SharedApplication, len(b.in.Applications))
 	for i := range b.in.Applications {
 		apps[i] = &b.in.Applications[i]
 	}
-	slices.SortFunc(apps, func(x, y *iamv1.SharedApplication) int { return older(&x.ObjectMeta, &y.ObjectMeta) })
+	slices.SortFunc(apps, func(x, y *iamv1.SharedApplication) int { return rules.Older(&x.ObjectMeta, &y.ObjectMeta) })
 	for _, app := range apps {
 		c := b.buildClient(app)
 		if c == nil {
@@ -55,15 +57,16 @@ func (b *builder) buildClient(app *iamv1.SharedApplication) *Client {
 	if app.Name == "" {
 		return nil
 	}
-	if other := b.s.clients[app.Name]; other != nil {
+	id := rules.ClientID(b.s.Root.Name, org.Name, app.Name)
+	if other := b.s.clients[id]; other != nil {
 		b.problem(KindSharedApplication, meta, iamv1.ReasonInvalidSpec,
-			"metadata.name: the client ID %q is already used by SharedApplication %s/%s; client IDs are unique in the installation, so choose another name",
-			app.Name, other.Namespace, other.Name)
+			"metadata.name: the client ID %q is already used by another SharedApplication; client IDs are unique in the installation, so choose another name",
+			id)
 		return nil
 	}
 	spec := &app.Spec
 	c := &Client{
-		ID:                app.Name,
+		ID:                id,
 		Name:              app.Name,
 		Namespace:         app.Namespace,
 		UID:               app.UID,
@@ -193,49 +196,40 @@ func lifetime(d *metav1.Duration, def, lo, hi time.Duration) time.Duration {
 	return min(max(d.Duration, lo), hi)
 }
 
-// resolveSharing turns spec.sharing into preorder spans and a name set.
-// Sharing never reaches outside the registering organization's subtree: a
-// listed organization elsewhere is treated like one that does not exist.
+// resolveSharing turns spec.sharing, resolved by rules.ResolveSharing (the
+// rule the SharedApplication reconciler reports by), into preorder spans and
+// a name set. Sharing never reaches outside the registering organization's
+// subtree.
 func (b *builder) resolveSharing(c *Client, app *iamv1.SharedApplication) {
-	sh := app.Spec.Sharing
-	if sh == nil {
-		sh = &iamv1.ApplicationSharing{}
+	res := rules.ResolveSharing(app.Spec.Sharing, c.Org.Path, func(path []string) bool {
+		o := b.s.orgs[path[len(path)-1]]
+		return o != nil && slices.Equal(o.Path, path)
+	})
+	c.SharingMode = res.Mode
+	if res.InvalidMode {
+		b.problem(KindSharedApplication, &app.ObjectMeta, iamv1.ReasonInvalidSpec,
+			"spec.sharing.mode: %q is not None, All or Selected; the application is not shared until it is fixed", app.Spec.Sharing.Mode)
+		return
 	}
-	c.SharingMode = iamv1.SharingModeNone
-	switch sh.Mode {
-	case "", iamv1.SharingModeNone:
+	switch res.Mode {
 	case iamv1.SharingModeAll:
-		c.SharingMode = iamv1.SharingModeAll
 		c.spans = []span{{c.Org.pre, c.Org.end}}
 	case iamv1.SharingModeSelected:
-		c.SharingMode = iamv1.SharingModeSelected
-		var missing []string
-		for _, name := range sh.Organizations {
-			o := b.s.orgs[name]
-			if o == nil || !c.Org.Contains(o) {
-				if !slices.Contains(missing, name) {
-					missing = append(missing, name)
-				}
-				continue
-			}
-			if sh.IncludeSubOrganizations {
+		for _, target := range res.Targets {
+			o := b.s.orgs[target[len(target)-1]]
+			if res.IncludeSubOrganizations {
 				c.spans = append(c.spans, span{o.pre, o.end})
 				continue
 			}
 			if c.selected == nil {
-				c.selected = make(map[string]struct{}, len(sh.Organizations))
+				c.selected = make(map[string]struct{}, len(res.Targets))
 			}
-			c.selected[name] = struct{}{}
+			c.selected[o.Name] = struct{}{}
 		}
 		c.spans = mergeSpans(c.spans)
-		if len(missing) > 0 {
-			b.problem(KindSharedApplication, &app.ObjectMeta, iamv1.ReasonSharedOrganizationNotFound,
-				"spec.sharing.organizations: %s not found among the organizations below %q (or not in the hierarchy yet); "+
-					"the application is shared with the others", quoteList(missing), c.Org.Name)
+		if msg := res.UnresolvedMessage(); msg != "" {
+			b.problem(KindSharedApplication, &app.ObjectMeta, iamv1.ReasonSharedOrganizationNotFound, "%s", msg)
 		}
-	default:
-		b.problem(KindSharedApplication, &app.ObjectMeta, iamv1.ReasonInvalidSpec,
-			"spec.sharing.mode: %q is not None, All or Selected; the application is not shared until it is fixed", sh.Mode)
 	}
 }
 

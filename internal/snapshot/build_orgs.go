@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
@@ -25,7 +26,7 @@ func (b *builder) buildOrgs() {
 	}
 	// Shallow first; among equals the older wins a (stale) name clash.
 	slices.SortFunc(cands, func(x, y *iamv1.Organization) int {
-		return cmp.Or(cmp.Compare(len(x.Status.Path), len(y.Status.Path)), older(&x.ObjectMeta, &y.ObjectMeta))
+		return cmp.Or(cmp.Compare(len(x.Status.Path), len(y.Status.Path)), rules.Older(&x.ObjectMeta, &y.ObjectMeta))
 	})
 	for _, c := range cands {
 		if b.s.orgs[c.Name] != nil {
@@ -201,20 +202,33 @@ func verifiedDomains(c *iamv1.Organization) []string {
 	return out
 }
 
-// routeDomains fills the domain routing table. Normally the Organization
-// reconciler lets one organization verify a domain; should statuses disagree,
-// the older organization (then the smaller name) gets it and the other one
-// stops listing it.
+// routeDomains fills the domain routing table. Only domains that an
+// organization's status shows verified route (verifiedDomains), and
+// rules.DomainHolder, the rule the Organization reconciler writes those
+// statuses by, decides between organizations should two statuses show one
+// domain: the older organization keeps it and the other stops routing it.
 func (b *builder) routeDomains() {
-	byAge := slices.Clone(b.s.preorder)
-	slices.SortFunc(byAge, func(x, y *Org) int {
-		return cmp.Or(x.created.Compare(y.created), cmp.Compare(x.Name, y.Name))
-	})
-	for _, o := range byAge {
+	claims := make(map[string][]rules.DomainClaim)
+	claimants := make(map[string][]*Org)
+	metas := make([]metav1.ObjectMeta, len(b.s.preorder))
+	for i, o := range b.s.preorder {
+		metas[i] = metav1.ObjectMeta{Namespace: o.objNamespace, Name: o.Name, CreationTimestamp: metav1.NewTime(o.created)}
+		for _, d := range o.Domains {
+			claims[d] = append(claims[d], rules.DomainClaim{Org: &metas[i], Verified: true})
+			claimants[d] = append(claimants[d], o)
+		}
+	}
+	for d, cs := range claims {
+		// Every claim here is verified, so the verification mode cannot
+		// change the outcome.
+		if h := rules.DomainHolder(iamv1.DomainVerificationDNS, cs); h >= 0 {
+			b.s.domains[d] = claimants[d][h]
+		}
+	}
+	for _, o := range b.s.preorder {
 		held := o.Domains[:0:0]
 		for _, d := range o.Domains {
-			if b.s.domains[d] == nil {
-				b.s.domains[d] = o
+			if b.s.domains[d] == o {
 				held = append(held, d)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
@@ -411,7 +412,7 @@ func TestSharing(t *testing.T) {
 		},
 		{
 			name:           "with mode Selected and includeSubOrganizations the listed organizations' subtrees may sign in",
-			app:            st.App("acme", "portal", st.SharedWith(true, "acme-eu", "acme-eu-de", "acme-us")),
+			app:            st.App("acme", "portal", st.SharedWith(true, "acme-eu", "acme-eu/acme-eu-de", "acme-us")),
 			wantShared:     []string{"acme", "acme-eu", "acme-eu-de", "acme-us"},
 			wantSharedWith: []string{"acme-eu", "acme-eu-de", "acme-us"},
 		},
@@ -430,7 +431,7 @@ func TestSharing(t *testing.T) {
 		},
 		{
 			name:           "a listed organization that does not exist is a problem and the others are still shared with",
-			app:            st.App("acme", "portal", st.SharedWith(false, "nowhere", "acme-eu-de")),
+			app:            st.App("acme", "portal", st.SharedWith(false, "nowhere", "acme-eu/acme-eu-de")),
 			wantShared:     []string{"acme", "acme-eu-de"},
 			wantSharedWith: []string{"acme-eu-de"},
 			wantProblems:   []string{"SharedApplication acme/portal: SharedOrganizationNotFound"},
@@ -448,9 +449,10 @@ func TestSharing(t *testing.T) {
 			if diff := cmp.Diff(tt.wantProblems, problemList(problems), cmpEmptyEqual); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
-			c := s.Client("portal")
+			id := rules.ClientID("platform", tt.app.Namespace, tt.app.Name)
+			c := s.Client(id)
 			if c == nil {
-				t.Fatal("client portal not served")
+				t.Fatalf("client %s not served", id)
 			}
 			got := []string{}
 			for _, org := range all {
@@ -531,13 +533,16 @@ func TestClients(t *testing.T) {
 			},
 		},
 		{
-			name: "the older of two applications with the same name in different namespaces keeps the client ID",
+			name: "an organization's application named like a root application, even an older one, gets its own client ID and never the root's",
 			world: st.World(st.Org("platform"), st.Org("acme", st.WithParent("platform")),
-				st.App("platform", "portal"), st.App("acme", "portal")),
-			wantProblems: []string{"SharedApplication acme/portal: InvalidSpec"},
+				st.App("acme", "portal", st.WithRedirectURIs("https://squatter.example/cb")),
+				st.App("platform", "portal", st.WithRedirectURIs("https://portal.example/cb"))),
 			check: func(t *testing.T, s *snapshot.Snapshot) {
-				if c := s.Client("portal"); c == nil || c.Namespace != "platform" {
-					t.Errorf("portal = %+v", c)
+				if c := s.Client("portal"); c == nil || c.Namespace != "platform" || c.HasRedirectURI("https://squatter.example/cb") {
+					t.Errorf("client portal = %+v, want the root's application", c)
+				}
+				if c := s.Client("acme/portal"); c == nil || c.Namespace != "acme" || !c.HasRedirectURI("https://squatter.example/cb") {
+					t.Errorf("client acme/portal = %+v, want acme's application", c)
 				}
 			},
 		},

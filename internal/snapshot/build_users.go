@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
@@ -18,7 +19,7 @@ func (b *builder) buildUsers() {
 		users[i] = &b.in.Users[i]
 	}
 	slices.SortFunc(users, func(x, y *iamv1.OrgUser) int {
-		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), older(&x.ObjectMeta, &y.ObjectMeta))
+		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), rules.Older(&x.ObjectMeta, &y.ObjectMeta))
 	})
 	for _, in := range users {
 		if u := b.buildUser(in); u != nil {
@@ -141,7 +142,7 @@ func userGroups(groups []string, org string, admin bool) []string {
 		out = append(out, g)
 	}
 	if admin {
-		out = append(out, AdminGroup(org))
+		out = append(out, rules.AdminGroup(org))
 	}
 	return out
 }

@@ -54,10 +54,6 @@ func GeneratedClientSecretName(application string) string {
 // an administrator of the organization.
 const AdminRole = "admin"
 
-// AdminGroup is the group that tokens carry for administrators of the named
-// organization, and that the operator's RoleBindings name.
-func AdminGroup(org string) string { return "orgkeeper:org:" + org + ":admins" }
-
 // reservedGroupPrefixes are group names that Kubernetes or Orgkeeper grant
 // privileges by; a user's own groups never carry them.
 var reservedGroupPrefixes = []string{"system:", "orgkeeper:"}

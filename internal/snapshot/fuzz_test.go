@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
@@ -123,7 +124,7 @@ func checkInvariants(t *testing.T, in snapshot.Input, s *snapshot.Snapshot) {
 		}
 		if su != nil {
 			for _, g := range su.Groups {
-				if g == "" || (len(g) >= 7 && (g[:7] == "system:")) || (g != snapshot.AdminGroup(su.Org.Name) && len(g) >= 10 && g[:10] == "orgkeeper:") {
+				if g == "" || (len(g) >= 7 && (g[:7] == "system:")) || (g != rules.AdminGroup(su.Org.Name) && len(g) >= 10 && g[:10] == "orgkeeper:") {
 					t.Fatalf("user %q carries group %q", su.Name, g)
 				}
 			}
