@@ -277,7 +277,6 @@ func containsGrant(gs []oidc.GrantType, g oidc.GrantType) bool {
 	return false
 }
 
-
 // discovery is the op package's document, corrected to what this server
 // does, with RFC 9207's authorization_response_iss_parameter_supported.
 func (h *handler) discovery(w http.ResponseWriter, r *http.Request) {
