@@ -202,16 +202,19 @@ func (h *handler) authorizeErrorRedirect(r *http.Request, e *oidc.Error, badPara
 		return "", false
 	}
 	get := func(name string) (string, bool) {
-		vs := r.Form[name]
-		if len(vs) != 1 || len(vs[0]) > limitOf(name) {
+		switch vs := r.Form[name]; {
+		case len(vs) == 0:
+			return "", true
+		case len(vs) > 1 || len(vs[0]) > limitOf(name):
 			return "", false
+		default:
+			return vs[0], true
 		}
-		return vs[0], true
 	}
 	clientID, ok1 := get("client_id")
 	redirectURI, ok2 := get("redirect_uri")
 	mode, ok3 := get("response_mode")
-	if !ok1 || !ok2 || !ok3 || (mode != "" && mode != string(oidc.ResponseModeQuery)) {
+	if !ok1 || !ok2 || !ok3 || clientID == "" || redirectURI == "" || (mode != "" && mode != string(oidc.ResponseModeQuery)) {
 		return "", false
 	}
 	snap := h.storage.snapshot()

@@ -248,10 +248,10 @@ func (s *Storage) ClientCredentialsTokenRequest(ctx context.Context, clientID st
 		// client learns nothing about organizations it is not shared with
 		// (not even whether they exist or are suspended).
 		if org == nil || !c.SharedWith(org.Name) {
-			return nil, oidc.ErrAccessDenied().WithDescription("the application is not shared with organization %q", name)
+			return nil, oidc.ErrAccessDenied().WithDescription("the application is not shared with the requested organization")
 		}
 		if err := checkOrgForClient(c, org); err != nil {
-			return nil, oidc.ErrAccessDenied().WithDescription("organization %q is suspended", name)
+			return nil, oidc.ErrAccessDenied().WithDescription("the requested organization is suspended")
 		}
 		req.org = org
 	}
