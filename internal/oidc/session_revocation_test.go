@@ -97,7 +97,7 @@ func TestRevokedSessionsStayRevokedAfterReEnabling(t *testing.T) {
 			e.setWorld(revokedAt(now.Add(-30*time.Minute), c.org))
 
 			if status, body := e.refresh("portal", oldRT); status == http.StatusOK || body["error"] != "invalid_grant" {
-				t.Fatalf("refresh with a token of a revoked session: %d %v", status, body)
+				t.Fatalf("refresh with a token of a revoked session: %d %v", status, body["error"])
 			}
 			if e.introspectActive(oldRT) {
 				t.Error("introspection: the refresh token of a revoked session is active")
@@ -134,7 +134,7 @@ func TestACodeFromARevokedSignInIsNotRedeemed(t *testing.T) {
 	}
 	code := e.callback(id).Query().Get("code")
 	e.setWorld(revokedAt(now.Add(-time.Minute), ""))
-	if status, body := e.redeem("portal", "https://portal.example/callback", code, ""); status == http.StatusOK {
-		t.Fatalf("a code of a revoked sign-in was redeemed: %v", body)
+	if status, _ := e.redeem("portal", "https://portal.example/callback", code, ""); status == http.StatusOK {
+		t.Fatal("a code of a revoked sign-in was redeemed")
 	}
 }
