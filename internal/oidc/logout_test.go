@@ -186,3 +186,33 @@ func TestEndSessionWithoutHintOrConfirmerEndsNothing(t *testing.T) {
 		t.Fatal("the session was ended without intent")
 	}
 }
+
+func TestLogoutConfirmationEscapesAndRoundTripsTheRequest(t *testing.T) {
+	e := newEnv(t, world{}, withLoginPages)
+	ls, err := e.sessions.CreateLoginSession(context.Background(), sessionFor(e.userID("acme", "alice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sso := &http.Cookie{Name: "orgkeeper_session", Value: ls.ID}
+	state := `"><script>alert(1)</script>&x=1`
+	q := url.Values{"client_id": {"portal"}, "post_logout_redirect_uri": {"https://portal.example/"}, "state": {state}}
+	resp, body := e.send(http.MethodGet, "/end_session", q, func(r *http.Request) { r.AddCookie(sso) })
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "<script") {
+		t.Fatalf("status %d, page:\n%s", resp.StatusCode, body)
+	}
+	fields := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(body, -1) {
+		fields.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	var csrf *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == login.CSRFCookie {
+			csrf = c
+		}
+	}
+	resp, _ = e.send(http.MethodPost, "/end_session", fields, func(r *http.Request) { r.AddCookie(sso); r.AddCookie(csrf) })
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("state") != state {
+		t.Fatalf("status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
