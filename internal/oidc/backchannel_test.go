@@ -278,3 +278,47 @@ func TestClientCredentialsUnknownAndUnsharedOrganizationsGetTheSameAnswer(t *tes
 		t.Fatalf("unknown: %d %s\nunshared: %d %s", s1, b1, s2, b2)
 	}
 }
+
+func TestUserinfoAnswersEveryRefusalWithABearerChallengeAndJSON(t *testing.T) {
+	e := newEnv(t, world{})
+	at := e.userTokens()["access_token"].(string)
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
+	t.Run("a valid token in the header is served", func(t *testing.T) {
+		resp, body := e.send(http.MethodGet, "/userinfo", nil, bearer(at))
+		if m := decodeJSON(t, resp, body); resp.StatusCode != http.StatusOK || m["sub"] != e.userID("acme", "alice") {
+			t.Fatalf("got %d %v", resp.StatusCode, m)
+		}
+	})
+	t.Run("a valid token in a form body is served", func(t *testing.T) {
+		resp, body := e.send(http.MethodPost, "/userinfo", url.Values{"access_token": {at}})
+		if m := decodeJSON(t, resp, body); resp.StatusCode != http.StatusOK || m["sub"] != e.userID("acme", "alice") {
+			t.Fatalf("got %d %v", resp.StatusCode, m)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		prep []func(*http.Request)
+		code string
+	}{
+		{"no token", nil, "invalid_request"},
+		{"a forged token", []func(*http.Request){bearer("not-a-token")}, "invalid_token"},
+		{"a machine token", []func(*http.Request){bearer(func() string {
+			_, b := e.token("portal", clientSecret("portal"), url.Values{"grant_type": {"client_credentials"}})
+			return b["access_token"].(string)
+		}())}, "invalid_token"},
+	} {
+		t.Run(c.name+" is refused", func(t *testing.T) {
+			resp, body := e.send(http.MethodGet, "/userinfo", nil, c.prep...)
+			wantOAuthError(t, resp, body, http.StatusUnauthorized, c.code)
+			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate: %q", resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	t.Run("a token in the query string is refused", func(t *testing.T) {
+		resp, body := e.send(http.MethodGet, "/userinfo", url.Values{"access_token": {at}})
+		wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_request")
+	})
+}

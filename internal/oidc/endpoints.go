@@ -264,3 +264,45 @@ func resolveSession(snap *snapshot.Snapshot, clientID, userID, orgID string, aut
 	}
 	return g, nil
 }
+
+// userinfo serves OIDC userinfo in place of the op package's, which answers
+// a missing or invalid token in text/plain. The token comes from the
+// Authorization header (RFC 6750 section 2.1) or a form body (2.2), never
+// the query string (the interceptor refuses that); every refusal is a 401
+// with a WWW-Authenticate challenge and a JSON body (RFC 6750 section 3).
+func (h *handler) userinfo(w http.ResponseWriter, r *http.Request) {
+	token, fromHeader := bearerToken(r)
+	if !fromHeader {
+		token = r.PostForm.Get("access_token")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="orgkeeper"`)
+		httphelper.MarshalJSONWithStatus(w, oidc.ErrInvalidRequest().WithDescription("an access token is required"), http.StatusUnauthorized)
+		return
+	}
+	invalid := func(desc string) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="orgkeeper", error="invalid_token"`)
+		httphelper.MarshalJSONWithStatus(w, &oidc.Error{ErrorType: "invalid_token", Description: desc}, http.StatusUnauthorized)
+	}
+	tokenID, subject, ok := h.accessTokenIDAndSubject(r.Context(), token)
+	if !ok {
+		invalid("the access token is invalid or expired")
+		return
+	}
+	info := new(oidc.UserInfo)
+	if err := h.storage.SetUserinfoFromToken(r.Context(), info, tokenID, subject, ""); err != nil {
+		invalid("the access token is no longer valid for userinfo")
+		return
+	}
+	httphelper.MarshalJSON(w, info)
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
