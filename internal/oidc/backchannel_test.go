@@ -322,3 +322,18 @@ func TestUserinfoAnswersEveryRefusalWithABearerChallengeAndJSON(t *testing.T) {
 		wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_request")
 	})
 }
+
+// The op package's default crypto also "decrypts" legacy AES-CFB values,
+// which succeeds on any input: about one refresh token in sixteen then
+// looked like an opaque access token with a colon in it and was reported
+// inactive. Forty tokens catch that with more than 90% probability.
+func TestEveryLiveRefreshTokenIntrospectsActiveWithoutAHint(t *testing.T) {
+	e := newEnv(t, world{})
+	for i := range 40 {
+		rt := e.userTokens()["refresh_token"].(string)
+		resp, body := e.send(http.MethodPost, "/oauth/introspect", url.Values{"token": {rt}}, withBasic("portal", clientSecret("portal")))
+		if m := decodeJSON(t, resp, body); m["active"] != true {
+			t.Fatalf("refresh token %d: %v", i, m)
+		}
+	}
+}

@@ -247,10 +247,14 @@ func TestPendingAuthRequestsAreCappedPerClientAddress(t *testing.T) {
 	if st := e.sessions.Stats(); st.AuthRequests != 3 {
 		t.Fatalf("%d auth requests stored, want 3", st.AuthRequests)
 	}
-	// An unknown client over the cap gets a page, not a redirect.
+	// An unknown client is refused as always (a page, never a redirect),
+	// and stores nothing.
 	resp, _ = e.send(http.MethodGet, "/authorize", authParams("nosuch", "https://evil.example/"), from("192.0.2.1"))
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Location") != "" {
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Fatalf("unknown client over the cap: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if st := e.sessions.Stats(); st.AuthRequests != 3 {
+		t.Fatalf("%d auth requests stored, want 3", st.AuthRequests)
 	}
 	// Another address has its own allowance.
 	resp, _ = e.send(http.MethodGet, "/authorize", p, from("192.0.2.2"))

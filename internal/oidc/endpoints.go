@@ -99,8 +99,6 @@ func (h *handler) introspect(w http.ResponseWriter, r *http.Request) {
 			httphelper.MarshalJSON(w, resp)
 			return
 		}
-		httphelper.MarshalJSON(w, &oidc.IntrospectionResponse{})
-		return
 	}
 	if resp, ok := h.introspectRefreshToken(ctx, token, clientID); ok {
 		httphelper.MarshalJSON(w, resp)

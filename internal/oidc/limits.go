@@ -198,22 +198,53 @@ func (h *handler) refuseAuthorize(w http.ResponseWriter, r *http.Request, status
 }
 
 func (h *handler) authorizeErrorRedirect(r *http.Request, e *oidc.Error, badParam string) (string, bool) {
-	if r.Form == nil || badParam == "client_id" || badParam == "redirect_uri" || badParam == "response_mode" {
+	if badParam == "client_id" || badParam == "redirect_uri" || badParam == "response_mode" {
 		return "", false
 	}
-	get := func(name string) (string, bool) {
-		switch vs := r.Form[name]; {
-		case len(vs) == 0:
-			return "", true
-		case len(vs) > 1 || len(vs[0]) > limitOf(name):
-			return "", false
-		default:
-			return vs[0], true
-		}
+	redirectURI, ok := h.registeredRedirect(r)
+	if !ok {
+		return "", false
 	}
-	clientID, ok1 := get("client_id")
-	redirectURI, ok2 := get("redirect_uri")
-	mode, ok3 := get("response_mode")
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return "", false
+	}
+	q := u.Query()
+	q.Set("error", string(e.ErrorType))
+	q.Set("error_description", e.Description)
+	if state, ok := formValue(r, "state"); ok && state != "" && badParam != "state" {
+		q.Set("state", state)
+	}
+	q.Set("iss", h.issuer)
+	u.RawQuery = q.Encode()
+	return u.String(), true
+}
+
+// formValue returns a parameter that is present at most once and within
+// its bounds ("" when absent); ok is false otherwise.
+func formValue(r *http.Request, name string) (string, bool) {
+	switch vs := r.Form[name]; {
+	case len(vs) == 0:
+		return "", true
+	case len(vs) > 1 || len(vs[0]) > limitOf(name):
+		return "", false
+	default:
+		return vs[0], true
+	}
+}
+
+// registeredRedirect returns the redirect URI of an /authorize request when
+// an authorization response may go there: client_id and redirect_uri are
+// in bounds, the client exists and the URI is one of its own (exactly as
+// ValidateAuthRequest decides), and response_mode, if any, is query.
+func (h *handler) registeredRedirect(r *http.Request) (string, bool) {
+	if r.Form == nil {
+		return "", false
+	}
+	get := formValue
+	clientID, ok1 := get(r, "client_id")
+	redirectURI, ok2 := get(r, "redirect_uri")
+	mode, ok3 := get(r, "response_mode")
 	if !ok1 || !ok2 || !ok3 || clientID == "" || redirectURI == "" || (mode != "" && mode != string(oidc.ResponseModeQuery)) {
 		return "", false
 	}
@@ -229,29 +260,24 @@ func (h *handler) authorizeErrorRedirect(r *http.Request, e *oidc.Error, badPara
 	if !redirectURIAllowed(sc, native, redirectURI) {
 		return "", false
 	}
-	u, err := url.Parse(redirectURI)
-	if err != nil {
-		return "", false
-	}
-	q := u.Query()
-	q.Set("error", string(e.ErrorType))
-	q.Set("error_description", e.Description)
-	if state, ok := get("state"); ok && state != "" && badParam != "state" {
-		q.Set("state", state)
-	}
-	q.Set("iss", h.issuer)
-	u.RawQuery = q.Encode()
-	return u.String(), true
+	return redirectURI, true
 }
 
 // reserveAuthRequest counts one auth request against the client address's
 // allowance, atomically (the count is taken before the request exists, so
 // parallel requests cannot overshoot). The window is the auth request
 // lifetime and starts with the first request, so at most twice the cap of
-// an address's requests are pending at any moment. It returns when the
-// address may try again if the cap is reached.
+// an address's requests are pending at any moment. Requests that cannot
+// create an auth request anyway (an unknown client, an unregistered
+// redirect URI: the op package refuses them without storing anything) are
+// not counted, so that a misconfigured client does not use up its users'
+// allowance. It returns when the address may try again if the cap is
+// reached.
 func (h *handler) reserveAuthRequest(ctx context.Context, r *http.Request) (ok bool, retryAfter time.Duration, err error) {
 	if h.maxPending <= 0 {
+		return true, 0, nil
+	}
+	if _, registered := h.registeredRedirect(r); !registered {
 		return true, 0, nil
 	}
 	f, err := h.storage.cfg.Sessions.RecordFailure(ctx, "authorize:"+h.clientIP(r), h.storage.cfg.AuthRequestLifetime)

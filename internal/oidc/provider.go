@@ -115,7 +115,14 @@ func NewProvider(cfg Config) (http.Handler, error) {
 	if h.maxPending == 0 {
 		h.maxPending = DefaultMaxPendingAuthRequestsPerAddress
 	}
-	opts := []op.Option{op.WithHttpInterceptors(h.intercept)}
+	opts := []op.Option{
+		op.WithHttpInterceptors(h.intercept),
+		// Authenticated encryption only. The op package's default also
+		// decrypts legacy AES-CFB values, which "succeeds" on any input
+		// (a refresh token, a forgery) and yields garbage; this server never
+		// issued such values.
+		op.WithCrypto(op.NewAES256GCMCrypto(key, "")),
+	}
 	if loopbackHTTP {
 		opts = append(opts, op.WithAllowInsecure())
 	}
@@ -209,7 +216,7 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 				backChannelError(w, r, oidc.ErrInvalidRequest().WithDescription("send the access token in the Authorization header, not the query string"))
 				return
 			}
-			next.ServeHTTP(w, r)
+			h.userinfo(w, r)
 		case h.provider.EndSessionEndpoint().Relative():
 			if berr := parseBounded(w, r); berr != nil {
 				badRequestPage(w, http.StatusBadRequest, "This sign-out request cannot be accepted: "+berr.msg+".")
