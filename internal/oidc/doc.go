@@ -79,7 +79,11 @@
 // (RFC 6749 section 5.2). Introspection reports a live refresh token as
 // active (token_type refresh_token, with client_id, sub, exp and the
 // organization claims) and a revoked, rotated, expired or foreign one as
-// {"active":false}. A client_credentials request for an organization that
+// {"active":false}. Userinfo (also this package's own handler) takes the
+// access token from the Authorization header or a form body, never the
+// query string, and answers refusals with a Bearer challenge and JSON
+// (RFC 6750 section 3). Opaque tokens and codes use authenticated
+// encryption (AES-256-GCM) only. A client_credentials request for an organization that
 // does not exist and one for an organization the application is not shared
 // with get the same answer.
 //
