@@ -83,9 +83,9 @@
 // access token from the Authorization header or a form body, never the
 // query string, and answers refusals with a Bearer challenge and JSON
 // (RFC 6750 section 3). Opaque tokens and codes use authenticated
-// encryption (AES-256-GCM) only. A client_credentials request for an organization that
-// does not exist and one for an organization the application is not shared
-// with get the same answer.
+// encryption (AES-256-GCM) only. A client_credentials request for an
+// organization that does not exist and one for an organization the
+// application is not shared with get the same answer.
 //
 // # Logout
 //
