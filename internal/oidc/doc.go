@@ -45,5 +45,55 @@
 //
 // Userinfo, refresh and introspection re-check the snapshot: a disabled or
 // locked user, a suspended organization (or ancestor) or an application no
-// longer shared with the organization stops them.
+// longer shared with the organization stops them. They also refuse every
+// token that rests on a sign-in from before the user's or an
+// organization's status.sessionsRevokedAt (snapshot.User.SessionRevoked,
+// applied by resolveSession): disabling a user or suspending an
+// organization ends its refresh token families and the access tokens
+// issued from them for good; enabling it again does not revive them, only
+// a new sign-in does.
+//
+// # Bounded input
+//
+// Every endpoint bounds its input before anything else reads it
+// (limits.go): a body of at most MaxBodyBytes (64 KiB), at most
+// MaxParameters parameters, none repeated (RFC 6749 section 3.1), and a
+// size per parameter (parameterLimits documents each, for example 2048
+// bytes for state and redirect_uri, 512 for nonce, 128 for
+// code_verifier). An over-limit request gets invalid_request, never an
+// echo of the value: JSON at the back-channel endpoints; at /authorize a
+// redirect to the client only when client_id and redirect_uri are
+// themselves in bounds and registered, otherwise a 400 page. /authorize
+// also counts the auth requests each client address
+// (Config.ClientIP) starts within the auth request lifetime; past
+// Config.MaxPendingAuthRequestsPerAddress (default 100) it answers
+// temporarily_unavailable and stores nothing.
+//
+// # Token, introspection and revocation endpoints
+//
+// They take POST only, and parameters only from the body (RFC 6749
+// sections 2.3.1 and 3.2): a query string is refused with invalid_request.
+// Clients authenticate with HTTP Basic or client_id and client_secret in the
+// body, not both; introspection (this package's own handler) and revocation
+// accept exactly what discovery advertises for them. Errors are JSON
+// (RFC 6749 section 5.2). Introspection reports a live refresh token as
+// active (token_type refresh_token, with client_id, sub, exp and the
+// organization claims) and a revoked, rotated, expired or foreign one as
+// {"active":false}. Userinfo (also this package's own handler) takes the
+// access token from the Authorization header or a form body, never the
+// query string, and answers refusals with a Bearer challenge and JSON
+// (RFC 6750 section 3). Opaque tokens and codes use authenticated
+// encryption (AES-256-GCM) only. A client_credentials request for an
+// organization that does not exist and one for an organization the
+// application is not shared with get the same answer.
+//
+// # Logout
+//
+// end_session with an id_token_hint ends the browser's SSO session in one
+// navigation, as before. Without one, any web page could log the user
+// out, so the provider validates the request (client, exact
+// post_logout_redirect_uri) and asks the user to confirm
+// (Config.Logout, implemented by the login pages: a plain form with a CSRF
+// token bound to the request); only the confirmation's POST ends the
+// session and continues to the post-logout URI with state.
 package oidc

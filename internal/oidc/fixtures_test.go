@@ -98,6 +98,9 @@ type world struct {
 	// portal's sharing lists by name, with user mallory; an application
 	// "portal" of acme's own.
 	squatOrg, squatApp bool
+	// edit, when set, changes the input last (for example to set a
+	// status field as a reconciler would).
+	edit func(*snapshot.Input)
 }
 
 func (w world) input(version int64) snapshot.Input {
@@ -141,6 +144,9 @@ func (w world) input(version int64) snapshot.Input {
 		Secrets: []corev1.Secret{secretFor("portal"), secretFor("other"), secretFor("opaque")},
 	}
 	w.addSquatters(&in)
+	if w.edit != nil {
+		w.edit(&in)
+	}
 	return in
 }
 
@@ -156,16 +162,20 @@ type env struct {
 	http     *http.Client // does not follow redirects
 }
 
-func newEnv(t testing.TB, w world) *env {
+func newEnv(t testing.TB, w world, opts ...envOption) *env {
 	t.Helper()
 	ks, err := keys.NewKeySet(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newEnvWithKeys(t, w, ks)
+	return newEnvWithKeys(t, w, ks, opts...)
 }
 
-func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet) *env {
+// envOption changes the provider's configuration; the env's issuer,
+// snapshots and sessions are set when it runs.
+type envOption func(*env, *orgoidc.Config)
+
+func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, snaps: &snapshot.Store{}, sessions: session.NewMemory(), keys: ks}
 	e.setWorld(w)
@@ -174,7 +184,7 @@ func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet) *env {
 	t.Cleanup(e.srv.Close)
 	e.issuer = e.srv.URL
 	var err error
-	h, err = orgoidc.NewProvider(orgoidc.Config{
+	cfg := orgoidc.Config{
 		Issuer:            e.issuer,
 		Snapshots:         e.snaps,
 		Sessions:          e.sessions,
@@ -182,7 +192,11 @@ func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet) *env {
 		LoginURL:          func(id string) string { return "https://login.test/login?id=" + url.QueryEscape(id) },
 		AllowInsecure:     true,
 		SessionCookieName: "orgkeeper_session",
-	})
+	}
+	for _, o := range opts {
+		o(e, &cfg)
+	}
+	h, err = orgoidc.NewProvider(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,20 @@ type Config struct {
 	// Now defaults to time.Now. It decides grants (locks, expiry of token
 	// IDs); the op package's own token timestamps use the real clock.
 	Now func() time.Time
+	// ClientIP returns the address a request comes from, for the cap on
+	// pending auth requests. Default: the host of RemoteAddr; behind a
+	// proxy, give the resolver that honours --trusted-proxies.
+	ClientIP func(*http.Request) string
+	// MaxPendingAuthRequestsPerAddress caps the auth requests one client
+	// address may start within AuthRequestLifetime; the excess is refused
+	// before anything is stored. Zero means
+	// DefaultMaxPendingAuthRequestsPerAddress, negative means no cap.
+	MaxPendingAuthRequestsPerAddress int
+	// Logout asks the user to confirm an end-session request that carries
+	// no id_token_hint (a cross-site page can send the browser there, so
+	// such a request alone ends nothing). The login UI implements it. Nil:
+	// end-session requires an id_token_hint.
+	Logout LogoutConfirmer
 }
 
 // CallbackURL is where the login UI sends the browser once the auth request
@@ -93,8 +107,22 @@ func NewProvider(cfg Config) (http.Handler, error) {
 			return nil, err
 		}
 	}
-	h := &handler{issuer: cfg.Issuer, storage: storage, cookie: cfg.SessionCookieName}
-	opts := []op.Option{op.WithHttpInterceptors(h.intercept)}
+	h := &handler{issuer: cfg.Issuer, storage: storage, cookie: cfg.SessionCookieName,
+		clientIP: cfg.ClientIP, maxPending: cfg.MaxPendingAuthRequestsPerAddress, logout: cfg.Logout}
+	if h.clientIP == nil {
+		h.clientIP = remoteHost
+	}
+	if h.maxPending == 0 {
+		h.maxPending = DefaultMaxPendingAuthRequestsPerAddress
+	}
+	opts := []op.Option{
+		op.WithHttpInterceptors(h.intercept),
+		// Authenticated encryption only. The op package's default also
+		// decrypts legacy AES-CFB values, which "succeeds" on any input
+		// (a refresh token, a forgery) and yields garbage; this server never
+		// issued such values.
+		op.WithCrypto(op.NewAES256GCMCrypto(key, "")),
+	}
 	if loopbackHTTP {
 		opts = append(opts, op.WithAllowInsecure())
 	}
@@ -126,26 +154,80 @@ func isLoopbackHost(host string) bool {
 // handler adds what the op package lacks, as an interceptor that runs
 // inside its router (after CORS and with the issuer in the context).
 type handler struct {
-	issuer   string
-	storage  *Storage
-	cookie   string
-	provider *op.Provider
+	issuer     string
+	storage    *Storage
+	cookie     string
+	provider   *op.Provider
+	clientIP   func(*http.Request) string
+	maxPending int
+	logout     LogoutConfirmer
 }
 
+// intercept bounds every request's input (limits.go) before the endpoint,
+// Orgkeeper's or the op package's, reads it.
 func (h *handler) intercept(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case h.provider.AuthorizationEndpoint().Relative():
+			if berr := parseBounded(w, r); berr != nil {
+				h.refuseAuthorize(w, r, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s", berr.msg), berr.param)
+				return
+			}
+			ok, retry, err := h.reserveAuthRequest(r.Context(), r)
+			if err != nil {
+				h.refuseAuthorize(w, r, http.StatusServiceUnavailable, oidc.ErrServerError().WithDescription("the sign-in service is unavailable; try again later"), "")
+				return
+			}
+			if !ok {
+				w.Header().Set("Retry-After", retryAfterHeader(retry))
+				h.refuseAuthorize(w, r, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable",
+					Description: "too many sign-ins were started from this network address; finish one or try again later"}, "")
+				return
+			}
 			h.authorize(w, r)
 		case h.provider.AuthorizationEndpoint().Relative() + "/callback":
+			if berr := parseBounded(w, r); berr != nil {
+				badRequestPage(w, http.StatusBadRequest, "This sign-in request cannot be accepted: "+berr.msg+".")
+				return
+			}
 			h.callback(w, r, next)
 		case oidc.DiscoveryEndpoint:
 			h.discovery(w, r)
 		case h.provider.TokenEndpoint().Relative():
-			h.token(w, r, next)
+			if h.backChannelInput(w, r) {
+				h.token(w, r, next)
+			}
+		case h.provider.IntrospectionEndpoint().Relative():
+			if h.backChannelInput(w, r) {
+				h.introspect(w, r)
+			}
+		case h.provider.RevocationEndpoint().Relative():
+			if h.backChannelInput(w, r) {
+				next.ServeHTTP(w, r)
+			}
+		case h.provider.UserinfoEndpoint().Relative():
+			if berr := parseBounded(w, r); berr != nil {
+				backChannelError(w, r, oidc.ErrInvalidRequest().WithDescription("%s", berr.msg))
+				return
+			}
+			if r.URL.Query().Has("access_token") {
+				// RFC 6750 section 2.3 allows it, but a token in a URL ends
+				// up in logs and Referer headers.
+				backChannelError(w, r, oidc.ErrInvalidRequest().WithDescription("send the access token in the Authorization header, not the query string"))
+				return
+			}
+			h.userinfo(w, r)
 		case h.provider.EndSessionEndpoint().Relative():
+			if berr := parseBounded(w, r); berr != nil {
+				badRequestPage(w, http.StatusBadRequest, "This sign-out request cannot be accepted: "+berr.msg+".")
+				return
+			}
 			h.endSession(w, r, next)
 		default:
+			if berr := parseBounded(w, r); berr != nil {
+				badRequestPage(w, http.StatusBadRequest, berr.msg)
+				return
+			}
 			next.ServeHTTP(w, r)
 		}
 	})
@@ -200,16 +282,6 @@ func containsGrant(gs []oidc.GrantType, g oidc.GrantType) bool {
 		}
 	}
 	return false
-}
-
-// endSession passes the login session cookie to TerminateSessionFromRequest.
-func (h *handler) endSession(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if h.cookie != "" {
-		if c, err := r.Cookie(h.cookie); err == nil && c.Value != "" {
-			r = r.WithContext(withLoginSession(r.Context(), c.Value))
-		}
-	}
-	next.ServeHTTP(w, r)
 }
 
 // discovery is the op package's document, corrected to what this server

@@ -451,14 +451,16 @@ func TestClientCredentials(t *testing.T) {
 	})
 }
 
-func TestEndSessionDeletesTheLoginSessionAndMatchesPostLogoutURIsExactly(t *testing.T) {
-	e := newEnv(t, world{})
+func TestEndSessionWithHintDeletesTheLoginSessionAndMatchesPostLogoutURIsExactly(t *testing.T) {
+	e := newEnv(t, world{}, withLoginPages)
 	ctx := context.Background()
 	ls, err := e.sessions.CreateLoginSession(ctx, sessionFor(e.userID("acme", "alice")))
 	if err != nil {
 		t.Fatal(err)
 	}
+	hint := e.userTokens()["id_token"].(string)
 	get := func(q url.Values) *http.Response {
+		q.Set("id_token_hint", hint)
 		req, _ := http.NewRequest(http.MethodGet, e.issuer+"/end_session?"+q.Encode(), nil)
 		req.AddCookie(&http.Cookie{Name: "orgkeeper_session", Value: ls.ID})
 		resp, err := e.http.Do(req)

@@ -147,7 +147,7 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if !r.Done || r.UserID == "" || r.ClientID != c.ClientID {
 		return nil, oidc.ErrInvalidGrant()
 	}
-	if _, err := resolveUserGrant(s.snapshot(), r.ClientID, r.UserID, r.OrgID, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
 	return &authRequest{r: r}, nil
@@ -236,13 +236,8 @@ func (s *Storage) TerminateSession(context.Context, string, string) error { retu
 // where to send the browser: the validated post_logout_redirect_uri, or the
 // default.
 func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	if req.ClientID != "" && req.RedirectURI != "" && req.RedirectURI != s.cfg.DefaultLogoutRedirectURI {
-		// The op package lets a native client's loopback URI differ in host
-		// and port; Orgkeeper matches post-logout URIs exactly.
-		c := s.snapshot().Client(req.ClientID)
-		if c == nil || !postLogoutURIMatches(c, req.RedirectURI) {
-			return "", oidc.ErrInvalidRequest().WithDescription("post_logout_redirect_uri invalid")
-		}
+	if err := s.checkPostLogoutRedirect(req); err != nil {
+		return "", err
 	}
 	if id := loginSessionFrom(ctx); id != "" {
 		ls, err := s.cfg.Sessions.GetLoginSession(ctx, id)

@@ -76,7 +76,7 @@ func (s *Storage) issue(req op.TokenRequest) (userGrant, string, time.Time, erro
 		ug.org = cc.org
 	} else {
 		var err error
-		ug, err = resolveUserGrant(snap, g.GetClientID(), g.GetSubject(), g.orgID(), now)
+		ug, err = resolveSession(snap, g.GetClientID(), g.GetSubject(), g.orgID(), g.GetAuthTime(), now)
 		if err != nil {
 			return userGrant{}, "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 		}
@@ -170,7 +170,7 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil {
 		return nil, refreshError(err)
 	}
-	if _, err := resolveUserGrant(s.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, rt.AuthTime, s.now()); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
 	return &refreshRequest{rt: rt, scopes: rt.Scopes}, nil
@@ -243,21 +243,19 @@ func (s *Storage) ClientCredentialsTokenRequest(ctx context.Context, clientID st
 	}
 	if name := organizationFrom(ctx); name != "" {
 		org := snap.Org(name)
+		// Sharing is checked before anything else about the organization,
+		// and an unknown organization gets the very same answer, so that a
+		// client learns nothing about organizations it is not shared with
+		// (not even whether they exist or are suspended).
+		if org == nil || !c.SharedWith(org.Name) {
+			return nil, oidc.ErrAccessDenied().WithDescription("the application is not shared with the requested organization")
+		}
 		if err := checkOrgForClient(c, org); err != nil {
-			return nil, oidc.ErrAccessDenied().WithDescription("organization %q: %s", name, trimNotAllowed(err))
+			return nil, oidc.ErrAccessDenied().WithDescription("the requested organization is suspended")
 		}
 		req.org = org
 	}
 	return req, nil
-}
-
-// trimNotAllowed returns the reason of an errNotAllowed without its prefix.
-func trimNotAllowed(err error) string {
-	msg := err.Error()
-	if p := errNotAllowed.Error() + ": "; len(msg) > len(p) && msg[:len(p)] == p {
-		return msg[len(p):]
-	}
-	return msg
 }
 
 // tokenInfoFor decodes and checks an access token's ID for userinfo and
@@ -288,6 +286,10 @@ func (s *Storage) tokenInfoFor(tokenID, subject string) (tokenInfo, userGrant, e
 		}
 		return info, g, nil
 	}
-	g, err := resolveUserGrant(snap, info.ClientID, subject, info.OrgID, now)
+	var authTime time.Time
+	if info.AuthTime != 0 {
+		authTime = time.Unix(info.AuthTime, 0)
+	}
+	g, err := resolveSession(snap, info.ClientID, subject, info.OrgID, authTime, now)
 	return info, g, err
 }

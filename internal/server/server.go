@@ -47,6 +47,9 @@ type Config struct {
 	Log logr.Logger
 }
 
+// The login pages confirm sign-out requests that carry no id_token_hint.
+var _ oidc.LogoutConfirmer = (*login.Handler)(nil)
+
 // Server is the issuer's HTTP server. It is a manager.Runnable that runs on
 // every replica.
 type Server struct {
@@ -72,18 +75,6 @@ func New(cfg Config) (*Server, error) {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
 	}
-	provider, err := oidc.NewProvider(oidc.Config{
-		Issuer:            cfg.Issuer,
-		Snapshots:         cfg.Snapshots,
-		Sessions:          s.sessions,
-		Keys:              cfg.Keys,
-		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
-		AllowInsecure:     insecure,
-		SessionCookieName: login.SessionCookieName(!insecure),
-	})
-	if err != nil {
-		return nil, err
-	}
 	pages, err := login.New(login.Config{
 		Issuer:    cfg.Issuer,
 		Snapshots: cfg.Snapshots,
@@ -93,6 +84,19 @@ func New(cfg Config) (*Server, error) {
 		},
 		Lockouts: cfg.Lockouts,
 		Log:      cfg.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	provider, err := oidc.NewProvider(oidc.Config{
+		Issuer:            cfg.Issuer,
+		Snapshots:         cfg.Snapshots,
+		Sessions:          s.sessions,
+		Keys:              cfg.Keys,
+		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
+		AllowInsecure:     insecure,
+		SessionCookieName: login.SessionCookieName(!insecure),
+		Logout:            pages,
 	})
 	if err != nil {
 		return nil, err
