@@ -159,6 +159,8 @@ type Handler struct {
 	secure     bool
 	csrf       csrfGuard
 	sessCookie string
+	bindCookie string
+	stages     map[step]stage
 	sem        chan struct{}
 	pages      *template.Template
 	mux        *http.ServeMux
@@ -229,6 +231,8 @@ func New(cfg Config) (*Handler, error) {
 		secure:     secure,
 		csrf:       newCSRFGuard(cfg.CSRFKey, secure),
 		sessCookie: cookieName(SessionCookie, secure),
+		bindCookie: BindingCookieName(secure),
+		stages:     defaultStages(),
 		sem:        make(chan struct{}, cfg.MaxConcurrentVerifications),
 		pages:      pages,
 	}

@@ -203,16 +203,25 @@ func newEnv(t testing.TB) *env {
 	return &env{t: t, h: h, store: store, clock: clock, lockouts: rec, cookies: map[string]*http.Cookie{}}
 }
 
-// authorize stores an auth request as the provider would at /authorize.
+// bindingSecret is the binding cookie's value of the test browser, as the
+// provider sets it at /authorize.
+const bindingSecret = "test-browser-binding-secret-0000000000000000"
+
+// authorize stores an auth request as the provider would at /authorize,
+// bound to the test browser (which gets the binding cookie).
 func (e *env) authorize(mods ...func(*session.AuthRequest)) string {
 	e.t.Helper()
 	ar := session.AuthRequest{
 		ClientID: "portal", RedirectURI: redirectURI, ResponseType: "code",
 		Scopes: []string{"openid"}, State: "st-123", Nonce: "n",
+		BrowserBinding: session.HashSecret(bindingSecret),
 	}
+	name := login.BindingCookieName(strings.HasPrefix(issuer, "https:"))
+	e.cookies[name] = &http.Cookie{Name: name, Value: bindingSecret}
 	for _, m := range mods {
 		m(&ar)
 	}
+	ar.OrganizationRequested = ar.Organization != ""
 	ar, err := e.store.CreateAuthRequest(context.Background(), ar)
 	if err != nil {
 		e.t.Fatal(err)

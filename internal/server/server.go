@@ -43,6 +43,10 @@ type Config struct {
 	// Lockouts is told when the login pages lock an account; nil records
 	// nothing.
 	Lockouts login.LockoutRecorder
+	// ClientIP returns the client's address, for per-address limits; nil
+	// means the direct peer. Behind reverse proxies, use a
+	// clientip.Resolver built from --trusted-proxies.
+	ClientIP func(*http.Request) string
 	// Log receives server-side errors.
 	Log logr.Logger
 }
@@ -72,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
 	}
+	// The provider serves the login UI's wrong-browser page at its
+	// callback; pages is set right after.
+	var pages *login.Handler
 	provider, err := oidc.NewProvider(oidc.Config{
 		Issuer:            cfg.Issuer,
 		Snapshots:         cfg.Snapshots,
@@ -80,11 +87,16 @@ func New(cfg Config) (*Server, error) {
 		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
 		AllowInsecure:     insecure,
 		SessionCookieName: login.SessionCookieName(!insecure),
+		BindingCookieName: login.BindingCookieName(!insecure),
+		WrongBrowser:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pages.WrongBrowser(w, r) }),
+		// TODO(lead, at merge): pass ClientIP: cfg.ClientIP here once stream
+		// O's oidc.Config has its ClientIP field (per-address caps on
+		// pending auth requests).
 	})
 	if err != nil {
 		return nil, err
 	}
-	pages, err := login.New(login.Config{
+	pages, err = login.New(login.Config{
 		Issuer:    cfg.Issuer,
 		Snapshots: cfg.Snapshots,
 		Sessions:  s.sessions,
@@ -92,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
 		Lockouts: cfg.Lockouts,
+		ClientIP: cfg.ClientIP,
 		Log:      cfg.Log,
 	})
 	if err != nil {
