@@ -62,8 +62,8 @@ func world(t testing.TB) *snapshot.Snapshot {
 	}
 	snap, problems := snapshot.Build(snapshot.Input{
 		SystemNamespace: sysNS, Version: 1, Now: time.Now(),
-		Organizations:   []iamv1.Organization{placed("platform", "platform"), placed("acme", "platform", "acme")},
-		Users:           []iamv1.OrgUser{alice},
+		Organizations: []iamv1.Organization{placed("platform", "platform"), placed("acme", "platform", "acme")},
+		Users:         []iamv1.OrgUser{alice},
 		Applications: []iamv1.SharedApplication{{
 			ObjectMeta: metav1.ObjectMeta{Name: "portal", Namespace: "platform", UID: "app-portal", Generation: 1},
 			Spec: iamv1.SharedApplicationSpec{
