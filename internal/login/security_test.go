@@ -295,3 +295,20 @@ func TestAnAddressLimitBehindATrustedProxyDoesNotLockOutOtherClients(t *testing.
 	id = direct.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
 	wantStatus(t, direct.submit(direct.start(id), map[string]string{"username": "alice@acme.example", "password": password}), http.StatusTooManyRequests)
 }
+
+func TestPromptNoneInAnOrganizationRequiringMFAAnswersTheClientWithoutAPage(t *testing.T) {
+	e := newEnv(t)
+	s, err := e.store.CreateLoginSession(context.Background(), session.LoginSession{
+		UserID: "user-strict-sam", OrgID: "org-strict", AuthTime: e.clock.Now(), AMR: []string{"pwd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := login.SessionCookieName(true)
+	e.cookies[name] = &http.Cookie{Name: name, Value: s.ID}
+	id := e.authorize(func(a *session.AuthRequest) { a.Organization = "strict"; a.Prompt = []string{"none"} })
+	rec := e.start(id)
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusSeeOther || err != nil || loc.Query().Get("error") != "access_denied" || !strings.HasPrefix(loc.String(), redirectURI) {
+		t.Fatalf("prompt=none with MFA Required: got %d %q, want access_denied at the client", rec.Code, rec.Header().Get("Location"))
+	}
+}

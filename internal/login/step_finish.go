@@ -13,9 +13,13 @@ import (
 // not pass for what the organization asked. The MFA issue replaces this
 // with the TOTP prompt.
 func enterSecondFactor(h *Handler, w http.ResponseWriter, r *http.Request, f *flow) {
+	const why = "The organization requires a second factor, which this server does not offer yet."
+	if hasPrompt(f.ar, "none") {
+		h.redirectError(w, r, f.ar, "access_denied", why)
+		return
+	}
 	org, _ := f.org()
-	h.refuse(w, r, f, problemMFARequired, brandFor(org),
-		"The organization requires a second factor, which this server does not offer yet.")
+	h.refuse(w, r, f, problemMFARequired, brandFor(org), why)
 }
 
 // enterDone finishes the sign-in: a new sign-in starts the browser's login

@@ -39,7 +39,9 @@ type Config struct {
 	// for a single replica (tokens and codes do not survive a restart).
 	CryptoKey [32]byte
 	// SessionCookieName is the login UI's session cookie; end-session
-	// deletes the login session it names. Empty: end-session deletes none.
+	// deletes the login session it names, and the callback requires it to
+	// be the session that completed the auth request. Empty: end-session
+	// deletes none and the callback checks only the binding cookie.
 	SessionCookieName string
 	// BindingCookieName is the cookie that binds an auth request to the
 	// browser that started it (login.BindingCookieName): /authorize sets it,
