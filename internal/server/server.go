@@ -76,27 +76,7 @@ func New(cfg Config) (*Server, error) {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
 	}
-	// The provider serves the login UI's wrong-browser page at its
-	// callback; pages is set right after.
-	var pages *login.Handler
-	provider, err := oidc.NewProvider(oidc.Config{
-		Issuer:            cfg.Issuer,
-		Snapshots:         cfg.Snapshots,
-		Sessions:          s.sessions,
-		Keys:              cfg.Keys,
-		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
-		AllowInsecure:     insecure,
-		SessionCookieName: login.SessionCookieName(!insecure),
-		BindingCookieName: login.BindingCookieName(!insecure),
-		WrongBrowser:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { pages.WrongBrowser(w, r) }),
-		// TODO(lead, at merge): pass ClientIP: cfg.ClientIP here once stream
-		// O's oidc.Config has its ClientIP field (per-address caps on
-		// pending auth requests).
-	})
-	if err != nil {
-		return nil, err
-	}
-	pages, err = login.New(login.Config{
+	pages, err := login.New(login.Config{
 		Issuer:    cfg.Issuer,
 		Snapshots: cfg.Snapshots,
 		Sessions:  s.sessions,
@@ -106,6 +86,25 @@ func New(cfg Config) (*Server, error) {
 		Lockouts: cfg.Lockouts,
 		ClientIP: cfg.ClientIP,
 		Log:      cfg.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	provider, err := oidc.NewProvider(oidc.Config{
+		Issuer:            cfg.Issuer,
+		Snapshots:         cfg.Snapshots,
+		Sessions:          s.sessions,
+		Keys:              cfg.Keys,
+		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
+		AllowInsecure:     insecure,
+		SessionCookieName: login.SessionCookieName(!insecure),
+		// The login pages and the provider's callback check the same
+		// binding cookie, and refuse with the same branded page.
+		BindingCookieName: login.BindingCookieName(!insecure),
+		WrongBrowser:      http.HandlerFunc(pages.WrongBrowser),
+		// TODO(lead, at merge): pass ClientIP: cfg.ClientIP here once stream
+		// O's oidc.Config has its ClientIP field (per-address caps on
+		// pending auth requests), so both use the one resolver.
 	})
 	if err != nil {
 		return nil, err
