@@ -15,18 +15,20 @@ import (
 
 	"github.com/orgkeeper/orgkeeper/config"
 	"github.com/orgkeeper/orgkeeper/internal/app"
+	"github.com/orgkeeper/orgkeeper/internal/clientip"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
 
 // devFlags are the flags of `orgkeeper dev`.
 type devFlags struct {
-	stateDir     string
-	noSamples    bool
-	httpAddr     string
-	demoAddr     string
-	readyTimeout time.Duration
-	log          zap.Options
+	stateDir       string
+	noSamples      bool
+	httpAddr       string
+	demoAddr       string
+	trustedProxies string
+	readyTimeout   time.Duration
+	log            zap.Options
 }
 
 func newDevCommand() *cobra.Command {
@@ -67,6 +69,8 @@ does both).`,
 	f.BoolVar(&fl.noSamples, "no-samples", false, "start with no organizations instead of the demo world of config/samples")
 	f.StringVar(&fl.httpAddr, "http-addr", "127.0.0.1:8080",
 		"OIDC server: loopback address to serve the issuer and login pages on; the issuer URL is http://<http-addr>")
+	f.StringVar(&fl.trustedProxies, "trusted-proxies", "",
+		"comma-separated CIDRs (or addresses) of reverse proxies in front of the issuer; only they may name the client's address in X-Forwarded-For or Forwarded. Empty: trust none")
 	f.StringVar(&fl.demoAddr, "demo-addr", "127.0.0.1:9090",
 		`address of the demo application; the demo-app sample registers http://127.0.0.1:9090/callback; "" disables it`)
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
@@ -106,12 +110,17 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	}
 
 	issuer := "http://" + fl.httpAddr
+	proxies, err := clientip.ParseTrustedProxies(fl.trustedProxies)
+	if err != nil {
+		return err
+	}
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
 		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
 		MetricsAddr: "0",
 		HealthAddr:  "0",
 		Issuer:      issuer,
 		HTTPAddr:    fl.httpAddr,
+		ClientIP:    proxies.ClientIP,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {

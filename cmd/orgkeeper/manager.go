@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/orgkeeper/orgkeeper/internal/app"
+	"github.com/orgkeeper/orgkeeper/internal/clientip"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 )
 
@@ -24,6 +25,7 @@ type serverFlags struct {
 	tlsCertFile       string
 	tlsKeyFile        string
 	keyRotationPeriod time.Duration
+	trustedProxies    string
 }
 
 func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
@@ -35,6 +37,8 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 	f.StringVar(&s.tlsCertFile, "tls-cert-file", "",
 		"OIDC server: PEM certificate (chain) to serve HTTPS with; without it the server speaks plain HTTP (for a TLS-terminating proxy)")
 	f.StringVar(&s.tlsKeyFile, "tls-key-file", "", "OIDC server: PEM private key of --tls-cert-file")
+	f.StringVar(&s.trustedProxies, "trusted-proxies", "",
+		"OIDC server: comma-separated CIDRs (or addresses) of reverse proxies in front of it, e.g. 10.0.0.0/8. Only requests from them may name the client's address in X-Forwarded-For or Forwarded, which the sign-in limits per address use. Empty: trust none, use the connection's address")
 	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
 		"how long a signing key signs before the next takes over; the previous key stays published one more period")
 }
@@ -103,6 +107,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = fl.kubeAPIQPS, fl.kubeAPIBurst
+	proxies, err := clientip.ParseTrustedProxies(fl.server.trustedProxies)
+	if err != nil {
+		return err
+	}
 	mgr, _, err := app.NewManager(cfg, app.Settings{
 		Controller: controller.Options{
 			SystemNamespace:         fl.systemNamespace,
@@ -116,6 +124,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		HTTPAddr:    fl.server.httpAddr,
 		TLSCertFile: fl.server.tlsCertFile,
 		TLSKeyFile:  fl.server.tlsKeyFile,
+		ClientIP:    proxies.ClientIP,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {

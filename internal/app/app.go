@@ -46,6 +46,9 @@ type Settings struct {
 	HTTPAddr                string
 	Listener                net.Listener
 	TLSCertFile, TLSKeyFile string
+	// ClientIP returns a request's client address for per-address limits
+	// (from --trusted-proxies); nil means the direct peer.
+	ClientIP func(*http.Request) string
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -117,6 +120,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Snapshots:   snapshots,
 		Keys:        proj,
 		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
+		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})
 	if err != nil {

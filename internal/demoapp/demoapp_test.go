@@ -75,6 +75,7 @@ func newEnv(t *testing.T) *env {
 		LoginURL:          func(id string) string { return "https://" + loginHost + "/login?id=" + url.QueryEscape(id) },
 		AllowInsecure:     true,
 		SessionCookieName: "orgkeeper_session",
+		BindingCookieName: "orgkeeper_authreq",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +214,16 @@ func (e *env) authenticate(id, orgName, email string) *url.URL {
 	if u == nil {
 		e.t.Fatalf("no user %s in %s", email, orgName)
 	}
-	_, err := e.sessions.UpdateAuthRequest(context.Background(), id, func(r *session.AuthRequest) error {
-		r.UserID, r.OrgID, r.AuthTime, r.AMR, r.Done = u.ID, u.Org.ID, time.Now(), []string{"pwd"}, true
+	// The callback wants the SSO cookie of the session that signed in.
+	s, err := e.sessions.CreateLoginSession(context.Background(), session.LoginSession{UserID: u.ID, OrgID: u.Org.ID, AuthTime: time.Now()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	iss, _ := url.Parse(e.issuer.URL)
+	e.browser.Jar.SetCookies(iss, []*http.Cookie{{Name: "orgkeeper_session", Value: s.ID, Path: "/"}})
+	_, err = e.sessions.UpdateAuthRequest(context.Background(), id, func(r *session.AuthRequest) error {
+		r.UserID, r.OrgID, r.AuthTime, r.AMR, r.Done = u.ID, u.Org.ID, s.AuthTime, []string{"pwd"}, true
+		r.LoginSessionID = session.HashSecret(s.ID)
 		return nil
 	})
 	if err != nil {

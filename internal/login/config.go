@@ -79,7 +79,9 @@ type Throttle struct {
 	// is then locked for LockDuration. Default 5.
 	MaxFailures int
 	// MaxFailuresPerIP per client address within Window; the address is
-	// then refused for LockDuration. Default 50.
+	// then refused for LockDuration. Attempts are counted before they are
+	// verified, and successful sign-ins are subtracted, so that the count
+	// is the failures plus the guesses in flight. Default 50.
 	MaxFailuresPerIP int
 	// Window is the counting window, starting at the first failure.
 	// Default 15 minutes.
@@ -143,7 +145,9 @@ type Config struct {
 	// verifications (each argon2id uses 19 MiB). Default 2*GOMAXPROCS.
 	MaxConcurrentVerifications int
 	// ClientIP returns the client's address for throttling. Default: the
-	// host of RemoteAddr. Behind a proxy, return the address it reports.
+	// host of RemoteAddr. Behind reverse proxies, use
+	// clientip.Resolver.ClientIP (--trusted-proxies), which honours
+	// X-Forwarded-For and Forwarded only from trusted proxies.
 	ClientIP func(*http.Request) string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -159,6 +163,8 @@ type Handler struct {
 	secure     bool
 	csrf       csrfGuard
 	sessCookie string
+	bindCookie string
+	stages     map[step]stage
 	sem        chan struct{}
 	pages      *template.Template
 	mux        *http.ServeMux
@@ -229,6 +235,8 @@ func New(cfg Config) (*Handler, error) {
 		secure:     secure,
 		csrf:       newCSRFGuard(cfg.CSRFKey, secure),
 		sessCookie: cookieName(SessionCookie, secure),
+		bindCookie: BindingCookieName(secure),
+		stages:     defaultStages(),
 		sem:        make(chan struct{}, cfg.MaxConcurrentVerifications),
 		pages:      pages,
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -27,7 +28,10 @@ type orgView struct {
 	Suspended   bool
 	// Password is true when local password login is allowed.
 	Password bool
-	Branding brandingInput
+	// MFARequired is true when the effective login.mfa is Required: a
+	// sign-in needs a second factor.
+	MFARequired bool
+	Branding    brandingInput
 }
 
 // brandingInput is an organization's effective branding as the snapshot
@@ -63,6 +67,7 @@ func toOrgView(o *snapshot.Org) (orgView, bool) {
 		DisplayName: o.DisplayName,
 		Suspended:   o.Suspended,
 		Password:    o.Login.Password,
+		MFARequired: o.Login.MFA == iamv1.MFARequired,
 		Branding: brandingInput{
 			LogoURL:         o.Branding.LogoURL,
 			FaviconURL:      o.Branding.FaviconURL,
@@ -109,6 +114,15 @@ func (d directory) user(org, identifier string) (userView, bool) {
 
 // userByID finds a user by ID (the sub claim), for SSO sessions.
 func (d directory) userByID(id string) (userView, bool) { return toUserView(d.s.UserByID(id)) }
+
+// sessionRevoked reports whether a login session of the user that
+// authenticated at authTime was revoked (snapshot.User.SessionRevoked: the
+// user was disabled, or an organization on its path suspended, since). An
+// unknown user's sessions are revoked.
+func (d directory) sessionRevoked(userID string, authTime time.Time) bool {
+	u := d.s.UserByID(userID)
+	return u == nil || u.SessionRevoked(authTime)
+}
 
 // client reports whether the client is served, and its display name.
 func (d directory) client(id string) (name string, ok bool) {

@@ -3,22 +3,32 @@
 //
 // # Contract with the provider (internal/oidc)
 //
-// The provider stores a session.AuthRequest and redirects the browser to
-// /login?authRequestID=<id>. This package chooses the organization,
-// authenticates the user, then sets UserID, OrgID, AuthTime, AMR,
-// LoginSessionID (session.HashSecret of the login session ID: the raw ID is
-// the cookie's bearer secret and never leaves the cookie) and Done on the
-// auth request, and redirects the browser to Config.CallbackURL(id). When
+// The provider stores a session.AuthRequest, bound to the browser by the
+// binding cookie (BindingCookie; the auth request keeps its hash), and
+// redirects the browser to /login?authRequestID=<id>. Every page and form
+// here serves the request only to that browser; any other gets the branded
+// "started in another browser" page (WrongBrowser, which the provider's
+// callback serves too). This package runs the sign-in's steps (steps.go),
+// then sets UserID, OrgID, AuthTime, AMR, LoginSessionID
+// (session.HashSecret of the login session ID: the raw ID is the cookie's
+// bearer secret and never leaves the cookie) and Done on the auth request,
+// and redirects the browser to Config.CallbackURL(id). When
 // the client must get an OAuth error (access_denied: the application is not
-// shared with the organization; login_required: prompt=none without a
-// usable session), it uses Config.ErrorRedirect, by default the auth
+// shared with the organization, or it requires a second factor this
+// server does not offer yet; login_required: prompt=none without a usable
+// session), it uses Config.ErrorRedirect, by default the auth
 // request's redirect URI with error, error_description, state and iss
 // (RFC 9207), and deletes the auth request.
+//
+// # Steps
+//
+// organization, method, second factor, done: see steps.go. Each step's
+// state is in the auth request; nextStep decides from it alone.
 //
 // # Choosing the organization (api.md section 7)
 //
 //  1. organization=<name> on the auth request (an unknown name is an error
-//     page);
+//     page; the identifier form cannot switch away from it);
 //  2. a login_hint email whose domain an organization has verified;
 //  3. a browser with a valid login session continues with the session's
 //     organization, unless prompt=login or prompt=select_account;
@@ -29,8 +39,11 @@
 // Then a suspended organization or an application not shared with it is
 // refused with a branded page, a valid SSO session for the same
 // organization completes the request without a page (unless prompt=login,
-// or max_age is exceeded), and otherwise the password page is shown in the
-// organization's branding.
+// max_age is exceeded, or the user's sessions were revoked since:
+// snapshot.User.SessionRevoked), and otherwise the password page is shown
+// in the organization's branding. An organization whose effective
+// login.mfa is Required refuses a sign-in without a second factor (there
+// is none yet) with a branded page and access_denied for the client.
 //
 // # Password sign-in
 //
@@ -38,10 +51,14 @@
 // password verified with argon2id. Unknown users, and users without a
 // password, are verified against a dummy hash, and every failure shows the
 // same message, so that nothing tells which accounts exist. Disabled and
-// locked accounts are reported only after the right password. Failures are
-// counted through session.FailureCounter per account and per client
-// address; reaching the limit locks for Throttle.LockDuration, and
-// LockoutRecorder is told so that a controller can show it on the OrgUser.
+// locked accounts are reported only after the right password. Each attempt
+// is reserved through session.FailureCounter, per client address and then
+// per account, before the hash is verified, and refused unverified over the
+// limit, so parallel guesses cannot get past it (throttle.go); reaching the
+// limit locks for Throttle.LockDuration, and LockoutRecorder is told so
+// that a controller can show it on the OrgUser. The client address is
+// Config.ClientIP: behind reverse proxies, internal/clientip with
+// --trusted-proxies.
 //
 // # Browser security
 //

@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -66,6 +67,10 @@ func withPrimaryColor(c string) orgOption {
 
 func suspended() orgOption { return func(o *iamv1.Organization) { o.Spec.Suspended = true } }
 
+func withMFA(p iamv1.MFAPolicy) orgOption {
+	return func(o *iamv1.Organization) { o.Spec.Login = &iamv1.LoginSettings{MFA: p} }
+}
+
 // org is a placed Organization under the root "platform" (or the root
 // itself when name is "platform").
 func org(name string, opts ...orgOption) iamv1.Organization {
@@ -112,8 +117,9 @@ func user(orgName, name, email string, opts ...userOption) (iamv1.OrgUser, corev
 }
 
 // world is the test installation: the application "portal" is shared with
-// acme, globex, umbrella (suspended) and evil, not with initech.
-func world(now time.Time) *snapshot.Snapshot {
+// acme, globex, umbrella (suspended), evil and strict (login.mfa Required),
+// not with initech. Changes, if any, edit the input before it is built.
+func world(now time.Time, changes ...func(*snapshot.Input)) *snapshot.Snapshot {
 	in := snapshot.Input{
 		SystemNamespace: systemNS, Version: 1, Now: now,
 		Organizations: []iamv1.Organization{
@@ -123,6 +129,7 @@ func world(now time.Time) *snapshot.Snapshot {
 			org("initech", withDomains("initech.example")),
 			org("umbrella", withDomains("umbrella.example"), suspended()),
 			org("evil", withDisplayName(`<script>alert("x")</script>`)),
+			org("strict", withDomains("strict.example"), withMFA(iamv1.MFARequired)),
 		},
 		Applications: []iamv1.SharedApplication{{
 			ObjectMeta: metav1.ObjectMeta{Name: "portal", Namespace: "platform", UID: "app-portal", Generation: 1},
@@ -131,7 +138,7 @@ func world(now time.Time) *snapshot.Snapshot {
 				ClientType:   iamv1.ClientTypePublic,
 				RedirectURIs: []string{redirectURI},
 				Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-					Organizations: []string{"acme", "globex", "umbrella", "evil"}},
+					Organizations: []string{"acme", "globex", "umbrella", "evil", "strict"}},
 			},
 		}},
 	}
@@ -146,6 +153,10 @@ func world(now time.Time) *snapshot.Snapshot {
 	add(user("initech", "ivan", "ivan@initech.example"))
 	add(user("umbrella", "uma", "uma@umbrella.example"))
 	add(user("evil", "eve", "eve@evil.example"))
+	add(user("strict", "sam", "sam@strict.example"))
+	for _, c := range changes {
+		c(&in)
+	}
 	snap, _ := snapshot.Build(in)
 	return snap
 }
@@ -173,20 +184,33 @@ func (l *lockouts) all() []login.Lockout {
 type env struct {
 	t        testing.TB
 	h        *login.Handler
+	snaps    *snapshot.Store
 	store    *session.Memory
 	clock    *sessiontest.FakeClock
 	lockouts *lockouts
 	cookies  map[string]*http.Cookie
+	// peer and forwardedFor, if set, are the RemoteAddr and the
+	// X-Forwarded-For header of the browser's requests.
+	peer, forwardedFor string
+	// binding is the browser's binding cookie value, as the provider sets
+	// it at /authorize.
+	binding string
 }
 
 func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with changes to the configuration.
+func newEnvWith(t testing.TB, configure func(*login.Config)) *env {
 	t.Helper()
 	clock := sessiontest.NewFakeClock(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	store := session.NewMemory(session.WithClock(clock.Now))
 	var snaps snapshot.Store
 	snaps.Set(world(clock.Now()))
 	rec := &lockouts{}
-	h, err := login.New(login.Config{
+	cfg := login.Config{
 		Issuer:    issuer,
 		Snapshots: &snaps,
 		Sessions:  store,
@@ -196,23 +220,32 @@ func newEnv(t testing.TB) *env {
 		Lockouts:  rec,
 		DummyHash: passwordHash(),
 		Now:       clock.Now,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h, err := login.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, h: h, store: store, clock: clock, lockouts: rec, cookies: map[string]*http.Cookie{}}
+	return &env{t: t, h: h, snaps: &snaps, store: store, binding: rand.Text(), clock: clock, lockouts: rec, cookies: map[string]*http.Cookie{}}
 }
 
-// authorize stores an auth request as the provider would at /authorize.
+// authorize stores an auth request as the provider would at /authorize,
+// bound to the test browser (which gets the binding cookie).
 func (e *env) authorize(mods ...func(*session.AuthRequest)) string {
 	e.t.Helper()
 	ar := session.AuthRequest{
 		ClientID: "portal", RedirectURI: redirectURI, ResponseType: "code",
 		Scopes: []string{"openid"}, State: "st-123", Nonce: "n",
+		BrowserBinding: session.HashSecret(e.binding),
 	}
+	name := login.BindingCookieName(strings.HasPrefix(issuer, "https:"))
+	e.cookies[name] = &http.Cookie{Name: name, Value: e.binding}
 	for _, m := range mods {
 		m(&ar)
 	}
+	ar.OrganizationRequested = ar.Organization != ""
 	ar, err := e.store.CreateAuthRequest(context.Background(), ar)
 	if err != nil {
 		e.t.Fatal(err)
@@ -229,11 +262,32 @@ func (e *env) authRequest(id string) session.AuthRequest {
 	return ar
 }
 
-func (e *env) do(req *http.Request) *httptest.ResponseRecorder {
+// otherBrowser is another browser on the same server: same handler, store
+// and clock, its own cookies.
+func (e *env) otherBrowser() *env {
+	o := *e
+	o.cookies = map[string]*http.Cookie{}
+	o.binding = rand.Text()
+	return &o
+}
+
+// prepare gives req the browser's address and cookies.
+func (e *env) prepare(req *http.Request) *http.Request {
 	req.RemoteAddr = clientIP + ":4711"
+	if e.peer != "" {
+		req.RemoteAddr = e.peer
+	}
+	if e.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", e.forwardedFor)
+	}
 	for _, c := range e.cookies {
 		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 	}
+	return req
+}
+
+func (e *env) do(req *http.Request) *httptest.ResponseRecorder {
+	e.prepare(req)
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {

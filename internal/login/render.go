@@ -117,6 +117,8 @@ const (
 	problemDisabled
 	problemNoMethod
 	problemUnavailable
+	problemWrongBrowser
+	problemMFARequired
 )
 
 var problems = map[problem]struct {
@@ -146,6 +148,12 @@ var problems = map[problem]struct {
 		"Contact your organization's administrator."},
 	problemNoMethod: {http.StatusForbidden, "No sign-in method available",
 		"This organization does not allow password sign-in, and its other sign-in methods are not available here yet.",
+		"Contact your organization's administrator."},
+	problemWrongBrowser: {http.StatusForbidden, "This sign-in was started in another browser",
+		"For your security, a sign-in can only be completed in the browser where it began. This link was opened somewhere else, or this browser's cookies were cleared.",
+		"Go back to the application in this browser and start signing in again. If someone sent you this link, do not sign in with it."},
+	problemMFARequired: {http.StatusForbidden, "Two-step verification required",
+		"Your organization requires a second step (such as an authenticator app) to sign in, and it is not available here yet. A password alone is not enough.",
 		"Contact your organization's administrator."},
 	problemUnavailable: {http.StatusServiceUnavailable, "Sign-in is starting",
 		"Sign-in is not ready yet.",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -191,7 +192,8 @@ func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet, opts ...envOption) *
 		Keys:              orgoidc.StaticKeys{Set: ks},
 		LoginURL:          func(id string) string { return "https://login.test/login?id=" + url.QueryEscape(id) },
 		AllowInsecure:     true,
-		SessionCookieName: "orgkeeper_session",
+		SessionCookieName: sessionCookie,
+		BindingCookieName: bindingCookie,
 	}
 	for _, o := range opts {
 		o(e, &cfg)
@@ -200,7 +202,10 @@ func newEnvWithKeys(t testing.TB, w world, ks *keys.KeySet, opts ...envOption) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The client is the browser: its jar keeps the binding cookie that
+	// /authorize sets and the SSO cookie that login sets.
+	jar, _ := cookiejar.New(nil)
+	e.http = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
 }
 
@@ -244,15 +249,43 @@ func (e *env) authRequestID(resp *http.Response) string {
 	return loc.Query().Get("id")
 }
 
-// login is what internal/login does once the user has authenticated.
+// Cookie names of the test issuer (plain http: no __Host- prefix).
+const (
+	sessionCookie = "orgkeeper_session"
+	bindingCookie = "orgkeeper_authreq"
+)
+
+// login is what internal/login does once the user has authenticated in
+// e.http's browser: start a login session, set its cookie, complete the
+// auth request.
 func (e *env) login(id, userID string) {
 	e.t.Helper()
+	e.loginIn(e.http.Jar, id, userID)
+}
+
+// loginIn is login in the browser whose cookies are jar.
+func (e *env) loginIn(jar http.CookieJar, id, userID string) {
+	e.t.Helper()
+	e.loginAt(jar, id, userID, time.Now())
+}
+
+// loginAt is loginIn with a sign-in that happened at authTime.
+func (e *env) loginAt(jar http.CookieJar, id, userID string, authTime time.Time) {
+	e.t.Helper()
+	ctx := context.Background()
 	u := e.snap().UserByID(userID)
-	_, err := e.sessions.UpdateAuthRequest(context.Background(), id, func(r *session.AuthRequest) error {
+	s, err := e.sessions.CreateLoginSession(ctx, session.LoginSession{UserID: u.ID, OrgID: u.Org.ID, AuthTime: authTime, AMR: []string{"pwd"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	iss, _ := url.Parse(e.issuer)
+	jar.SetCookies(iss, []*http.Cookie{{Name: sessionCookie, Value: s.ID, Path: "/"}})
+	_, err = e.sessions.UpdateAuthRequest(ctx, id, func(r *session.AuthRequest) error {
 		r.UserID = u.ID
 		r.OrgID = u.Org.ID
-		r.AuthTime = time.Now()
+		r.AuthTime = s.AuthTime
 		r.AMR = []string{"pwd"}
+		r.LoginSessionID = session.HashSecret(s.ID)
 		r.Done = true
 		return nil
 	})

@@ -39,6 +39,8 @@ type logoutForm struct {
 
 func TestEndSessionWithoutHintAsksForConfirmation(t *testing.T) {
 	e := newEnv(t, world{}, withLoginPages)
+	// Every request below says which cookies it carries: no jar.
+	e.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	ctx := context.Background()
 	ls, err := e.sessions.CreateLoginSession(ctx, sessionFor(e.userID("acme", "alice")))
 	if err != nil {

@@ -39,8 +39,19 @@ type Config struct {
 	// for a single replica (tokens and codes do not survive a restart).
 	CryptoKey [32]byte
 	// SessionCookieName is the login UI's session cookie; end-session
-	// deletes the login session it names. Empty: end-session deletes none.
+	// deletes the login session it names, and the callback requires it to
+	// be the session that completed the auth request. Empty: end-session
+	// deletes none and the callback checks only the binding cookie.
 	SessionCookieName string
+	// BindingCookieName is the cookie that binds an auth request to the
+	// browser that started it (login.BindingCookieName): /authorize sets it,
+	// the login UI and the callback require it. Required.
+	BindingCookieName string
+	// WrongBrowser serves the callback of an auth request to a browser that
+	// did not start it, or whose SSO cookie is not the login session that
+	// completed it; no code is issued. Default: a plain 403 page. The login
+	// UI's branded page belongs here (login.Handler.WrongBrowser).
+	WrongBrowser http.Handler
 	// DefaultLogoutRedirectURI is where end-session sends the browser when
 	// the client gave no post_logout_redirect_uri.
 	DefaultLogoutRedirectURI string
@@ -88,6 +99,12 @@ func NewProvider(cfg Config) (http.Handler, error) {
 	if iss.Scheme == "http" && (!cfg.AllowInsecure || !loopbackHTTP) {
 		return nil, fmt.Errorf("oidc: issuer %q: plain http is allowed only on a loopback address with AllowInsecure", cfg.Issuer)
 	}
+	if cfg.BindingCookieName == "" {
+		return nil, errors.New("oidc: BindingCookieName is required")
+	}
+	if cfg.WrongBrowser == nil {
+		cfg.WrongBrowser = http.HandlerFunc(wrongBrowser)
+	}
 	storage, err := NewStorage(StorageConfig{
 		Snapshots:                cfg.Snapshots,
 		Sessions:                 cfg.Sessions,
@@ -108,7 +125,8 @@ func NewProvider(cfg Config) (http.Handler, error) {
 		}
 	}
 	h := &handler{issuer: cfg.Issuer, storage: storage, cookie: cfg.SessionCookieName,
-		clientIP: cfg.ClientIP, maxPending: cfg.MaxPendingAuthRequestsPerAddress, logout: cfg.Logout}
+		clientIP: cfg.ClientIP, maxPending: cfg.MaxPendingAuthRequestsPerAddress, logout: cfg.Logout,
+		bindingCookie: cfg.BindingCookieName, secure: iss.Scheme == "https", wrongBrowser: cfg.WrongBrowser}
 	if h.clientIP == nil {
 		h.clientIP = remoteHost
 	}
@@ -161,6 +179,11 @@ type handler struct {
 	clientIP   func(*http.Request) string
 	maxPending int
 	logout     LogoutConfirmer
+	// bindingCookie names the browser binding cookie (binding.go); secure
+	// makes it Secure; wrongBrowser answers a callback from another browser.
+	bindingCookie string
+	secure        bool
+	wrongBrowser  http.Handler
 }
 
 // intercept bounds every request's input (limits.go) before the endpoint,
@@ -235,25 +258,39 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 
 // authorize runs the op package's /authorize with Orgkeeper's validation
 // (strict redirect URIs, PKCE policy), keeps the organization parameter
-// for CreateAuthRequest, and adds iss to every authorization response
-// (every redirect except the one to the login UI).
+// and the browser binding for CreateAuthRequest, and adds iss to every
+// authorization response (every redirect except the one to the login UI).
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "cannot parse the request", http.StatusBadRequest)
 		return
 	}
+	binding, err := h.bindBrowser(w, r)
+	if err != nil {
+		http.Error(w, "sign-in is unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	created := &createdAuthRequest{}
 	ctx := withCreatedAuthRequest(withOrganization(r.Context(), r.Form.Get("organization")), created)
+	ctx = withBrowserBinding(ctx, binding)
 	iw := &issWriter{ResponseWriter: w, issuer: h.issuer, mode: r.Form.Get("response_mode"), skip: func(loc string) bool {
 		return created.id != "" && loc == h.storage.cfg.LoginURL(created.id)
 	}}
 	op.Authorize(iw, r.WithContext(ctx), &authorizer{Provider: h.provider, s: h.storage})
 }
 
-// callback adds iss to the code (or error) redirect.
+// callback serves the code only to the browser that started the auth
+// request, with the SSO cookie of the login session that completed it
+// (binding.go); any other browser gets the WrongBrowser page and no code.
+// SaveAuthCode then makes sure one request yields at most one code. It
+// adds iss to the code (or error) redirect.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	var mode string
 	if ar, err := h.storage.cfg.Sessions.GetAuthRequest(r.Context(), r.URL.Query().Get("id")); err == nil {
+		if !h.fromStartingBrowser(r, ar) {
+			h.wrongBrowser.ServeHTTP(w, r)
+			return
+		}
 		mode = ar.ResponseMode
 	}
 	next.ServeHTTP(&issWriter{ResponseWriter: w, issuer: h.issuer, mode: mode}, r)

@@ -1,7 +1,6 @@
 package oidc_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -45,13 +43,7 @@ func revokedAt(at time.Time, org string) world {
 func (e *env) tokensSignedInAt(authTime time.Time) map[string]any {
 	e.t.Helper()
 	id := e.authRequestID(e.authorize(authParams("portal", "https://portal.example/callback")))
-	u := e.snap().UserByID(e.userID("acme", "alice"))
-	if _, err := e.sessions.UpdateAuthRequest(context.Background(), id, func(r *session.AuthRequest) error {
-		r.UserID, r.OrgID, r.AuthTime, r.AMR, r.Done = u.ID, u.Org.ID, authTime, []string{"pwd"}, true
-		return nil
-	}); err != nil {
-		e.t.Fatal(err)
-	}
+	e.loginAt(e.http.Jar, id, e.userID("acme", "alice"), authTime)
 	code := e.callback(id).Query().Get("code")
 	status, body := e.redeem("portal", "https://portal.example/callback", code, "")
 	if status != http.StatusOK {
@@ -125,13 +117,7 @@ func TestACodeFromARevokedSignInIsNotRedeemed(t *testing.T) {
 	e := newEnv(t, world{})
 	now := time.Now()
 	id := e.authRequestID(e.authorize(authParams("portal", "https://portal.example/callback")))
-	u := e.snap().UserByID(e.userID("acme", "alice"))
-	if _, err := e.sessions.UpdateAuthRequest(context.Background(), id, func(r *session.AuthRequest) error {
-		r.UserID, r.OrgID, r.AuthTime, r.AMR, r.Done = u.ID, u.Org.ID, now.Add(-time.Hour), []string{"pwd"}, true
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.loginAt(e.http.Jar, id, e.userID("acme", "alice"), now.Add(-time.Hour))
 	code := e.callback(id).Query().Get("code")
 	e.setWorld(revokedAt(now.Add(-time.Minute), ""))
 	if status, _ := e.redeem("portal", "https://portal.example/callback", code, ""); status == http.StatusOK {

@@ -97,11 +97,17 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		Prompt:              req.Prompt,
 		LoginHint:           req.LoginHint,
 		Organization:        organizationFrom(ctx),
+		BrowserBinding:      browserBindingFrom(ctx),
 		ExpiresAt:           s.now().Add(s.cfg.AuthRequestLifetime),
 	}
 	if req.MaxAge != nil {
 		d := time.Duration(*req.MaxAge) * time.Second
 		r.MaxAge = &d
+	}
+	r.OrganizationRequested = r.Organization != ""
+	if r.BrowserBinding == "" {
+		// Only the /authorize interceptor creates auth requests.
+		return nil, oidc.ErrServerError().WithDescription("the authorization request is not bound to a browser")
 	}
 	for _, t := range req.UILocales {
 		r.UILocales = append(r.UILocales, t.String())
@@ -153,15 +159,36 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	return &authRequest{r: r}, nil
 }
 
+// errCodeAlreadyIssued ends a replayed callback: the request's one code
+// has left already.
+var errCodeAlreadyIssued = errors.New("the authorization response for this request was already issued")
+
 // SaveAuthCode stores the code issued at the callback, bound to the client.
 // It is also the last moment before a code leaves: a user that may not use
 // the client gets access_denied at the client instead of a code.
+//
+// The request is marked CodeIssued atomically first, so that of several
+// callbacks (a replay, a race) exactly one gets a code; the others get
+// invalid_request. A code whose save fails is lost with its request: the
+// user starts again, which is safer than a second chance.
 func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	r, err := s.cfg.Sessions.GetAuthRequest(ctx, id)
+	r, err := s.cfg.Sessions.UpdateAuthRequest(ctx, id, func(a *session.AuthRequest) error {
+		if a.CodeIssued {
+			return errCodeAlreadyIssued
+		}
+		if !a.Done {
+			return oidc.ErrInteractionRequired().WithDescription("the user has not signed in")
+		}
+		a.CodeIssued = true
+		return nil
+	})
+	if errors.Is(err, errCodeAlreadyIssued) {
+		return oidc.ErrInvalidRequest().WithDescription("%s", err.Error())
+	}
 	if err != nil {
 		return err
 	}
-	if _, err := resolveUserGrant(s.snapshot(), r.ClientID, r.UserID, r.OrgID, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
 		return oidc.ErrAccessDenied().WithDescription("%s", err.Error())
 	}
 	return s.cfg.Sessions.SaveCode(ctx, code, session.AuthCode{AuthRequestID: id, ClientID: r.ClientID})

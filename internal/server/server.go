@@ -43,6 +43,10 @@ type Config struct {
 	// Lockouts is told when the login pages lock an account; nil records
 	// nothing.
 	Lockouts login.LockoutRecorder
+	// ClientIP returns the client's address, for per-address limits; nil
+	// means the direct peer. Behind reverse proxies, use a
+	// clientip.Resolver built from --trusted-proxies.
+	ClientIP func(*http.Request) string
 	// Log receives server-side errors.
 	Log logr.Logger
 }
@@ -83,6 +87,7 @@ func New(cfg Config) (*Server, error) {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
 		Lockouts: cfg.Lockouts,
+		ClientIP: cfg.ClientIP,
 		Log:      cfg.Log,
 	})
 	if err != nil {
@@ -97,6 +102,13 @@ func New(cfg Config) (*Server, error) {
 		AllowInsecure:     insecure,
 		SessionCookieName: login.SessionCookieName(!insecure),
 		Logout:            pages,
+		// The login pages and the provider's callback check the same
+		// binding cookie, and refuse with the same branded page.
+		BindingCookieName: login.BindingCookieName(!insecure),
+		WrongBrowser:      http.HandlerFunc(pages.WrongBrowser),
+		// One client-address resolver for the per-address limits of the
+		// login pages and of /authorize.
+		ClientIP: cfg.ClientIP,
 	})
 	if err != nil {
 		return nil, err

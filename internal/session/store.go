@@ -167,6 +167,14 @@ type AuthRequest struct {
 	// Organization is the organization asked for with organization=, or chosen
 	// on the identifier-first page.
 	Organization string
+	// OrganizationRequested is true when the client asked for Organization
+	// with organization=: the login pages may not change it.
+	OrganizationRequested bool
+	// BrowserBinding is HashSecret of the binding cookie that /authorize set
+	// in the browser that started the request. Every login step and the
+	// callback require that cookie, so the request ID alone (it travels in
+	// URLs, logs and Referer headers) cannot finish the sign-in elsewhere.
+	BrowserBinding string
 
 	// Set after login.
 	UserID         string
@@ -175,6 +183,9 @@ type AuthRequest struct {
 	AMR            []string
 	LoginSessionID string
 	Done           bool
+	// CodeIssued is set atomically when the callback saves the request's
+	// authorization code: one auth request yields at most one code.
+	CodeIssued bool
 
 	CreatedAt time.Time
 	ExpiresAt time.Time
