@@ -24,9 +24,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/server"
+	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -46,6 +48,15 @@ type Settings struct {
 	HTTPAddr                string
 	Listener                net.Listener
 	TLSCertFile, TLSKeyFile string
+	// Sessions is the OIDC server's session store. Nil means an in-memory
+	// store, which serves a single replica only: several replicas behind
+	// one issuer need a shared store (redisstore).
+	Sessions session.Store
+	// ServerKeys overrides where the op crypto key and the CSRF key come
+	// from. Nil (the normal case) means the Secret orgkeeper-server-keys in
+	// the system namespace, made and rotated by the leader and loaded by
+	// every replica, so that all replicas share them.
+	ServerKeys server.ServerKeysGetter
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -108,6 +119,23 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if s.Issuer == "" {
 		return mgr, nil, nil
 	}
+	// The server's writes to the API (lockouts) go through one queue per
+	// replica, never from request goroutines.
+	writes, err := apiwrite.New(apiwrite.Options{
+		Client: mgr.GetClient(),
+		Reader: mgr.GetAPIReader(),
+		Log:    s.Log.WithName("apiwrite"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.Add(writes); err != nil {
+		return nil, nil, err
+	}
+	serverKeys := s.ServerKeys
+	if serverKeys == nil {
+		serverKeys = proj
+	}
 	srv, err := server.New(server.Config{
 		Issuer:      s.Issuer,
 		Addr:        s.HTTPAddr,
@@ -116,7 +144,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		TLSKeyFile:  s.TLSKeyFile,
 		Snapshots:   snapshots,
 		Keys:        proj,
-		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
+		ServerKeys:  serverKeys,
+		Sessions:    s.Sessions,
+		Lockouts:    writes,
 		Log:         s.Log,
 	})
 	if err != nil {

@@ -38,6 +38,9 @@ type Config struct {
 	// replica must use the same key; zero means a random key, which is fine
 	// for a single replica (tokens and codes do not survive a restart).
 	CryptoKey [32]byte
+	// PreviousCryptoKeys still decrypt (never encrypt) codes and opaque
+	// tokens, so that those issued just before a key rotation stay valid.
+	PreviousCryptoKeys [][32]byte
 	// SessionCookieName is the login UI's session cookie; end-session
 	// deletes the login session it names. Empty: end-session deletes none.
 	SessionCookieName string
@@ -97,6 +100,16 @@ func NewProvider(cfg Config) (http.Handler, error) {
 	opts := []op.Option{op.WithHttpInterceptors(h.intercept)}
 	if loopbackHTTP {
 		opts = append(opts, op.WithAllowInsecure())
+	}
+	if len(cfg.PreviousCryptoKeys) > 0 {
+		// The same as op's default crypto for key, plus decryption with
+		// the previous keys, tried after the current one.
+		current := op.NewAES256GCMCrypto(key, "")
+		decrypters := []op.Decrypter{current, op.NewAESDecrypter(key)}
+		for _, k := range cfg.PreviousCryptoKeys {
+			decrypters = append(decrypters, op.NewAES256GCMCrypto(k, ""), op.NewAESDecrypter(k))
+		}
+		opts = append(opts, op.WithCrypto(op.NewCompositeCrypto(current, decrypters)))
 	}
 	p, err := op.NewProvider(&op.Config{
 		CryptoKey:                key,
