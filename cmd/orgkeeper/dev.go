@@ -26,6 +26,7 @@ type devFlags struct {
 	httpAddr     string
 	demoAddr     string
 	readyTimeout time.Duration
+	sessions     sessionFlags
 	log          zap.Options
 }
 
@@ -71,6 +72,7 @@ does both).`,
 		`address of the demo application; the demo-app sample registers http://127.0.0.1:9090/callback; "" disables it`)
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
+	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -105,6 +107,11 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		return ignoreCanceled(ctx, err)
 	}
 
+	sessions, closeSessions, err := fl.sessions.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSessions()
 	issuer := "http://" + fl.httpAddr
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
 		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
@@ -112,6 +119,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		HealthAddr:  "0",
 		Issuer:      issuer,
 		HTTPAddr:    fl.httpAddr,
+		Sessions:    sessions,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {

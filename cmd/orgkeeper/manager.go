@@ -53,6 +53,7 @@ type managerFlags struct {
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
 	server                  serverFlags
+	sessions                sessionFlags
 	log                     zap.Options
 }
 
@@ -68,7 +69,12 @@ configuration of the OIDC server.
 Inside a cluster it uses its service account. Outside, it uses --kubeconfig,
 else $KUBECONFIG, else ~/.kube/config. The CRDs and the system namespace must
 exist (the manifests in config/ create them). Run several replicas with
---leader-elect: one reconciles, all serve.
+--leader-elect: one reconciles, all serve. Several replicas behind one
+issuer need --session-store=redis, so that a sign-in started on one replica
+finishes on another; the default memory store serves a single replica. The
+keys that replicas must share (token signing keys, the crypto key of codes
+and the CSRF key) live in Secrets in the system namespace, made and rotated
+by the leader.
 
 With --issuer-url it also serves the OIDC issuer and login pages on
 --http-addr, on every replica.
@@ -96,6 +102,7 @@ the non-resource URL /metrics.`,
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
 	fl.server.add(cmd, ":8080")
+	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -106,6 +113,11 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = fl.kubeAPIQPS, fl.kubeAPIBurst
+	sessions, closeSessions, err := fl.sessions.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSessions()
 	mgr, _, err := app.NewManager(cfg, app.Settings{
 		Controller: controller.Options{
 			SystemNamespace:         fl.systemNamespace,
@@ -119,6 +131,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		HTTPAddr:    fl.server.httpAddr,
 		TLSCertFile: fl.server.tlsCertFile,
 		TLSKeyFile:  fl.server.tlsKeyFile,
+		Sessions:    sessions,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
@@ -128,7 +141,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")
 	}
 	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect,
-		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr)
+		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store)
 	return mgr.Start(ctx)
 }
 
