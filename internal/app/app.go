@@ -17,7 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -92,6 +94,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 			// stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325).
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		},
+		// Controller names need not be unique per process: tests run
+		// several replicas (managers) in one process.
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
 		HealthProbeBindAddress:        s.HealthAddr,
 		LeaderElection:                s.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +30,17 @@ func Binary() string {
 	return "/usr/bin/redis-server"
 }
 
+// TB is what Start needs of a test: *testing.T, *testing.B and Ginkgo's
+// GinkgoT() all have it.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
 // Server is a running redis-server.
 type Server struct {
 	Addr string
@@ -40,7 +50,7 @@ type Server struct {
 // Start runs redis-server on a free loopback port, without persistence, and
 // stops it when the test ends. Without redis-server the test is skipped,
 // or fails when RequiredEnv is "required".
-func Start(tb testing.TB) *Server {
+func Start(tb TB) *Server {
 	tb.Helper()
 	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
@@ -79,7 +89,7 @@ func Start(tb testing.TB) *Server {
 }
 
 // Client returns a client of the server, closed when the test ends.
-func (s *Server) Client(tb testing.TB) *redis.Client {
+func (s *Server) Client(tb TB) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
