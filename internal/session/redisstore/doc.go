@@ -6,7 +6,7 @@
 // the session types are stored without changes here) and its expiry. Each
 // change that must be atomic (consuming a code, rotating a refresh token,
 // revoking a family, counting a failure) is one Lua script; updates of auth
-// requests and login sessions are optimistic WATCH transactions with a
+// requests and login sessions are optimistic compare-and-set updates with a
 // bounded number of retries. Expiry is decided by the record's ExpiresAt
 // against the store's clock; Redis TTLs (a minute later) remove records
 // nobody reads again, and GC sweeps the rest.

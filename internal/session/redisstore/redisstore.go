@@ -193,43 +193,39 @@ func (s *Store) read(ctx context.Context, key string, v any) (found bool, err er
 	return true, nil
 }
 
-// update runs an optimistic transaction on the JSON record at key: it reads
+// update is an optimistic transaction on the JSON record at key: it reads
 // the record, lets change edit it (change reports the kind's not-found and
-// expiry errors itself), and writes it back only if nobody wrote the key
-// meanwhile, retrying a bounded number of times.
+// expiry errors itself), and writes it back only if the stored JSON is still
+// what it read (compare-and-set in one script), retrying a bounded number
+// of times when another replica wrote in between. Two round trips, where
+// WATCH/MULTI/EXEC takes three.
 func (s *Store) update(ctx context.Context, key string, decode func(raw []byte) error, change func() (any, error)) error {
 	for range maxUpdateAttempts {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			raw, err := tx.HGet(ctx, key, "v").Result()
-			if errors.Is(err, redis.Nil) {
-				raw = ""
-			} else if err != nil {
-				return err
-			}
-			if err := decode([]byte(raw)); err != nil {
-				return err
-			}
-			next, err := change()
-			if err != nil {
-				return err
-			}
-			out, err := json.Marshal(next)
-			if err != nil {
-				return err
-			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, key, "v", string(out))
-				return nil
-			})
+		raw, err := s.rdb.HGet(ctx, key, "v").Result()
+		if errors.Is(err, redis.Nil) {
+			raw = ""
+		} else if err != nil {
+			return redisErr(ctx, "reading a record", err)
+		}
+		if err := decode([]byte(raw)); err != nil {
 			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue // another replica wrote the record: read it again
 		}
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err()
+		next, err := change()
+		if err != nil {
+			return err
 		}
-		return err
+		out, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		n, err := casScript.Run(ctx, s.rdb, []string{key}, raw, string(out)).Int()
+		if err != nil {
+			return redisErr(ctx, "updating a record", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		// Another replica wrote the record (or it expired): read it again.
 	}
 	return fmt.Errorf("session store: record changed concurrently %d times in a row; giving up", maxUpdateAttempts)
 }

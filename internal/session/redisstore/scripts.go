@@ -11,6 +11,8 @@ import "github.com/redis/go-redis/v9"
 //
 // and a Redis TTL a little after exp, so that Redis drops what nobody
 // collects. The scripts below make each multi-step change one atomic step.
+// (A Lua script runs alone: no other command runs between its reads and
+// its writes.)
 
 // createScript stores a new record unless the key exists.
 // KEYS[1] record; ARGV json, exp (µs), pxat (ms). Returns 1 if stored, 0 if
@@ -19,6 +21,15 @@ var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'exp', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1
+`)
+
+// casScript replaces a record's JSON if it is still the one read.
+// KEYS[1] record; ARGV old json, new json. Returns 1 if replaced, 0 if the
+// record changed or is gone.
+var casScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
 return 1
 `)
 
