@@ -28,7 +28,7 @@ import (
 // keys (the op crypto key and the CSRF key, keys.ServerKeys) in a Secret in
 // the system namespace, and rotates them every rotation period, keeping the
 // previous keys. Every replica loads the Secret through the projection, so a
-// code issued by one replica is redeemed at any other.
+// login form or an opaque token made by one replica is accepted by any other.
 type ServerKeyReconciler struct {
 	client.Client
 	SystemNamespace string

@@ -22,14 +22,18 @@ const (
 const ServerKeySize = 32
 
 // ServerKeys are the symmetric keys every replica of the issuer must share:
-// the op crypto key, which encrypts authorization codes and opaque access
-// tokens, and the key that signs the login pages' CSRF tokens. A code issued
-// by one replica and redeemed at another, or a form rendered by one and
-// posted to another, works only if both hold the same keys.
+// the op crypto key, with which zitadel's op encrypts opaque access tokens
+// (and makes authorization code values), and the key that signs the login
+// pages' CSRF tokens. An opaque token issued by one replica is accepted at
+// another's userinfo, introspection or revocation endpoint, and a login form
+// rendered by one replica is accepted when posted to another, only if both
+// hold the same keys.
 //
-// Rotation keeps the previous keys: a code or opaque token encrypted just
-// before a rotation still decrypts with the previous crypto key, for one more
-// rotation period.
+// Rotation keeps the previous keys: an opaque token encrypted before a
+// rotation still decrypts with the previous crypto key, for one more
+// rotation period (longer than any access token lives). Codes are looked up
+// by their hash in the session store, never decrypted, so a rotation does
+// not affect them. The login pages accept only the current CSRF key.
 type ServerKeys struct {
 	Crypto         [ServerKeySize]byte
 	PreviousCrypto *[ServerKeySize]byte

@@ -38,8 +38,8 @@ type Config struct {
 	// replica must use the same key; zero means a random key, which is fine
 	// for a single replica (tokens and codes do not survive a restart).
 	CryptoKey [32]byte
-	// PreviousCryptoKeys still decrypt (never encrypt) codes and opaque
-	// tokens, so that those issued just before a key rotation stay valid.
+	// PreviousCryptoKeys still decrypt (never encrypt) opaque tokens, so
+	// that those issued before a key rotation stay valid.
 	PreviousCryptoKeys [][32]byte
 	// SessionCookieName is the login UI's session cookie; end-session
 	// deletes the login session it names. Empty: end-session deletes none.

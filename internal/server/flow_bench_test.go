@@ -43,20 +43,25 @@ const (
 
 // issuer is one server on an httptest listener, with its store.
 type issuer struct {
+	srv      *server.Server
 	url      string
 	sessions session.Store
 	user     *snapshot.User
 	viaPages bool // sign in through the login pages (with the password), not by writing the result
 }
 
-func newIssuer(b *testing.B, sessions session.Store, passwordHash string, viaPages bool) *issuer {
+func newIssuer(b testing.TB, sessions session.Store, passwordHash string, viaPages bool) *issuer {
+	return newIssuerWithKeys(b, sessions, passwordHash, viaPages, nil)
+}
+
+func newIssuerWithKeys(b testing.TB, sessions session.Store, passwordHash string, viaPages bool, serverKeys server.ServerKeysGetter, appOpts ...st.AppOption) *issuer {
 	b.Helper()
 	ada := st.User("acme", "ada", "ada@acme.example")
 	snap := st.MustBuild(b, st.World(
 		st.Org("acme"), ada,
 		st.CredentialSecret(ada.UID, passwordHash, ""),
-		st.App("acme", "portal", st.WithRedirectURIs(benchRedirect),
-			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken)),
+		st.App("acme", "portal", append([]st.AppOption{st.WithRedirectURIs(benchRedirect),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken)}, appOpts...)...),
 	))
 	snaps := &snapshot.Store{}
 	snaps.Set(snap)
@@ -69,12 +74,13 @@ func newIssuer(b *testing.B, sessions session.Store, passwordHash string, viaPag
 	b.Cleanup(ts.Close)
 	srv, err := server.New(server.Config{
 		Issuer: ts.URL, Snapshots: snaps, Keys: oidc.StaticKeys{Set: ks}, Sessions: sessions, Log: logr.Discard(),
+		ServerKeys: serverKeys,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	h = srv.Handler()
-	return &issuer{url: ts.URL, sessions: sessions, user: snap.UserByLogin("acme", "ada@acme.example"), viaPages: viaPages}
+	return &issuer{srv: srv, url: ts.URL, sessions: sessions, user: snap.UserByLogin("acme", "ada@acme.example"), viaPages: viaPages}
 }
 
 // browser is a client with its own cookies that does not follow redirects.
@@ -89,6 +95,16 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 // callback, and the code exchange that issues ID, access and refresh tokens.
 func (is *issuer) flow() error {
 	c := browser()
+	code, err := is.code(c)
+	if err != nil {
+		return err
+	}
+	_, err = is.exchange(c, code)
+	return err
+}
+
+// code runs the flow up to the authorization response and returns the code.
+func (is *issuer) code(c *http.Client) (string, error) {
 	sum := sha256.Sum256([]byte(benchVerifier))
 	q := url.Values{
 		"client_id": {"portal"}, "redirect_uri": {benchRedirect}, "response_type": {"code"},
@@ -97,16 +113,16 @@ func (is *issuer) flow() error {
 	}
 	loc, _, err := redirect(c, is.url+"/authorize?"+q.Encode())
 	if err != nil {
-		return err
+		return "", err
 	}
 	id := loc.Query().Get("authRequestID")
 	if id == "" {
-		return fmt.Errorf("authorize did not send the browser to the login pages: %s", loc)
+		return "", fmt.Errorf("authorize did not send the browser to the login pages: %s", loc)
 	}
 	callback := oidc.CallbackURL(is.url, id)
 	if is.viaPages {
 		if callback, err = is.signIn(c, loc); err != nil {
-			return err
+			return "", err
 		}
 	} else {
 		// What the login pages record once the user is authenticated.
@@ -115,34 +131,53 @@ func (is *issuer) flow() error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
 	}
 	loc, _, err = redirect(c, callback)
 	if err != nil {
-		return err
+		return "", err
 	}
 	code := loc.Query().Get("code")
 	if code == "" {
-		return fmt.Errorf("no code from the callback: %s", loc)
+		return "", fmt.Errorf("no code from the callback: %s", loc)
 	}
+	return code, nil
+}
+
+// exchange redeems a code at the token endpoint and returns the access token.
+func (is *issuer) exchange(c *http.Client, code string) (string, error) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {benchRedirect}, "code_verifier": {benchVerifier}}
 	req, _ := http.NewRequest(http.MethodPost, is.url+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("portal", st.GeneratedClientSecret("portal"))
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
 	var tok struct {
+		AccessToken  string `json:"access_token"`
 		IDToken      string `json:"id_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.IDToken == "" || tok.RefreshToken == "" {
-		return fmt.Errorf("token exchange: status %d, err %v, tokens %+v", resp.StatusCode, err, tok)
+		return "", fmt.Errorf("token exchange: status %d, err %v, tokens %+v", resp.StatusCode, err, tok)
 	}
-	return nil
+	return tok.AccessToken, nil
+}
+
+// userinfo calls /userinfo with an access token and returns the status.
+func (is *issuer) userinfo(accessToken string) (int, error) {
+	req, _ := http.NewRequest(http.MethodGet, is.url+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // signIn fills the password page at loc and returns the callback URL the

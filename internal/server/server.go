@@ -43,10 +43,10 @@ type Config struct {
 	// Sessions holds ephemeral OAuth state; nil means a new in-memory store
 	// (one replica). Several replicas need one shared store (redisstore).
 	Sessions session.Store
-	// ServerKeys gives the crypto key (codes, opaque tokens) and CSRF key
+	// ServerKeys gives the crypto key (opaque access tokens) and CSRF key
 	// that every replica shares; the server serves once it has them and
 	// picks up rotated keys. Nil means random keys of this process (one
-	// replica: codes and login forms do not survive a restart).
+	// replica: opaque tokens and open login forms do not survive a restart).
 	ServerKeys ServerKeysGetter
 	// Lockouts is told when the login pages lock an account; nil records
 	// nothing.
