@@ -15,7 +15,9 @@ import (
 
 // swappableKeys is a ServerKeysGetter whose keys the test replaces, as the
 // projection does when the leader rotates the Secret.
-type swappableKeys struct{ p atomic.Pointer[keys.ServerKeys] }
+type swappableKeys struct {
+	p atomic.Pointer[keys.ServerKeys]
+}
 
 func (s *swappableKeys) ServerKeys() *keys.ServerKeys { return s.p.Load() }
 
