@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,5 +89,52 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRedisConcurrentUpdatesOfOneRecordAreAllKept(t *testing.T) {
+	// Replicas updating one auth request or login session at once (for
+	// example two tabs) must not lose an update: the compare-and-set retries.
+	rdb := redistest.Start(t).Client(t)
+	ctx := t.Context()
+	a, b := redisstore.New(rdb), redisstore.New(rdb)
+	ls, err := a.CreateLoginSession(ctx, session.LoginSession{UserID: "u"})
+	must(t, err)
+	req, err := a.CreateAuthRequest(ctx, session.AuthRequest{ClientID: "app-a"})
+	must(t, err)
+	const n = 32
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			_, err := s.UpdateLoginSession(ctx, ls.ID, func(l *session.LoginSession) error {
+				l.AMR = append(l.AMR, fmt.Sprint(i))
+				return nil
+			})
+			errs <- err
+		})
+		wg.Go(func() {
+			_, err := s.UpdateAuthRequest(ctx, req.ID, func(r *session.AuthRequest) error {
+				r.Scopes = append(r.Scopes, fmt.Sprint(i))
+				return nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	gotLS, err := a.GetLoginSession(ctx, ls.ID)
+	must(t, err)
+	gotReq, err := b.GetAuthRequest(ctx, req.ID)
+	must(t, err)
+	if len(gotLS.AMR) != n || len(gotReq.Scopes) != n {
+		t.Fatalf("kept %d of %d login session updates and %d of %d auth request updates", len(gotLS.AMR), n, len(gotReq.Scopes), n)
 	}
 }
