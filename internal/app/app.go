@@ -166,7 +166,23 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
 		return nil, nil, err
 	}
+	if p, ok := s.Sessions.(pinger); ok {
+		// A replica that cannot reach the shared session store cannot
+		// sign anyone in: take it out of rotation until it can.
+		if err := mgr.AddReadyzCheck("sessions", func(req *http.Request) error {
+			ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+			defer cancel()
+			return p.Ping(ctx)
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
 	return mgr, srv, nil
+}
+
+// pinger is a session store that can check its connection (redisstore).
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // cachesSynced is ready once the manager's informers have synced.
