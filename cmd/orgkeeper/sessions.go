@@ -48,7 +48,7 @@ func (s *sessionFlags) add(cmd *cobra.Command) {
 // and a function that releases it.
 func (s *sessionFlags) open(ctx context.Context) (session.Store, func(), error) {
 	switch s.store {
-	case "memory":
+	case "", "memory":
 		if s.addr != "" {
 			return nil, nil, errors.New("--redis-addr is set but --session-store is memory; add --session-store=redis")
 		}
