@@ -33,7 +33,8 @@ const ServerKeySize = 32
 // rotation still decrypts with the previous crypto key, for one more
 // rotation period (longer than any access token lives). Codes are looked up
 // by their hash in the session store, never decrypted, so a rotation does
-// not affect them. The login pages accept only the current CSRF key.
+// not affect them. The previous CSRF key still validates login forms
+// rendered before the rotation.
 type ServerKeys struct {
 	Crypto         [ServerKeySize]byte
 	PreviousCrypto *[ServerKeySize]byte

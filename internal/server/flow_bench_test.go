@@ -183,14 +183,22 @@ func (is *issuer) userinfo(accessToken string) (int, error) {
 // signIn fills the password page at loc and returns the callback URL the
 // login pages redirect to.
 func (is *issuer) signIn(c *http.Client, loc *url.URL) (string, error) {
-	base, err := url.Parse(is.url)
+	form, err := is.passwordForm(c, loc)
 	if err != nil {
 		return "", err
 	}
-	loc = base.ResolveReference(loc)
-	page, err := c.Get(loc.String())
+	return is.postPassword(c, form)
+}
+
+// passwordForm opens the password page at loc and returns its form, filled.
+func (is *issuer) passwordForm(c *http.Client, loc *url.URL) (url.Values, error) {
+	base, err := url.Parse(is.url)
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	page, err := c.Get(base.ResolveReference(loc).String())
+	if err != nil {
+		return nil, err
 	}
 	body, _ := io.ReadAll(page.Body)
 	page.Body.Close()
@@ -199,8 +207,13 @@ func (is *issuer) signIn(c *http.Client, loc *url.URL) (string, error) {
 		form.Set(m[1], m[2])
 	}
 	if form.Get("csrf_token") == "" {
-		return "", fmt.Errorf("no password form at %s (status %d)", loc, page.StatusCode)
+		return nil, fmt.Errorf("no password form at %s (status %d)", loc, page.StatusCode)
 	}
+	return form, nil
+}
+
+// postPassword posts the password form and returns the callback URL.
+func (is *issuer) postPassword(c *http.Client, form url.Values) (string, error) {
 	resp, err := c.PostForm(is.url+"/login/password", form)
 	if err != nil {
 		return "", err
@@ -211,11 +224,27 @@ func (is *issuer) signIn(c *http.Client, loc *url.URL) (string, error) {
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || next == "" {
 		return "", fmt.Errorf("password page: status %d, want a redirect to the callback", resp.StatusCode)
 	}
-	ref, err := base.Parse(next)
+	ref, err := url.Parse(is.url)
+	if err != nil {
+		return "", err
+	}
+	ref, err = ref.Parse(next)
 	if err != nil {
 		return "", err
 	}
 	return ref.String(), nil
+}
+
+// loginPage runs /authorize and returns where it sends the browser.
+func (is *issuer) loginPage(c *http.Client) (*url.URL, error) {
+	sum := sha256.Sum256([]byte(benchVerifier))
+	q := url.Values{
+		"client_id": {"portal"}, "redirect_uri": {benchRedirect}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"s"}, "organization": {"acme"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	loc, _, err := redirect(c, is.url+"/authorize?"+q.Encode())
+	return loc, err
 }
 
 func redirect(c *http.Client, u string) (*url.URL, int, error) {

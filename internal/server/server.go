@@ -153,9 +153,12 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The login pages accept only the current CSRF key: a form rendered
-	// before a rotation and posted after it is refused once, and the user
-	// submits it again.
+	// Forms rendered before a rotation still post after it: the previous
+	// CSRF key validates, the current one signs.
+	var previousCSRF [][]byte
+	if k.PreviousCSRF != nil {
+		previousCSRF = append(previousCSRF, k.PreviousCSRF[:])
+	}
 	pages, err := login.New(login.Config{
 		Issuer:    cfg.Issuer,
 		Snapshots: cfg.Snapshots,
@@ -163,9 +166,10 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 		CallbackURL: func(_ context.Context, id string) string {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
-		Lockouts: cfg.Lockouts,
-		Log:      cfg.Log,
-		CSRFKey:  k.CSRF[:],
+		Lockouts:         cfg.Lockouts,
+		Log:              cfg.Log,
+		CSRFKey:          k.CSRF[:],
+		PreviousCSRFKeys: previousCSRF,
 	})
 	if err != nil {
 		return nil, err

@@ -95,6 +95,47 @@ func TestAnOpaqueAccessTokenOfKeysThisServerNeverHadIsRefused(t *testing.T) {
 	}
 }
 
+// formBeforeRotation opens a login form, then sets the keys to next, and
+// returns the result of posting the form.
+func formBeforeRotation(t *testing.T, next func(cur *keys.ServerKeys) *keys.ServerKeys) error {
+	t.Helper()
+	getter := &swappableKeys{}
+	getter.p.Store(newKeys(t, time.Now()))
+	is := newIssuerWithKeys(t, session.NewMemory(), testHash(t), true, getter)
+	c := browser()
+	loc, err := is.loginPage(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := is.passwordForm(c, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getter.p.Store(next(getter.ServerKeys()))
+	_, err = is.postPassword(c, form)
+	return err
+}
+
+func TestALoginFormRenderedBeforeAKeyRotationIsAcceptedAfterIt(t *testing.T) {
+	err := formBeforeRotation(t, func(cur *keys.ServerKeys) *keys.ServerKeys {
+		rotated, _, err := keys.RotateServerKeys(cur, cur.Created.Add(time.Hour), time.Hour, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rotated
+	})
+	if err != nil {
+		t.Fatalf("a form signed with the previous CSRF key was refused after the rotation: %v", err)
+	}
+}
+
+func TestALoginFormSignedWithKeysThisServerNeverHadIsRefused(t *testing.T) {
+	err := formBeforeRotation(t, func(*keys.ServerKeys) *keys.ServerKeys { return newKeys(t, time.Now()) })
+	if err == nil {
+		t.Fatal("a form whose CSRF token was signed with unknown keys was accepted")
+	}
+}
+
 func TestTheServerWaitsForItsKeysBeforeServingAndBeingReady(t *testing.T) {
 	getter := &swappableKeys{}
 	is := newIssuerWithKeys(t, session.NewMemory(), testHash(t), false, getter)
