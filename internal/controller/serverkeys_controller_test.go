@@ -73,6 +73,8 @@ var _ = Describe("Server keys", func() {
 		Expect(rotated.CSRF).NotTo(Equal(first.CSRF))
 		Expect(rotated.PreviousCrypto).To(HaveValue(Equal(first.Crypto)))
 		Expect(rotated.PreviousCSRF).To(HaveValue(Equal(first.CSRF)))
+		Expect(rotated.Crypto).To(Equal(*first.NextCrypto), "the next keys, published a period ahead, become current")
+		Expect(rotated.CSRF).To(Equal(*first.NextCSRF))
 	})
 
 	It("refuses to overwrite an unusable Secret, and says how to recover", func() {

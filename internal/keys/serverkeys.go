@@ -14,6 +14,8 @@ const (
 	ServerKeyCryptoPrevious = "crypto-key-previous"
 	ServerKeyCSRF           = "csrf-key"
 	ServerKeyCSRFPrevious   = "csrf-key-previous"
+	ServerKeyCryptoNext     = "crypto-key-next"
+	ServerKeyCSRFNext       = "csrf-key-next"
 	ServerKeyCreated        = "created"
 )
 
@@ -29,17 +31,27 @@ const ServerKeySize = 32
 // rendered by one replica is accepted when posted to another, only if both
 // hold the same keys.
 //
-// Rotation keeps the previous keys: an opaque token encrypted before a
-// rotation still decrypts with the previous crypto key, for one more
-// rotation period (longer than any access token lives). Codes are looked up
-// by their hash in the session store, never decrypted, so a rotation does
-// not affect them. The previous CSRF key still validates login forms
-// rendered before the rotation.
+// Each rotation promotes the next keys to current and the current ones to
+// previous, and makes new next keys. Previous and next keys only decrypt
+// and validate; the current ones encrypt and sign.
+//   - The previous keys keep an opaque token encrypted, or a login form
+//     rendered, before a rotation working after it, for one more rotation
+//     period (longer than any access token lives).
+//   - The next keys are published one period before they are used, so a
+//     replica that has not loaded the rotated Secret yet (watch lag)
+//     already accepts what a replica that has produces.
+//
+// Codes are looked up by their hash in the session store, never decrypted,
+// so a rotation does not affect them.
 type ServerKeys struct {
 	Crypto         [ServerKeySize]byte
 	PreviousCrypto *[ServerKeySize]byte
 	CSRF           [ServerKeySize]byte
 	PreviousCSRF   *[ServerKeySize]byte
+	// NextCrypto and NextCSRF become current at the next rotation; nil in
+	// a Secret written before they existed.
+	NextCrypto *[ServerKeySize]byte
+	NextCSRF   *[ServerKeySize]byte
 	// Created is when the current keys were made; rotation is due one
 	// period later.
 	Created time.Time
@@ -50,12 +62,11 @@ func NewServerKeys(now time.Time, r io.Reader) (*ServerKeys, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	k := &ServerKeys{Created: now.UTC().Truncate(time.Second)}
-	if _, err := io.ReadFull(r, k.Crypto[:]); err != nil {
-		return nil, fmt.Errorf("keys: generating the crypto key: %w", err)
-	}
-	if _, err := io.ReadFull(r, k.CSRF[:]); err != nil {
-		return nil, fmt.Errorf("keys: generating the CSRF key: %w", err)
+	k := &ServerKeys{Created: now.UTC().Truncate(time.Second), NextCrypto: new([ServerKeySize]byte), NextCSRF: new([ServerKeySize]byte)}
+	for _, b := range [][]byte{k.Crypto[:], k.CSRF[:], k.NextCrypto[:], k.NextCSRF[:]} {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, fmt.Errorf("keys: generating server keys: %w", err)
+		}
 	}
 	return k, nil
 }
@@ -73,6 +84,12 @@ func (k *ServerKeys) SecretData() map[string][]byte {
 	}
 	if k.PreviousCSRF != nil {
 		data[ServerKeyCSRFPrevious] = append([]byte(nil), k.PreviousCSRF[:]...)
+	}
+	if k.NextCrypto != nil {
+		data[ServerKeyCryptoNext] = append([]byte(nil), k.NextCrypto[:]...)
+	}
+	if k.NextCSRF != nil {
+		data[ServerKeyCSRFNext] = append([]byte(nil), k.NextCSRF[:]...)
 	}
 	return data
 }
@@ -108,6 +125,10 @@ func ServerKeysFromSecretData(data map[string][]byte) (*ServerKeys, error) {
 	errs = append(errs, err)
 	k.PreviousCSRF, err = optional(ServerKeyCSRFPrevious)
 	errs = append(errs, err)
+	k.NextCrypto, err = optional(ServerKeyCryptoNext)
+	errs = append(errs, err)
+	k.NextCSRF, err = optional(ServerKeyCSRFNext)
+	errs = append(errs, err)
 	if raw, ok := data[ServerKeyCreated]; !ok {
 		errs = append(errs, invalidf("no %q entry", ServerKeyCreated))
 	} else if k.Created, err = time.Parse(time.RFC3339, string(raw)); err != nil {
@@ -122,9 +143,10 @@ func ServerKeysFromSecretData(data map[string][]byte) (*ServerKeys, error) {
 // NextRotation is when the current keys are due to be replaced.
 func (k *ServerKeys) NextRotation(period time.Duration) time.Time { return k.Created.Add(period) }
 
-// RotateServerKeys returns k with new current keys and the current ones as
-// previous, if k is due at now; changed is false (and k returned) otherwise.
-// Keys older than the previous ones are dropped.
+// RotateServerKeys returns, if k is due at now, keys whose current ones are
+// k's next ones (fresh ones if k has none), whose previous ones are k's
+// current ones, and with new next ones; changed is false (and k returned)
+// otherwise. Keys older than the previous ones are dropped.
 func RotateServerKeys(k *ServerKeys, now time.Time, period time.Duration, r io.Reader) (rotated *ServerKeys, changed bool, err error) {
 	if now.Before(k.NextRotation(period)) {
 		return k, false, nil
@@ -132,6 +154,12 @@ func RotateServerKeys(k *ServerKeys, now time.Time, period time.Duration, r io.R
 	next, err := NewServerKeys(now, r)
 	if err != nil {
 		return nil, false, err
+	}
+	if k.NextCrypto != nil {
+		next.Crypto = *k.NextCrypto
+	}
+	if k.NextCSRF != nil {
+		next.CSRF = *k.NextCSRF
 	}
 	crypto, csrf := k.Crypto, k.CSRF
 	next.PreviousCrypto, next.PreviousCSRF = &crypto, &csrf
@@ -145,5 +173,6 @@ func (k *ServerKeys) Equal(o *ServerKeys) bool {
 	}
 	eqp := func(a, b *[ServerKeySize]byte) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 	return k.Crypto == o.Crypto && k.CSRF == o.CSRF && k.Created.Equal(o.Created) &&
-		eqp(k.PreviousCrypto, o.PreviousCrypto) && eqp(k.PreviousCSRF, o.PreviousCSRF)
+		eqp(k.PreviousCrypto, o.PreviousCrypto) && eqp(k.PreviousCSRF, o.PreviousCSRF) &&
+		eqp(k.NextCrypto, o.NextCrypto) && eqp(k.NextCSRF, o.NextCSRF)
 }

@@ -52,6 +52,12 @@ func TestRotateServerKeysKeepsTheCurrentKeysAsPreviousOnlyWhenDue(t *testing.T) 
 	if next.PreviousCrypto == nil || *next.PreviousCrypto != k.Crypto || next.PreviousCSRF == nil || *next.PreviousCSRF != k.CSRF {
 		t.Fatal("rotation did not keep the old keys as previous")
 	}
+	if next.Crypto != *k.NextCrypto || next.CSRF != *k.NextCSRF {
+		t.Fatal("rotation did not promote the published next keys to current")
+	}
+	if next.NextCrypto == nil || *next.NextCrypto == *k.NextCrypto || next.NextCSRF == nil || *next.NextCSRF == *k.NextCSRF {
+		t.Fatal("rotation did not publish new next keys")
+	}
 	if !next.Created.Equal(now.Add(time.Hour)) {
 		t.Fatalf("Created = %v, want the rotation time", next.Created)
 	}
@@ -88,5 +94,30 @@ func TestServerKeysFromSecretDataNamesWhatIsWrong(t *testing.T) {
 				t.Fatalf("error = %v, want ErrInvalidSecretData mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestServerKeysWithoutNextKeysStillLoadAndRotate(t *testing.T) {
+	// A Secret written before next keys existed.
+	k, err := NewServerKeys(time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := k.SecretData()
+	delete(d, ServerKeyCryptoNext)
+	delete(d, ServerKeyCSRFNext)
+	old, err := ServerKeysFromSecretData(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.NextCrypto != nil || old.NextCSRF != nil {
+		t.Fatal("next keys appeared from nowhere")
+	}
+	next, changed, err := RotateServerKeys(old, old.Created.Add(time.Hour), time.Hour, nil)
+	if err != nil || !changed {
+		t.Fatalf("rotation: changed %v, err %v", changed, err)
+	}
+	if next.Crypto == old.Crypto || next.Crypto == ([ServerKeySize]byte{}) || next.NextCrypto == nil {
+		t.Fatal("rotating keys without next ones must make fresh current and next keys")
 	}
 }

@@ -135,9 +135,20 @@ func New(cfg Config) (*Server, error) {
 // build makes the provider and the login pages with keys k.
 func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 	cfg := s.cfg
+	// Previous and next keys only decrypt and validate (see
+	// keys.ServerKeys): tokens and forms made before a rotation, or by a
+	// replica that loaded the rotated keys before this one, keep working.
 	var previous [][32]byte
-	if k.PreviousCrypto != nil {
-		previous = append(previous, *k.PreviousCrypto)
+	var previousCSRF [][]byte
+	for _, p := range []*[keys.ServerKeySize]byte{k.PreviousCrypto, k.NextCrypto} {
+		if p != nil {
+			previous = append(previous, *p)
+		}
+	}
+	for _, p := range []*[keys.ServerKeySize]byte{k.PreviousCSRF, k.NextCSRF} {
+		if p != nil {
+			previousCSRF = append(previousCSRF, p[:])
+		}
 	}
 	provider, err := oidc.NewProvider(oidc.Config{
 		Issuer:             cfg.Issuer,
@@ -152,12 +163,6 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	// Forms rendered before a rotation still post after it: the previous
-	// CSRF key validates, the current one signs.
-	var previousCSRF [][]byte
-	if k.PreviousCSRF != nil {
-		previousCSRF = append(previousCSRF, k.PreviousCSRF[:])
 	}
 	pages, err := login.New(login.Config{
 		Issuer:    cfg.Issuer,

@@ -158,3 +158,38 @@ func TestTheServerWaitsForItsKeysBeforeServingAndBeingReady(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type staticServerKeys struct{ k *keys.ServerKeys }
+
+func (s staticServerKeys) ServerKeys() *keys.ServerKeys { return s.k }
+
+func TestAReplicaThatHasNotLoadedARotationYetAcceptsWhatARotatedReplicaMade(t *testing.T) {
+	// Replica a has loaded the rotated Secret, replica b still serves the
+	// keys from before (the watch has not reached it yet). They share the
+	// session store, as replicas on Redis do.
+	old := newKeys(t, time.Now())
+	rotated, _, err := keys.RotateServerKeys(old, old.Created.Add(time.Hour), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, hash := session.NewMemory(), testHash(t)
+	a := newIssuerWithKeys(t, store, hash, true, staticServerKeys{rotated}, opaque)
+	b := newIssuerWithKeys(t, store, hash, true, staticServerKeys{old}, opaque)
+
+	c := browser()
+	loc, err := a.loginPage(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, err := a.passwordForm(c, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.postPassword(c, form); err != nil {
+		t.Fatalf("a form rendered by the rotated replica was refused by the other: %v", err)
+	}
+	tok := opaqueToken(t, a)
+	if status, err := b.userinfo(tok); err != nil || status != http.StatusOK {
+		t.Fatalf("an opaque token of the rotated replica: userinfo at the other: status %d, err %v", status, err)
+	}
+}
