@@ -39,7 +39,7 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 	f.StringVar(&s.dnsResolver, "dns-resolver", "",
 		"DNS server (host:port) for domain verification TXT lookups (not used yet: DNS verification is a later release). Default: the system's resolver")
 	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
-		"how long a signing key signs before the next takes over; the previous key stays published one more period")
+		"how long a signing key signs, and the server's crypto and CSRF keys are used, before the next ones take over; the previous keys stay accepted one more period")
 }
 
 // managerFlags are the flags of `orgkeeper manager`.
