@@ -28,6 +28,7 @@ type devFlags struct {
 	demoAddr       string
 	trustedProxies string
 	readyTimeout   time.Duration
+	sessions       sessionFlags
 	log            zap.Options
 }
 
@@ -75,6 +76,7 @@ does both).`,
 		`address of the demo application; the demo-app sample registers http://127.0.0.1:9090/callback; "" disables it`)
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
+	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -109,6 +111,11 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		return ignoreCanceled(ctx, err)
 	}
 
+	sessions, closeSessions, err := fl.sessions.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSessions()
 	issuer := "http://" + fl.httpAddr
 	proxies, err := clientip.ParseTrustedProxies(fl.trustedProxies)
 	if err != nil {
@@ -121,6 +128,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		Issuer:      issuer,
 		HTTPAddr:    fl.httpAddr,
 		ClientIP:    proxies.ClientIP,
+		Sessions:    sessions,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {

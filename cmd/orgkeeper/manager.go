@@ -40,7 +40,7 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 	f.StringVar(&s.trustedProxies, "trusted-proxies", "",
 		"OIDC server: comma-separated CIDRs (or addresses) of reverse proxies in front of it, e.g. 10.0.0.0/8. Only requests from them may name the client's address in X-Forwarded-For or Forwarded, which the sign-in limits per address use. Empty: trust none, use the connection's address")
 	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
-		"how long a signing key signs before the next takes over; the previous key stays published one more period")
+		"how long a signing key signs, and the server's crypto and CSRF keys are used, before the next ones take over; the previous keys stay accepted one more period")
 }
 
 // managerFlags are the flags of `orgkeeper manager`.
@@ -54,6 +54,7 @@ type managerFlags struct {
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
 	server                  serverFlags
+	sessions                sessionFlags
 	log                     zap.Options
 }
 
@@ -69,7 +70,12 @@ configuration of the OIDC server.
 Inside a cluster it uses its service account. Outside, it uses --kubeconfig,
 else $KUBECONFIG, else ~/.kube/config. The CRDs and the system namespace must
 exist (the manifests in config/ create them). Run several replicas with
---leader-elect: one reconciles, all serve.
+--leader-elect: one reconciles, all serve. Several replicas behind one
+issuer need --session-store=redis, so that a sign-in started on one replica
+finishes on another; the default memory store serves a single replica. The
+keys that replicas must share (token signing keys, the crypto key of codes
+and the CSRF key) live in Secrets in the system namespace, made and rotated
+by the leader.
 
 With --issuer-url it also serves the OIDC issuer and login pages on
 --http-addr, on every replica.
@@ -97,6 +103,7 @@ the non-resource URL /metrics.`,
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
 	fl.server.add(cmd, ":8080")
+	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -111,6 +118,11 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	sessions, closeSessions, err := fl.sessions.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSessions()
 	mgr, _, err := app.NewManager(cfg, app.Settings{
 		Controller: controller.Options{
 			SystemNamespace:         fl.systemNamespace,
@@ -125,6 +137,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		TLSCertFile: fl.server.tlsCertFile,
 		TLSKeyFile:  fl.server.tlsKeyFile,
 		ClientIP:    proxies.ClientIP,
+		Sessions:    sessions,
 		Log:         ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
@@ -134,7 +147,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")
 	}
 	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect,
-		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr)
+		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store)
 	return mgr.Start(ctx)
 }
 

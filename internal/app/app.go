@@ -17,16 +17,20 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/server"
+	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -49,6 +53,15 @@ type Settings struct {
 	// ClientIP returns a request's client address for per-address limits
 	// (from --trusted-proxies); nil means the direct peer.
 	ClientIP func(*http.Request) string
+	// Sessions is the OIDC server's session store. Nil means an in-memory
+	// store, which serves a single replica only: several replicas behind
+	// one issuer need a shared store (redisstore).
+	Sessions session.Store
+	// ServerKeys overrides where the op crypto key and the CSRF key come
+	// from. Nil (the normal case) means the Secret orgkeeper-server-keys in
+	// the system namespace, made and rotated by the leader and loaded by
+	// every replica, so that all replicas share them.
+	ServerKeys server.ServerKeysGetter
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -84,6 +97,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 			// stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325).
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		},
+		// Controller names need not be unique per process: tests run
+		// several replicas (managers) in one process.
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
 		HealthProbeBindAddress:        s.HealthAddr,
 		LeaderElection:                s.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
@@ -111,6 +127,23 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if s.Issuer == "" {
 		return mgr, nil, nil
 	}
+	// The server's writes to the API (lockouts) go through one queue per
+	// replica, never from request goroutines.
+	writes, err := apiwrite.New(apiwrite.Options{
+		Client: mgr.GetClient(),
+		Reader: mgr.GetAPIReader(),
+		Log:    s.Log.WithName("apiwrite"),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.Add(writes); err != nil {
+		return nil, nil, err
+	}
+	serverKeys := s.ServerKeys
+	if serverKeys == nil {
+		serverKeys = proj
+	}
 	srv, err := server.New(server.Config{
 		Issuer:      s.Issuer,
 		Addr:        s.HTTPAddr,
@@ -119,7 +152,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		TLSKeyFile:  s.TLSKeyFile,
 		Snapshots:   snapshots,
 		Keys:        proj,
-		Lockouts:    &controller.LockoutWriter{Client: mgr.GetClient()},
+		ServerKeys:  serverKeys,
+		Sessions:    s.Sessions,
+		Lockouts:    writes,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})
@@ -135,7 +170,23 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
 		return nil, nil, err
 	}
+	if p, ok := s.Sessions.(pinger); ok {
+		// A replica that cannot reach the shared session store cannot
+		// sign anyone in: take it out of rotation until it can.
+		if err := mgr.AddReadyzCheck("sessions", func(req *http.Request) error {
+			ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+			defer cancel()
+			return p.Ping(ctx)
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
 	return mgr, srv, nil
+}
+
+// pinger is a session store that can check its connection (redisstore).
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // cachesSynced is ready once the manager's informers have synced.

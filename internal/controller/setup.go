@@ -21,8 +21,9 @@ type Options struct {
 	SystemNamespace string
 	// MaxConcurrentReconciles bounds the parallel reconciles per kind.
 	MaxConcurrentReconciles int
-	// KeyRotationPeriod is how long a signing key signs before the next one
-	// takes over; zero means DefaultKeyRotationPeriod.
+	// KeyRotationPeriod is how long a signing key signs, and the server keys
+	// (crypto and CSRF) are used, before the next ones take over; zero means
+	// DefaultKeyRotationPeriod.
 	KeyRotationPeriod time.Duration
 	// Server, when set, is the serving side (the projection): OrgUser and
 	// SharedApplication statuses then say Ready only once it serves them.
@@ -85,6 +86,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := signing.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the signing key reconciler: %w", err)
+	}
+	serverKeys := &ServerKeyReconciler{
+		Client:          mgr.GetClient(),
+		SystemNamespace: opts.SystemNamespace,
+		RotationPeriod:  opts.KeyRotationPeriod,
+	}
+	if err := serverKeys.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the server key reconciler: %w", err)
 	}
 	users := &OrgUserReconciler{
 		Client:          mgr.GetClient(),

@@ -141,6 +141,9 @@ type Config struct {
 	// behind one issuer needs the same key; default: random per process,
 	// which suits a single replica.
 	CSRFKey []byte
+	// PreviousCSRFKeys still validate (never sign) CSRF tokens, so that a
+	// form rendered before a key rotation can be posted after it.
+	PreviousCSRFKeys [][]byte
 	// MaxConcurrentVerifications bounds simultaneous password hash
 	// verifications (each argon2id uses 19 MiB). Default 2*GOMAXPROCS.
 	MaxConcurrentVerifications int
@@ -191,6 +194,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.CSRFKey != nil && len(cfg.CSRFKey) < 32 {
 		errs = append(errs, fmt.Errorf("login: CSRFKey has %d bytes; give at least 32", len(cfg.CSRFKey)))
 	}
+	for i, k := range cfg.PreviousCSRFKeys {
+		if len(k) < 32 {
+			errs = append(errs, fmt.Errorf("login: PreviousCSRFKeys[%d] has %d bytes; give at least 32", i, len(k)))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -233,7 +241,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg:        cfg,
 		throttle:   cfg.Throttle.withDefaults(),
 		secure:     secure,
-		csrf:       newCSRFGuard(cfg.CSRFKey, secure),
+		csrf:       newCSRFGuard(cfg.CSRFKey, cfg.PreviousCSRFKeys, secure),
 		sessCookie: cookieName(SessionCookie, secure),
 		bindCookie: BindingCookieName(secure),
 		stages:     defaultStages(),

@@ -38,17 +38,21 @@ func cookieName(base string, secure bool) string {
 // http.CrossOriginProtection (Sec-Fetch-Site / Origin) guards every POST
 // as well.
 type csrfGuard struct {
-	key    []byte
-	secure bool
-	name   string
+	key []byte
+	// previous keys still validate tokens across a key rotation.
+	previous [][]byte
+	secure   bool
+	name     string
 }
 
-func newCSRFGuard(key []byte, secure bool) csrfGuard {
-	return csrfGuard{key: key, secure: secure, name: cookieName(CSRFCookie, secure)}
+func newCSRFGuard(key []byte, previous [][]byte, secure bool) csrfGuard {
+	return csrfGuard{key: key, previous: previous, secure: secure, name: cookieName(CSRFCookie, secure)}
 }
 
-func (g csrfGuard) mac(secret, bind string) string {
-	m := hmac.New(sha256.New, g.key)
+func (g csrfGuard) mac(secret, bind string) string { return csrfMAC(g.key, secret, bind) }
+
+func csrfMAC(key []byte, secret, bind string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("orgkeeper login csrf\x00"))
 	m.Write([]byte(secret))
 	m.Write([]byte{0})
@@ -90,5 +94,13 @@ func (g csrfGuard) valid(r *http.Request, bind string) bool {
 	if got == "" {
 		return false
 	}
-	return hmac.Equal([]byte(got), []byte(g.mac(c.Value, bind)))
+	if hmac.Equal([]byte(got), []byte(g.mac(c.Value, bind))) {
+		return true
+	}
+	for _, k := range g.previous {
+		if hmac.Equal([]byte(got), []byte(csrfMAC(k, c.Value, bind))) {
+			return true
+		}
+	}
+	return false
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// replica must use the same key; zero means a random key, which is fine
 	// for a single replica (tokens and codes do not survive a restart).
 	CryptoKey [32]byte
+	// PreviousCryptoKeys still decrypt (never encrypt) opaque tokens, so
+	// that those issued before a key rotation stay valid.
+	PreviousCryptoKeys [][32]byte
 	// SessionCookieName is the login UI's session cookie; end-session
 	// deletes the login session it names, and the callback requires it to
 	// be the session that completed the auth request. Empty: end-session
@@ -133,13 +136,18 @@ func NewProvider(cfg Config) (http.Handler, error) {
 	if h.maxPending == 0 {
 		h.maxPending = DefaultMaxPendingAuthRequestsPerAddress
 	}
+	// Authenticated encryption only. The op package's default also decrypts
+	// legacy AES-CFB values, which "succeeds" on any input (a refresh token,
+	// a forgery) and yields garbage; this server never issued such values.
+	// Previous keys (server key rotation) only decrypt, after the current.
+	current := op.NewAES256GCMCrypto(key, "")
+	decrypters := []op.Decrypter{current}
+	for _, k := range cfg.PreviousCryptoKeys {
+		decrypters = append(decrypters, op.NewAES256GCMCrypto(k, ""))
+	}
 	opts := []op.Option{
 		op.WithHttpInterceptors(h.intercept),
-		// Authenticated encryption only. The op package's default also
-		// decrypts legacy AES-CFB values, which "succeeds" on any input
-		// (a refresh token, a forgery) and yields garbage; this server never
-		// issued such values.
-		op.WithCrypto(op.NewAES256GCMCrypto(key, "")),
+		op.WithCrypto(op.NewCompositeCrypto(current, decrypters)),
 	}
 	if loopbackHTTP {
 		opts = append(opts, op.WithAllowInsecure())

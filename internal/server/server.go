@@ -11,10 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 
+	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/session"
@@ -38,8 +41,13 @@ type Config struct {
 	// Keys gives the current signing keys.
 	Keys oidc.KeySetGetter
 	// Sessions holds ephemeral OAuth state; nil means a new in-memory store
-	// (one replica).
+	// (one replica). Several replicas need one shared store (redisstore).
 	Sessions session.Store
+	// ServerKeys gives the crypto key (opaque access tokens) and CSRF key
+	// that every replica shares; the server serves once it has them and
+	// picks up rotated keys. Nil means random keys of this process (one
+	// replica: opaque tokens and open login forms do not survive a restart).
+	ServerKeys ServerKeysGetter
 	// Lockouts is told when the login pages lock an account; nil records
 	// nothing.
 	Lockouts login.LockoutRecorder
@@ -54,14 +62,37 @@ type Config struct {
 // The login pages confirm sign-out requests that carry no id_token_hint.
 var _ oidc.LogoutConfirmer = (*login.Handler)(nil)
 
+// ServerKeysGetter gives the current server keys, nil until they exist. The
+// projection implements it.
+type ServerKeysGetter interface {
+	ServerKeys() *keys.ServerKeys
+}
+
+// staticKeys is the ServerKeysGetter of a server without shared keys.
+type staticKeys struct{ k *keys.ServerKeys }
+
+func (s staticKeys) ServerKeys() *keys.ServerKeys { return s.k }
+
 // Server is the issuer's HTTP server. It is a manager.Runnable that runs on
 // every replica.
 type Server struct {
 	cfg      Config
+	insecure bool
 	handler  http.Handler
 	sessions session.Store
 	memory   *session.Memory
 	listener net.Listener
+
+	// built is the provider and login pages made with the current server
+	// keys; they are rebuilt when the keys rotate (rarely), since neither
+	// zitadel's op nor the login pages change keys in place.
+	buildMu sync.Mutex
+	built   atomic.Pointer[builtHandler]
+}
+
+type builtHandler struct {
+	keys    *keys.ServerKeys
+	handler http.Handler
 }
 
 // New builds the server.
@@ -74,10 +105,57 @@ func New(cfg Config) (*Server, error) {
 	if insecure && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("--issuer-url %q: plain http is only allowed on a loopback address; use https", cfg.Issuer)
 	}
-	s := &Server{cfg: cfg, sessions: cfg.Sessions, listener: cfg.Listener}
+	s := &Server{cfg: cfg, insecure: insecure, sessions: cfg.Sessions, listener: cfg.Listener}
 	if s.sessions == nil {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
+	}
+	if s.cfg.ServerKeys == nil {
+		k, err := keys.NewServerKeys(time.Now(), nil)
+		if err != nil {
+			return nil, err
+		}
+		s.cfg.ServerKeys = staticKeys{k}
+	}
+	// Build once now, so that a configuration error is reported by New and
+	// not by the first request; with shared keys not loaded yet, throwaway
+	// keys serve only this check.
+	k := s.cfg.ServerKeys.ServerKeys()
+	probe := k
+	if probe == nil {
+		var err error
+		if probe, err = keys.NewServerKeys(time.Now(), nil); err != nil {
+			return nil, err
+		}
+	}
+	h, err := s.build(probe)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		s.built.Store(&builtHandler{keys: k, handler: h})
+	}
+	s.handler = http.HandlerFunc(s.serve)
+	return s, nil
+}
+
+// build makes the provider and the login pages with keys k.
+func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
+	cfg := s.cfg
+	// Previous and next keys only decrypt and validate (see
+	// keys.ServerKeys): tokens and forms made before a rotation, or by a
+	// replica that loaded the rotated keys before this one, keep working.
+	var previous [][32]byte
+	var previousCSRF [][]byte
+	for _, p := range []*[keys.ServerKeySize]byte{k.PreviousCrypto, k.NextCrypto} {
+		if p != nil {
+			previous = append(previous, *p)
+		}
+	}
+	for _, p := range []*[keys.ServerKeySize]byte{k.PreviousCSRF, k.NextCSRF} {
+		if p != nil {
+			previousCSRF = append(previousCSRF, p[:])
+		}
 	}
 	pages, err := login.New(login.Config{
 		Issuer:    cfg.Issuer,
@@ -86,25 +164,29 @@ func New(cfg Config) (*Server, error) {
 		CallbackURL: func(_ context.Context, id string) string {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
-		Lockouts: cfg.Lockouts,
-		ClientIP: cfg.ClientIP,
-		Log:      cfg.Log,
+		Lockouts:         cfg.Lockouts,
+		ClientIP:         cfg.ClientIP,
+		Log:              cfg.Log,
+		CSRFKey:          k.CSRF[:],
+		PreviousCSRFKeys: previousCSRF,
 	})
 	if err != nil {
 		return nil, err
 	}
 	provider, err := oidc.NewProvider(oidc.Config{
-		Issuer:            cfg.Issuer,
-		Snapshots:         cfg.Snapshots,
-		Sessions:          s.sessions,
-		Keys:              cfg.Keys,
-		LoginURL:          func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
-		AllowInsecure:     insecure,
-		SessionCookieName: login.SessionCookieName(!insecure),
-		Logout:            pages,
+		Issuer:             cfg.Issuer,
+		Snapshots:          cfg.Snapshots,
+		Sessions:           s.sessions,
+		Keys:               cfg.Keys,
+		LoginURL:           func(id string) string { return login.PathStart + "?authRequestID=" + url.QueryEscape(id) },
+		AllowInsecure:      s.insecure,
+		SessionCookieName:  login.SessionCookieName(!s.insecure),
+		CryptoKey:          k.Crypto,
+		PreviousCryptoKeys: previous,
+		Logout:             pages,
 		// The login pages and the provider's callback check the same
 		// binding cookie, and refuse with the same branded page.
-		BindingCookieName: login.BindingCookieName(!insecure),
+		BindingCookieName: login.BindingCookieName(!s.insecure),
 		WrongBrowser:      http.HandlerFunc(pages.WrongBrowser),
 		// One client-address resolver for the per-address limits of the
 		// login pages and of /authorize.
@@ -117,8 +199,45 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle(login.PathStart, pages)
 	mux.Handle(login.PathStart+"/", pages)
 	mux.Handle("/", provider)
-	s.handler = mux
-	return s, nil
+	return mux, nil
+}
+
+// current returns the handler for the current server keys, building it when
+// they changed; nil while there are none.
+func (s *Server) current() (http.Handler, error) {
+	k := s.cfg.ServerKeys.ServerKeys()
+	if k == nil {
+		return nil, nil
+	}
+	if b := s.built.Load(); b != nil && b.keys == k {
+		return b.handler, nil
+	}
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	if b := s.built.Load(); b != nil && b.keys == k {
+		return b.handler, nil
+	}
+	h, err := s.build(k)
+	if err != nil {
+		return nil, err
+	}
+	s.built.Store(&builtHandler{keys: k, handler: h})
+	return h, nil
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	h, err := s.current()
+	if err != nil {
+		s.cfg.Log.Error(err, "building the issuer with new server keys")
+		http.Error(w, "The sign-in service is temporarily unavailable. Please try again in a moment.", http.StatusServiceUnavailable)
+		return
+	}
+	if h == nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "The sign-in service is starting. Please try again in a moment.", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // Handler serves the issuer; tests mount it on httptest servers.
@@ -154,6 +273,8 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
+	// A shared store cleans up after itself (Redis TTLs); sweeping it from
+	// every replica would only repeat the work.
 	if s.memory != nil {
 		go func() { _ = s.memory.RunGC(ctx, time.Minute) }()
 	}
@@ -184,13 +305,17 @@ func (s *Server) Start(ctx context.Context) error {
 // NeedLeaderElection: the issuer serves on every replica.
 func (s *Server) NeedLeaderElection() bool { return false }
 
-// Ready is a readiness check: the server has a snapshot and signing keys.
+// Ready is a readiness check: the server has a snapshot, signing keys and
+// server keys.
 func (s *Server) Ready(*http.Request) error {
 	if s.cfg.Snapshots.Load() == nil {
 		return errors.New("waiting for the first snapshot")
 	}
 	if s.cfg.Keys.KeySet() == nil {
 		return errors.New("waiting for the signing keys")
+	}
+	if s.cfg.ServerKeys.ServerKeys() == nil {
+		return errors.New("waiting for the server keys (Secret orgkeeper-server-keys)")
 	}
 	return nil
 }

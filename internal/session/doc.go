@@ -5,8 +5,9 @@
 // The OIDC server depends only on the Store interface, which is composed of
 // small role interfaces (AuthRequestStore, CodeStore, RefreshTokenStore,
 // LoginSessionStore, FailureCounter, Collector). Memory is the in-memory
-// implementation for a single replica; several replicas need a shared backend
-// that passes the same conformance suite (package sessiontest).
+// implementation for a single replica; several replicas share a Redis
+// backend (package redisstore). Both pass the same conformance suite
+// (package sessiontest).
 //
 // # Semantics shared by every backend
 //

@@ -40,6 +40,10 @@ import (
 // signing keys, written by the leader's key reconciler.
 const SigningKeySecret = "orgkeeper-signing-keys"
 
+// ServerKeySecret is the Secret in the system namespace that holds the
+// issuer's shared symmetric keys (keys.ServerKeys), written by the leader.
+const ServerKeySecret = "orgkeeper-server-keys"
+
 // the single work item: every change means "rebuild", and the work queue
 // folds a burst of changes into one rebuild.
 var rebuild = reconcile.Request{NamespacedName: types.NamespacedName{Name: "snapshot"}}
@@ -58,6 +62,9 @@ type Projection struct {
 	keySet  atomic.Pointer[keys.KeySet]
 	keyRV   atomic.Pointer[string]
 
+	serverKeys   atomic.Pointer[keys.ServerKeys]
+	serverKeysRV atomic.Pointer[string]
+
 	// lastBuild and lastEnd pace rebuilds (see Reconcile); only Reconcile
 	// touches them, and it never runs concurrently.
 	lastBuild time.Duration
@@ -72,6 +79,10 @@ type Projection struct {
 // KeySet returns the current signing keys (nil until the leader made them);
 // it makes Projection an oidc.KeySetGetter.
 func (p *Projection) KeySet() *keys.KeySet { return p.keySet.Load() }
+
+// ServerKeys returns the issuer's shared crypto and CSRF keys (nil until the
+// leader made them); it makes Projection a server.ServerKeysGetter.
+func (p *Projection) ServerKeys() *keys.ServerKeys { return p.serverKeys.Load() }
 
 // Problems returns what the last build found wrong with one object.
 func (p *Projection) Problems(key snapshot.ObjectKey) []snapshot.Problem {
@@ -130,6 +141,9 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	start := time.Now()
 	defer func() { p.lastBuild, p.lastEnd = time.Since(start), time.Now() }()
 	if err := p.loadKeys(ctx); err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := p.loadServerKeys(ctx); err != nil {
 		return reconcile.Result{}, err
 	}
 	// Build only reads its input, so the cache's objects need no copying.
@@ -192,6 +206,29 @@ func (p *Projection) loadKeys(ctx context.Context) error {
 	}
 	p.keySet.Store(set)
 	p.keyRV.Store(ptr.To(s.ResourceVersion))
+	return nil
+}
+
+// loadServerKeys reads the server keys when their Secret changed.
+func (p *Projection) loadServerKeys(ctx context.Context) error {
+	s := &corev1.Secret{}
+	err := p.Reader.Get(ctx, types.NamespacedName{Namespace: p.SystemNamespace, Name: ServerKeySecret}, s)
+	if apierrors.IsNotFound(err) {
+		return nil // the leader creates it; its event brings us back
+	}
+	if err != nil {
+		return err
+	}
+	if rv := p.serverKeysRV.Load(); rv != nil && *rv == s.ResourceVersion {
+		return nil
+	}
+	k, err := keys.ServerKeysFromSecretData(s.Data)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "server key Secret is unusable; keeping the previous keys", "secret", ServerKeySecret)
+		return nil
+	}
+	p.serverKeys.Store(k)
+	p.serverKeysRV.Store(ptr.To(s.ResourceVersion))
 	return nil
 }
 

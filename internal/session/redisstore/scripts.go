@@ -1,0 +1,157 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Every record is a Redis hash with at least the fields
+//
+//	v    the record as JSON (new struct fields flow through unchanged)
+//	exp  its ExpiresAt in Unix microseconds, which the scripts compare with
+//	     the store's clock (passed in, so that replicas and tests agree on
+//	     "now" with the caller, not with the Redis host)
+//
+// and a Redis TTL a little after exp, so that Redis drops what nobody
+// collects. The scripts below make each multi-step change one atomic step.
+// (A Lua script runs alone: no other command runs between its reads and
+// its writes.)
+
+// createScript stores a new record unless the key exists.
+// KEYS[1] record; ARGV json, exp (µs), pxat (ms). Returns 1 if stored, 0 if
+// the key existed.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'exp', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1
+`)
+
+// casScript replaces a record's JSON if it is still the one read.
+// KEYS[1] record; ARGV old json, new json. Returns 1 if replaced, 0 if the
+// record changed or is gone.
+var casScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+return 1
+`)
+
+// consumeScript marks a code consumed once.
+// KEYS[1] code; ARGV now (µs), now (JSON time). Returns {status, json,
+// consumedAt}: status "ok", "reused", "expired" or "notfound".
+var consumeScript = redis.NewScript(`
+local c = redis.call('HMGET', KEYS[1], 'v', 'exp', 'consumed')
+if not c[1] then return {'notfound'} end
+if tonumber(c[2]) <= tonumber(ARGV[1]) then return {'expired'} end
+if c[3] then return {'reused', c[1], c[3]} end
+redis.call('HSET', KEYS[1], 'consumed', ARGV[2])
+return {'ok', c[1], ARGV[2]}
+`)
+
+// familyLive is a Lua fragment: reads family KEYS[n] at now and returns
+// whether it is revoked and its expiry, treating an expired family as absent.
+const familyState = `
+local function family(key, now)
+  local f = redis.call('HMGET', key, 'revoked', 'exp')
+  if not f[2] or tonumber(f[2]) <= now then return false, 0 end
+  return f[1] == '1', tonumber(f[2])
+end
+local function extend(key, exp, grace)
+  local cur = tonumber(redis.call('HGET', key, 'exp') or '0')
+  if exp > cur then
+    redis.call('HSET', key, 'exp', string.format('%d', exp))
+    redis.call('PEXPIREAT', key, string.format('%d', math.floor(exp / 1000) + grace))
+  end
+end
+`
+
+// createTokenScript stores a new refresh token in its family unless the
+// family is revoked.
+// KEYS[1] family, KEYS[2] token; ARGV now (µs), json, exp (µs), client,
+// familyID, grace (ms). Returns "ok", "revoked" or "exists".
+var createTokenScript = redis.NewScript(familyState + `
+local now = tonumber(ARGV[1])
+local revoked, fexp = family(KEYS[1], now)
+if revoked then return 'revoked' end
+if fexp == 0 then redis.call('DEL', KEYS[1]) end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'exists' end
+local exp = tonumber(ARGV[3])
+redis.call('HSET', KEYS[2], 'v', ARGV[2], 'exp', ARGV[3], 'client', ARGV[4], 'fam', ARGV[5])
+redis.call('PEXPIREAT', KEYS[2], string.format('%d', math.floor(exp / 1000) + tonumber(ARGV[6])))
+extend(KEYS[1], exp, tonumber(ARGV[6]))
+return 'ok'
+`)
+
+// revokeFamilyScript marks a family revoked and keeps it at least until
+// keepUntil, so that tokens created in it later are refused.
+// KEYS[1] family; ARGV now (µs), keepUntil (µs), grace (ms).
+var revokeFamilyScript = redis.NewScript(familyState + `
+local now = tonumber(ARGV[1])
+local _, fexp = family(KEYS[1], now)
+if fexp == 0 then redis.call('DEL', KEYS[1]) end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+extend(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+return 1
+`)
+
+// rotateScript exchanges a live, unused token of the client for a new one,
+// or revokes the family if the token was already used.
+// KEYS[1] old token, KEYS[2] family, KEYS[3] new token; ARGV now (µs), now
+// (JSON time), client, new json, new exp (µs), keepUntil for a revoked family
+// (µs), grace (ms). Returns "ok", "notfound", "expired", "revoked", "reused".
+var rotateScript = redis.NewScript(familyState + `
+local now = tonumber(ARGV[1])
+local r = redis.call('HMGET', KEYS[1], 'exp', 'used', 'revoked', 'client')
+if not r[1] then return 'notfound' end
+if tonumber(r[1]) <= now then return 'expired' end
+local revoked = family(KEYS[2], now)
+if r[3] == '1' or revoked then return 'revoked' end
+local grace = tonumber(ARGV[7])
+if r[2] then
+  redis.call('HSET', KEYS[2], 'revoked', '1')
+  extend(KEYS[2], tonumber(ARGV[6]), grace)
+  return 'reused'
+end
+if r[4] ~= ARGV[3] then return 'notfound' end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'exists' end
+local exp = tonumber(ARGV[5])
+redis.call('HSET', KEYS[3], 'v', ARGV[4], 'exp', ARGV[5], 'client', ARGV[3], 'fam', redis.call('HGET', KEYS[1], 'fam'))
+redis.call('PEXPIREAT', KEYS[3], string.format('%d', math.floor(exp / 1000) + grace))
+redis.call('HSET', KEYS[1], 'used', ARGV[2])
+extend(KEYS[2], exp, grace)
+return 'ok'
+`)
+
+// setIfExistsScript sets one field of an existing record; it never
+// re-creates a record that expired or was deleted meanwhile.
+// KEYS[1] record; ARGV field, value. Returns 1 if set.
+var setIfExistsScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+// failureScript adds one failure in the current window or starts a new one.
+// KEYS[1] counter; ARGV now (µs), window end (µs), window end (JSON time),
+// pxat (ms). Returns {count, window end (JSON time)}.
+var failureScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'exp', 'end')
+if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'count', 1, 'exp', ARGV[2], 'end', ARGV[3])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+  return {1, ARGV[3]}
+end
+return {redis.call('HINCRBY', KEYS[1], 'count', 1), f[2]}
+`)
+
+// gcScript deletes those of KEYS that expired at or before now.
+// ARGV now (µs). Returns how many it deleted.
+var gcScript = redis.NewScript(`
+local n = 0
+for _, k in ipairs(KEYS) do
+  local exp = redis.call('HGET', k, 'exp')
+  if exp and tonumber(exp) <= tonumber(ARGV[1]) then
+    redis.call('DEL', k)
+    n = n + 1
+  end
+end
+return n
+`)
