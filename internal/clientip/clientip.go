@@ -176,3 +176,25 @@ func forwardedFor(h http.Header) (hops []string, ok bool) {
 	}
 	return hops, true
 }
+
+// Bucket returns what a per-address limit counts for the client address
+// addr (a ClientIP result): an IPv4 address itself, an IPv6 address's /64.
+// An IPv6 end site is given a /64 or more (RFC 6177), so one client can
+// send every request from a new address of its /64; counting single
+// addresses would give it 2^64 allowances. Anything that is not an
+// address is returned as it is.
+func Bucket(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}

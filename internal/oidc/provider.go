@@ -65,7 +65,8 @@ type Config struct {
 	// proxy, give the resolver that honours --trusted-proxies.
 	ClientIP func(*http.Request) string
 	// MaxPendingAuthRequestsPerAddress caps the auth requests one client
-	// address may start within AuthRequestLifetime; the excess is refused
+	// address (an IPv6 client's /64, clientip.Bucket) may start within
+	// AuthRequestLifetime; the excess is refused
 	// before anything is stored. Zero means
 	// DefaultMaxPendingAuthRequestsPerAddress, negative means no cap.
 	MaxPendingAuthRequestsPerAddress int
