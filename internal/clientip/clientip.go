@@ -67,9 +67,17 @@ func (r *Resolver) isTrusted(a netip.Addr) bool {
 
 // ClientIP returns the client's address for r: the direct peer, or, when
 // the peer is a trusted proxy, the right-most forwarded address that is
-// not one. Forwarded is used when present, else X-Forwarded-For. A
+// not one. Forwarded and X-Forwarded-For are both read; when a request
+// carries both and they name different clients, the peer is the client. A
 // forwarded value that is not an address (unknown, an obfuscated name)
 // ends the walk at the proxy that wrote it.
+//
+// Most proxies write only one of the two headers and pass the other on
+// as the client sent it, and nothing says which one the proxy wrote.
+// Preferring either would let a client name any address it likes in the
+// other (to escape its own per-address limit, or to use up someone
+// else's); when they disagree, one of them is forged, and the proxy's
+// address is the only one known to be true.
 func (r *Resolver) ClientIP(req *http.Request) string {
 	peer, ok := parseHost(req.RemoteAddr)
 	if !ok {
@@ -78,10 +86,24 @@ func (r *Resolver) ClientIP(req *http.Request) string {
 	if r == nil || !r.isTrusted(peer) {
 		return peer.String()
 	}
-	hops, ok := forwardedFor(req.Header)
-	if !ok {
-		hops = xForwardedFor(req.Header)
+	xff := xForwardedFor(req.Header)
+	fwd, hasFwd := forwardedFor(req.Header)
+	switch {
+	case !hasFwd:
+		return r.walk(peer, xff).String()
+	case len(xff) == 0:
+		return r.walk(peer, fwd).String()
 	}
+	a, b := r.walk(peer, fwd), r.walk(peer, xff)
+	if a != b {
+		return peer.String()
+	}
+	return a.String()
+}
+
+// walk returns the right-most address of hops that is not a trusted
+// proxy, starting from the trusted peer.
+func (r *Resolver) walk(peer netip.Addr, hops []string) netip.Addr {
 	client := peer
 	for i, n := len(hops)-1, 0; i >= 0 && n < maxHops; i, n = i-1, n+1 {
 		a, ok := parseHost(hops[i])
@@ -93,7 +115,7 @@ func (r *Resolver) ClientIP(req *http.Request) string {
 			break
 		}
 	}
-	return client.String()
+	return client
 }
 
 // parseHost parses an address with or without a port: 192.0.2.1,
@@ -153,4 +175,26 @@ func forwardedFor(h http.Header) (hops []string, ok bool) {
 		}
 	}
 	return hops, true
+}
+
+// Bucket returns what a per-address limit counts for the client address
+// addr (a ClientIP result): an IPv4 address itself, an IPv6 address's /64.
+// An IPv6 end site is given a /64 or more (RFC 6177), so one client can
+// send every request from a new address of its /64; counting single
+// addresses would give it 2^64 allowances. Anything that is not an
+// address is returned as it is.
+func Bucket(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }

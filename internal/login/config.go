@@ -78,8 +78,9 @@ type Throttle struct {
 	// or not, so that locking reveals nothing) within Window; the account
 	// is then locked for LockDuration. Default 5.
 	MaxFailures int
-	// MaxFailuresPerIP per client address within Window; the address is
-	// then refused for LockDuration. Attempts are counted before they are
+	// MaxFailuresPerIP per client address (an IPv6 client's /64,
+	// clientip.Bucket) within Window; the address is then refused for
+	// LockDuration. Attempts are counted before they are
 	// verified, and successful sign-ins are subtracted, so that the count
 	// is the failures plus the guesses in flight. Default 50.
 	MaxFailuresPerIP int

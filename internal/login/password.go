@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/orgkeeper/orgkeeper/internal/clientip"
 )
 
 // passwordMethod is the local password: the password page, and its form
@@ -57,7 +59,7 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f *flow,
 	// exactly like real accounts and locking reveals nothing.
 	keys := attemptKeys{
 		account: "password:" + org.Name + "/" + strings.ToLower(identifier),
-		address: "ip:" + h.cfg.ClientIP(r),
+		address: "ip:" + clientip.Bucket(h.cfg.ClientIP(r)),
 	}
 	if known {
 		keys.account = "password:user/" + u.ID

@@ -71,6 +71,14 @@ func (h *Handler) reserveAttempt(ctx context.Context, k attemptKeys) (reservatio
 	if err != nil {
 		return reservation{}, err
 	}
+	// Locking resets the count (lock), so an attempt that checked the
+	// lock above but is counted only after a concurrent attempt locked
+	// would see a fresh count and be verified: the lock is checked again
+	// now that the attempt is counted. A lock is set before the count is
+	// reset, so whichever count this attempt got, it sees that lock.
+	if locked, err := h.isLocked(ctx, k.address, k.account); err != nil || locked {
+		return reservation{}, err
+	}
 	res.account = f.Count
 	res.allowed = f.Count <= t.MaxFailures
 	return res, nil

@@ -12,6 +12,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/orgkeeper/orgkeeper/internal/clientip"
 )
 
 // Bounds on what a request to the provider may carry. Every endpoint of the
@@ -280,7 +282,7 @@ func (h *handler) reserveAuthRequest(ctx context.Context, r *http.Request) (ok b
 	if _, registered := h.registeredRedirect(r); !registered {
 		return true, 0, nil
 	}
-	f, err := h.storage.cfg.Sessions.RecordFailure(ctx, "authorize:"+h.clientIP(r), h.storage.cfg.AuthRequestLifetime)
+	f, err := h.storage.cfg.Sessions.RecordFailure(ctx, "authorize:"+clientip.Bucket(h.clientIP(r)), h.storage.cfg.AuthRequestLifetime)
 	if err != nil {
 		return false, 0, err
 	}

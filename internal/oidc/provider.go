@@ -68,7 +68,8 @@ type Config struct {
 	// proxy, give the resolver that honours --trusted-proxies.
 	ClientIP func(*http.Request) string
 	// MaxPendingAuthRequestsPerAddress caps the auth requests one client
-	// address may start within AuthRequestLifetime; the excess is refused
+	// address (an IPv6 client's /64, clientip.Bucket) may start within
+	// AuthRequestLifetime; the excess is refused
 	// before anything is stored. Zero means
 	// DefaultMaxPendingAuthRequestsPerAddress, negative means no cap.
 	MaxPendingAuthRequestsPerAddress int
@@ -292,14 +293,25 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 // (binding.go); any other browser gets the WrongBrowser page and no code.
 // SaveAuthCode then makes sure one request yields at most one code. It
 // adds iss to the code (or error) redirect.
+//
+// The ID is read where the op package reads it, r.Form (query and POST
+// body; parseBounded has refused a repeated id), so that the request
+// checked here is the request served: reading only the query string let a
+// POST with the ID in its body skip the check. A request that cannot be
+// read is refused, not passed on unchecked.
 func (h *handler) callback(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	var mode string
-	if ar, err := h.storage.cfg.Sessions.GetAuthRequest(r.Context(), r.URL.Query().Get("id")); err == nil {
+	ar, err := h.storage.cfg.Sessions.GetAuthRequest(r.Context(), r.Form.Get("id"))
+	switch {
+	case err == nil:
 		if !h.fromStartingBrowser(r, ar) {
 			h.wrongBrowser.ServeHTTP(w, r)
 			return
 		}
 		mode = ar.ResponseMode
+	case !errors.Is(err, session.ErrNotFound):
+		badRequestPage(w, http.StatusServiceUnavailable, "The sign-in service is unavailable. Try again later.")
+		return
 	}
 	next.ServeHTTP(&issWriter{ResponseWriter: w, issuer: h.issuer, mode: mode}, r)
 }
