@@ -131,3 +131,32 @@ const (
 	// spec.clientSecretRef to use it.
 	ReasonSecretConflict = "SecretConflict"
 )
+
+// Reasons and conditions added with the token-claim rules, the login policy
+// check and the IdentityProvider reconciler.
+const (
+	// ConditionClaimsRestricted (OrgUser): True when tokens carry less than
+	// the spec says: groups that another part of the organization tree binds
+	// as admins, or names with a reserved prefix, are left out of the groups
+	// claim, or email_verified is false although spec.emailVerified is true
+	// because the email's domain is not verified for the user's organization
+	// or one of its descendants. The message names what was dropped and
+	// why. It does not affect Ready: the user can sign in.
+	ConditionClaimsRestricted = "ClaimsRestricted"
+	// ReasonClaimsRestricted (OrgUser, ClaimsRestricted=True): see the
+	// condition's message for what was dropped.
+	ReasonClaimsRestricted = "ClaimsRestricted"
+	// ReasonClaimsAsWritten (OrgUser, ClaimsRestricted=False): tokens carry
+	// spec.groups and spec.emailVerified as written.
+	ReasonClaimsAsWritten = "ClaimsAsWritten"
+
+	// ReasonMFAUnavailable (Organization): the effective login.mfa is
+	// Required, but Orgkeeper does not offer a second factor yet, so
+	// password sign-ins to the organization are refused.
+	ReasonMFAUnavailable = "MFAUnavailable"
+
+	// ReasonDiscoveryNotImplemented (IdentityProvider, DiscoveryReady
+	// Unknown): this version of Orgkeeper does not fetch the upstream
+	// discovery document yet; federation comes with a later release.
+	ReasonDiscoveryNotImplemented = "DiscoveryNotImplemented"
+)

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
@@ -32,7 +33,7 @@ func (b *builder) buildIdentityProviders() {
 		idps[i] = &b.in.IdentityProviders[i]
 	}
 	// Older first: it keeps a home-realm domain that two IdPs list.
-	slices.SortFunc(idps, func(x, y *iamv1.IdentityProvider) int { return older(&x.ObjectMeta, &y.ObjectMeta) })
+	slices.SortFunc(idps, func(x, y *iamv1.IdentityProvider) int { return rules.Older(&x.ObjectMeta, &y.ObjectMeta) })
 	for _, in := range idps {
 		if idp := b.buildIdentityProvider(in); idp != nil {
 			b.serve(KindIdentityProvider, &in.ObjectMeta)
