@@ -160,3 +160,20 @@ const (
 	// discovery document yet; federation comes with a later release.
 	ReasonDiscoveryNotImplemented = "DiscoveryNotImplemented"
 )
+
+// The initial password's condition (OrgUser).
+const (
+	// ConditionInitialPasswordConsumed (OrgUser, while
+	// spec.initialPasswordSecretRef is set): True once the password is
+	// hashed into the credential store; the message says that the Secret
+	// was deleted from the organization's namespace (or why it was kept).
+	ConditionInitialPasswordConsumed = "InitialPasswordConsumed"
+	// ReasonSecretDeleted (OrgUser, InitialPasswordConsumed=True): the
+	// initial password Secret was deleted after its value was hashed.
+	ReasonSecretDeleted = "SecretDeleted"
+	// ReasonSecretKept (OrgUser, InitialPasswordConsumed=True): the
+	// password is stored, but the Secret belongs to something else (it has
+	// an owner or is not of type Opaque) and was left in place; it is never
+	// read again.
+	ReasonSecretKept = "SecretKept"
+)
