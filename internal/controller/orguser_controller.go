@@ -314,6 +314,14 @@ func (r *OrgUserReconciler) ensurePassword(ctx context.Context, user *iamv1.OrgU
 	return r.removeInitialPassword(ctx, user, out)
 }
 
+// initialSecretDeleted is the outcome once the initial password Secret is
+// gone; one message whether this pass deleted it or an earlier one did.
+func initialSecretDeleted(name string) check {
+	return passed(iamv1.ReasonSecretDeleted,
+		"the initial password is hashed into the credential store and Secret %q was deleted from this namespace; "+
+			"it is never read again, so a Secret re-created under that name is deleted too; you may remove spec.initialPasswordSecretRef", name)
+}
+
 // removeInitialPassword deletes the initial password Secret once the user
 // has a password: the plaintext must not outlive its use, and every admin
 // of the organization can read its namespace's Secrets. It runs on every
@@ -334,9 +342,7 @@ func (r *OrgUserReconciler) removeInitialPassword(ctx context.Context, user *iam
 	case err != nil:
 		return err
 	case !found:
-		out.initialSecret = passed(iamv1.ReasonSecretDeleted,
-			"the initial password is hashed into the credential store and Secret %q is not in this namespace (Orgkeeper deletes it after hashing); "+
-				"it is never read again, so a Secret re-created under that name is deleted too; you may remove spec.initialPasswordSecretRef", ref.Name)
+		out.initialSecret = initialSecretDeleted(ref.Name)
 		return nil
 	case len(s.OwnerReferences) > 0 || (s.Type != "" && s.Type != corev1.SecretTypeOpaque):
 		out.initialSecret = passed(iamv1.ReasonSecretKept,
@@ -348,9 +354,7 @@ func (r *OrgUserReconciler) removeInitialPassword(ctx context.Context, user *iam
 	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting the initial password Secret %s: %w", ref.Name, err)
 	}
-	out.initialSecret = passed(iamv1.ReasonSecretDeleted,
-		"the initial password is hashed into the credential store and Secret %q was deleted from this namespace; "+
-			"it is never read again, so a Secret re-created under that name is deleted too; you may remove spec.initialPasswordSecretRef", ref.Name)
+	out.initialSecret = initialSecretDeleted(ref.Name)
 	r.event(user, corev1.EventTypeNormal, "InitialPasswordDeleted", "DeleteSecret",
 		"deleted Secret %s: the initial password is in the credential store", ref.Name)
 	logf.FromContext(ctx).Info("initial password Secret deleted", "secret", ref.Name)
