@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // This file holds the pure decisions of the Organization reconciler: where an
@@ -97,8 +98,9 @@ func place(org *iamv1.Organization, systemNamespace string, parent *iamv1.Organi
 }
 
 // AdminGroup is the Kubernetes group whose members administer the named
-// organization; tokens carry it in the groups claim for org admins.
-func AdminGroup(org string) string { return "orgkeeper:org:" + org + ":admins" }
+// organization; tokens carry it in the groups claim for org admins. The
+// name is rules.AdminGroup's, which the snapshot uses for the claim.
+func AdminGroup(org string) string { return rules.AdminGroup(org) }
 
 // adminSubjects returns the RBAC subjects that administer an organization,
 // given the chain of organizations from the root down to it (or down to the
