@@ -19,6 +19,9 @@ var _ = Describe("Token claims an organization admin cannot forge", func() {
 		update(getOrg(systemNamespace, "platform"), func(o *iamv1.Organization) {
 			o.Spec.Admins = []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "platform-team"}}
 		})
+		DeferCleanup(func() {
+			update(getOrg(systemNamespace, "platform"), func(o *iamv1.Organization) { o.Spec.Admins = nil })
+		})
 		eventuallyReady(getOrg(systemNamespace, "platform"))
 		user("acme-eu", "mallory", "mallory@globex.example", func(u *iamv1.OrgUser) {
 			u.Spec.Groups = []string{"platform-team", "eu-team"}
