@@ -140,3 +140,49 @@ const (
 	// spec.clientSecretRef to use it.
 	ReasonSecretConflict = "SecretConflict"
 )
+
+// Reasons and conditions added with the token-claim rules, the login policy
+// check and the IdentityProvider reconciler.
+const (
+	// ConditionClaimsRestricted (OrgUser): True when tokens carry less than
+	// the spec says: groups that another part of the organization tree binds
+	// as admins, or names with a reserved prefix, are left out of the groups
+	// claim, or email_verified is false although spec.emailVerified is true
+	// because the email's domain is not verified for the user's organization
+	// or one of its descendants. The message names what was dropped and
+	// why. It does not affect Ready: the user can sign in.
+	ConditionClaimsRestricted = "ClaimsRestricted"
+	// ReasonClaimsRestricted (OrgUser, ClaimsRestricted=True): see the
+	// condition's message for what was dropped.
+	ReasonClaimsRestricted = "ClaimsRestricted"
+	// ReasonClaimsAsWritten (OrgUser, ClaimsRestricted=False): tokens carry
+	// spec.groups and spec.emailVerified as written.
+	ReasonClaimsAsWritten = "ClaimsAsWritten"
+
+	// ReasonMFAUnavailable (Organization): the effective login.mfa is
+	// Required, but Orgkeeper does not offer a second factor yet, so
+	// password sign-ins to the organization are refused.
+	ReasonMFAUnavailable = "MFAUnavailable"
+
+	// ReasonDiscoveryNotImplemented (IdentityProvider, DiscoveryReady
+	// Unknown): this version of Orgkeeper does not fetch the upstream
+	// discovery document yet; federation comes with a later release.
+	ReasonDiscoveryNotImplemented = "DiscoveryNotImplemented"
+)
+
+// The initial password's condition (OrgUser).
+const (
+	// ConditionInitialPasswordConsumed (OrgUser, while
+	// spec.initialPasswordSecretRef is set): True once the password is
+	// hashed into the credential store; the message says that the Secret
+	// was deleted from the organization's namespace (or why it was kept).
+	ConditionInitialPasswordConsumed = "InitialPasswordConsumed"
+	// ReasonSecretDeleted (OrgUser, InitialPasswordConsumed=True): the
+	// initial password Secret was deleted after its value was hashed.
+	ReasonSecretDeleted = "SecretDeleted"
+	// ReasonSecretKept (OrgUser, InitialPasswordConsumed=True): the
+	// password is stored, but the Secret belongs to something else (it has
+	// an owner or is not of type Opaque) and was left in place; it is never
+	// read again.
+	ReasonSecretKept = "SecretKept"
+)

@@ -264,9 +264,12 @@ type IdentityProviderStatus struct {
 	// +optional
 	Discovery *IdentityProviderDiscovery `json:"discovery,omitempty"`
 
-	// conditions: DiscoveryReady (the discovery document was fetched),
-	// SecretFound (the client secret exists) and Ready (the login pages
-	// offer the provider). See the Reason* constants.
+	// conditions: SecretFound (the client secret exists), DiscoveryReady
+	// (the discovery document was fetched; Unknown with reason
+	// DiscoveryNotImplemented in this version, which does not fetch it
+	// yet) and Ready (the configuration is valid and the OIDC server serves
+	// this generation; the message names any problem, such as a domain
+	// another provider routes). See the Reason* constants.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -18,9 +18,13 @@ type OrgUserSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.indexOf('@') <= 64",message="spec.email: the part before '@' must be at most 64 characters"
 	Email string `json:"email"`
 
-	// emailVerified asserts that the user controls the email address; it is
-	// the email_verified claim. Set it only when you have checked the
-	// address. Defaults to false.
+	// emailVerified asserts that the user controls the email address. Set
+	// it only when you have checked the address. Defaults to false. Tokens
+	// say email_verified: true only when this is true and the email's
+	// domain is a verified domain of this organization or one of its
+	// descendants: an admin cannot vouch for addresses at another
+	// organization's domain. Otherwise the ClaimsRestricted condition names
+	// the domain.
 	// +optional
 	EmailVerified bool `json:"emailVerified,omitempty"`
 
@@ -69,7 +73,12 @@ type OrgUserSpec struct {
 	// groups are added to the groups claim, for applications (and
 	// Kubernetes) that authorize by group. At most 64 groups of at most 256
 	// characters. Names starting with "system:" or "orgkeeper:" are refused:
-	// Kubernetes and Orgkeeper grant privileges by them.
+	// Kubernetes and Orgkeeper grant privileges by them. A group that an
+	// Organization outside this organization's subtree (an ancestor, a
+	// sibling or a cousin) binds as a Group in spec.admins is left out of
+	// tokens (compared without regard to case), so no admin can hand out
+	// another part of the tree's privileges; the ClaimsRestricted condition
+	// names what was left out and why.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -99,8 +108,14 @@ type OrgUserSpec struct {
 	// initialPasswordSecretRef names a key of a Secret in this namespace
 	// that holds the user's first password. It is read once, while the user
 	// has no password: the password is hashed into the credential store in
-	// the system namespace and the Secret is never read again, so it may be
-	// deleted afterwards. Later changes to the Secret have no effect.
+	// the system namespace, and then Orgkeeper deletes the Secret, so that
+	// the plaintext does not outlive its use (every admin of the
+	// organization can read its Secrets). It is never read again: a Secret
+	// re-created under that name (by GitOps, for example) is deleted too
+	// without being read, so take it out of your repository. A Secret that
+	// has an owner or is not of type Opaque is left in place. The
+	// InitialPasswordConsumed condition says what happened. Changing a
+	// password later is done by the password reset and invitation flows.
 	// +optional
 	InitialPasswordSecretRef *SecretKeyReference `json:"initialPasswordSecretRef,omitempty"`
 
@@ -241,7 +256,10 @@ type OrgUserStatus struct {
 	Invitation *OrgUserInvitationStatus `json:"invitation,omitempty"`
 
 	// conditions: Ready is True when the user can sign in as specified (the
-	// OIDC server serves this generation). See the Reason* constants.
+	// OIDC server serves this generation); ClaimsRestricted is True when
+	// tokens carry less than spec.groups or spec.emailVerified say, and
+	// names what and why; InitialPasswordConsumed reports on
+	// spec.initialPasswordSecretRef. See the Reason* constants.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -2,11 +2,13 @@ package controller
 
 import (
 	"context"
+	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // Field indexes on the informer cache. They turn "which organizations are
@@ -62,6 +64,17 @@ const (
 	indexUserIdentifier = "iam.orgkeeper.io/identifier"
 	// indexUserInitialPassword: OrgUser by spec.initialPasswordSecretRef.name.
 	indexUserInitialPassword = "iam.orgkeeper.io/initial-password"
+	// indexUserGroup: OrgUser by every name in spec.groups, lower case.
+	indexUserGroup = "iam.orgkeeper.io/group"
+	// indexUserEmailDomain: OrgUser by the domain of spec.email.
+	indexUserEmailDomain = "iam.orgkeeper.io/email-domain"
+	// indexOrgAdminGroup: Organization by every Group subject of
+	// spec.admins, lower case; the token-claim rule looks up who binds a
+	// user's groups.
+	indexOrgAdminGroup = "iam.orgkeeper.io/admin-group"
+	// indexIdPClientSecret: IdentityProvider by
+	// spec.oidc.clientSecretRef.name.
+	indexIdPClientSecret = "iam.orgkeeper.io/idp-client-secret"
 )
 
 func setupSharedApplicationIndexes(mgr ctrl.Manager) error {
@@ -81,9 +94,40 @@ func setupOrgUserIndexes(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserInitialPassword, func(o client.Object) []string {
+	if err := idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserInitialPassword, func(o client.Object) []string {
 		if ref := o.(*iamv1.OrgUser).Spec.InitialPasswordSecretRef; ref != nil {
 			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserGroup, func(o client.Object) []string {
+		var out []string
+		for _, g := range o.(*iamv1.OrgUser).Spec.Groups {
+			out = append(out, strings.ToLower(g))
+		}
+		return out
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &iamv1.OrgUser{}, indexUserEmailDomain, func(o client.Object) []string {
+		if d := rules.EmailDomain(o.(*iamv1.OrgUser).Spec.Email); d != "" {
+			return []string{d}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &iamv1.Organization{}, indexOrgAdminGroup, func(o client.Object) []string {
+		return orgAdminGroups(o.(*iamv1.Organization))
+	})
+}
+
+func setupIdentityProviderIndexes(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &iamv1.IdentityProvider{}, indexIdPClientSecret, func(o client.Object) []string {
+		if oidc := o.(*iamv1.IdentityProvider).Spec.OIDC; oidc != nil && oidc.ClientSecretRef != nil {
+			return []string{oidc.ClientSecretRef.Name}
 		}
 		return nil
 	})

@@ -20,6 +20,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 // OrganizationReconciler places each Organization in the hierarchy, gives it
@@ -35,6 +36,9 @@ type OrganizationReconciler struct {
 	// Now is the clock that stamps status.sessionsRevokedAt; nil means
 	// time.Now.
 	Now func() time.Time
+	// Server, when set, makes Ready carry the snapshot build's Problems and
+	// wait until the OIDC server serves the organization's generation.
+	Server Server
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -86,7 +90,8 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	// First, whatever else fails: a suspension must end sessions even for
 	// an organization that is not (or no longer) placed.
 	observeSuspension(org, r.now())
-	return r.reconcileNormal(ctx, org, out)
+	res, err := r.reconcileNormal(ctx, org, out)
+	return servedResult(r.Server, snapshot.KindOrganization, org, &out.served, out.beforeServed(), res, err)
 }
 
 func (r *OrganizationReconciler) now() time.Time {
@@ -431,7 +436,7 @@ func names[T any, PT interface {
 
 // SetupWithManager registers the reconciler and what it watches.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&iamv1.Organization{}).
 		Named("organization").
 		Watches(&iamv1.Organization{}, r.relatedOrgs()).
@@ -439,6 +444,6 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, concurrency 
 		Watches(&rbacv1.RoleBinding{}, r.byOrgLabel()).
 		Watches(&rbacv1.Role{}, r.byOrgLabel()).
 		Watches(&iamv1.OrgUser{}, r.deletingOrgOfNamespace()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency})
+	return watchServed(b, r.Server, snapshot.KindOrganization).Complete(r)
 }

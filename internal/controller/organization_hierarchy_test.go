@@ -314,11 +314,14 @@ func TestSetOrgConditions(t *testing.T) {
 		wantNSReady metav1.ConditionStatus
 	}{
 		{"everything in place makes the organization Ready",
-			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, domains: passed(iamv1.ReasonNoDomains, "")},
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, served: ok, domains: passed(iamv1.ReasonNoDomains, "")},
 			metav1.ConditionTrue, iamv1.ReasonReconciled, metav1.ConditionTrue},
 		{"a pending domain does not keep the organization from being Ready",
-			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, domains: failed("Pending", "")},
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, served: ok, domains: failed("Pending", "")},
 			metav1.ConditionTrue, iamv1.ReasonReconciled, metav1.ConditionTrue},
+		{"a problem the snapshot build found is Ready's reason",
+			orgOutcome{placement: ok, rootOnly: ok, namespace: ok, rbac: ok, served: failed(iamv1.ReasonMFAUnavailable, "x")},
+			metav1.ConditionFalse, iamv1.ReasonMFAUnavailable, metav1.ConditionTrue},
 		{"a second root is not Ready and its namespace condition says why",
 			orgOutcome{placement: failed(iamv1.ReasonMultipleRoots, "x")},
 			metav1.ConditionFalse, iamv1.ReasonMultipleRoots, metav1.ConditionFalse},

@@ -19,6 +19,7 @@ type orgOutcome struct {
 	namespace check
 	rbac      check
 	domains   check
+	served    check // the OIDC server serves this generation, without Problems
 	// err is an unexpected error (API server unavailable, conflict) that
 	// ends the pass; it is retried.
 	err error
@@ -28,12 +29,18 @@ type orgOutcome struct {
 // ran and failed gives Ready its reason. Domains do not gate readiness: an
 // unverified domain only stops routing by that domain.
 func (o *orgOutcome) readyChecks() []check {
-	checks := []check{o.placement, o.rootOnly, o.namespace, o.rbac}
+	checks := append(o.beforeServed(), o.served)
 	if o.deletion.ran {
 		// While deleting, only the deletion decides; the rest did not run.
 		return []check{o.deletion}
 	}
 	return checks
+}
+
+// beforeServed are the checks that must pass before the server's view
+// (served) is asked.
+func (o *orgOutcome) beforeServed() []check {
+	return []check{o.placement, o.rootOnly, o.namespace, o.rbac}
 }
 
 // setOrgConditions sets NamespaceReady, RBACReady, DomainsVerified and Ready

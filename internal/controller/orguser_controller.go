@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -24,6 +27,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -33,9 +37,10 @@ import (
 // namespace that the user's organization cannot read.
 //
 // The initial password Secret is read only while the user has no password.
-// Once the credential Secret holds a hash, spec.initialPasswordSecretRef is
-// ignored (the Secret may be deleted); changing a password later is the job
-// of the password-reset and invitation flows, not of this field.
+// Once the credential Secret holds a hash, the Secret is deleted from the
+// organization's namespace and never read again (a re-created one is
+// deleted too); changing a password later is the job of the password-reset
+// and invitation flows, not of this field.
 type OrgUserReconciler struct {
 	client.Client
 	// APIReader confirms, before hashing, that a credential Secret the
@@ -103,10 +108,12 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 	return r.lockExpiry(user), nil
 }
 
-// reconcileNormal: find the organization, check the identifiers, store the
+// reconcileNormal: end the sessions of a newly disabled user, find the
+// organization, check the identifiers and what tokens may carry, store the
 // initial password.
 func (r *OrgUserReconciler) reconcileNormal(ctx context.Context, user *iamv1.OrgUser, out *userOutcome) error {
 	user.Status.ID = string(user.UID)
+	revokeOnDisable(user, r.now())
 	org, err := namespaceOrg(ctx, r.Client, user.Namespace)
 	if err != nil {
 		return err
@@ -123,7 +130,73 @@ func (r *OrgUserReconciler) reconcileNormal(ctx context.Context, user *iamv1.Org
 	if err := r.checkIdentifiers(ctx, user, out); err != nil {
 		return err
 	}
+	if err := r.checkClaims(ctx, user, org, out); err != nil {
+		return err
+	}
 	return r.ensurePassword(ctx, user, out)
+}
+
+// checkClaims finds what the token-claim rules leave out of the user's
+// tokens, with the same functions snapshot.Build serves the claims by:
+// groups bound as admins outside the organization's subtree, and an email
+// asserted verified at a domain the subtree does not hold.
+func (r *OrgUserReconciler) checkClaims(ctx context.Context, user *iamv1.OrgUser, org *iamv1.Organization, out *userOutcome) error {
+	var binders []iamv1.Organization
+	seen := map[types.UID]bool{}
+	for _, g := range user.Spec.Groups {
+		list := &iamv1.OrganizationList{}
+		if err := r.List(ctx, list, client.MatchingFields{indexOrgAdminGroup: strings.ToLower(g)}); err != nil {
+			return err
+		}
+		for _, o := range list.Items {
+			if !seen[o.UID] {
+				seen[o.UID] = true
+				binders = append(binders, o)
+			}
+		}
+	}
+	_, dropped := rules.TokenGroups(user.Spec.Groups, org.Status.Path, slices.Contains(user.Spec.Roles, snapshot.AdminRole),
+		rules.BindAdminGroups(binders))
+
+	var holderErr error
+	_, unverified := rules.EmailVerified(user.Spec.EmailVerified, user.Spec.Email, org.Status.Path, func(domain string) []string {
+		h, err := r.domainHolder(ctx, domain)
+		holderErr = err
+		if h == nil {
+			return nil
+		}
+		return h.Status.Path
+	})
+	if holderErr != nil {
+		return holderErr
+	}
+	out.claims = claimsOutcome{ran: true, dropped: dropped, unverifiedDomain: unverified}
+	return nil
+}
+
+// domainHolder returns the placed organization that holds domain verified
+// (claimed in spec, verified in status), the older one should statuses
+// disagree, as the snapshot routes domains; nil when none does.
+func (r *OrgUserReconciler) domainHolder(ctx context.Context, domain string) (*iamv1.Organization, error) {
+	list := &iamv1.OrganizationList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexOrgDomain: domain}); err != nil {
+		return nil, err
+	}
+	var holder *iamv1.Organization
+	for i := range list.Items {
+		o := &list.Items[i]
+		if p := o.Status.Path; len(p) == 0 || p[len(p)-1] != o.Name {
+			continue
+		}
+		if !slices.ContainsFunc(o.Status.Domains, func(d iamv1.DomainStatus) bool { return string(d.Name) == domain && d.Verified }) {
+			continue
+		}
+		if holder == nil || o.CreationTimestamp.Before(&holder.CreationTimestamp) ||
+			(o.CreationTimestamp.Equal(&holder.CreationTimestamp) && o.Name < holder.Name) {
+			holder = o
+		}
+	}
+	return holder, nil
 }
 
 // checkIdentifiers decides whether the user's email and username are its
@@ -152,7 +225,7 @@ func (r *OrgUserReconciler) identifiers(ctx context.Context, u *iamv1.OrgUser, m
 		}
 		for i := range list.Items {
 			o := &list.Items[i]
-			if seen[o.UID] || !olderUser(o, u) {
+			if seen[o.UID] || rules.Older(&o.ObjectMeta, &u.ObjectMeta) >= 0 {
 				continue
 			}
 			seen[o.UID] = true
@@ -183,7 +256,7 @@ func (r *OrgUserReconciler) ensurePassword(ctx context.Context, user *iamv1.OrgU
 	if found && len(cred.Data[credentials.PasswordHashKey]) > 0 {
 		user.Status.PasswordSet = true
 		out.password = passed(iamv1.ReasonReconciled, "the user has a password")
-		return nil
+		return r.removeInitialPassword(ctx, user, out)
 	}
 	ref := user.Spec.InitialPasswordSecretRef
 	if ref == nil {
@@ -199,7 +272,7 @@ func (r *OrgUserReconciler) ensurePassword(ctx context.Context, user *iamv1.OrgU
 	if found && len(cred.Data[credentials.PasswordHashKey]) > 0 {
 		user.Status.PasswordSet = true
 		out.password = passed(iamv1.ReasonReconciled, "the user has a password")
-		return nil
+		return r.removeInitialPassword(ctx, user, out)
 	}
 
 	password, c, err := r.initialPassword(ctx, user.Namespace, ref)
@@ -236,8 +309,55 @@ func (r *OrgUserReconciler) ensurePassword(ctx context.Context, user *iamv1.OrgU
 	user.Status.PasswordSet = true
 	out.password = passed(iamv1.ReasonReconciled, "the user has a password")
 	r.event(user, corev1.EventTypeNormal, "PasswordSet", "StorePassword",
-		"stored the initial password from Secret %s in the credential store; the Secret is not read again and may be deleted", ref.Name)
+		"stored the initial password from Secret %s in the credential store; the Secret is deleted and never read again", ref.Name)
 	logf.FromContext(ctx).Info("initial password stored", "credentialSecret", key.Name)
+	return r.removeInitialPassword(ctx, user, out)
+}
+
+// initialSecretDeleted is the outcome once the initial password Secret is
+// gone; one message whether this pass deleted it or an earlier one did.
+func initialSecretDeleted(name string) check {
+	return passed(iamv1.ReasonSecretDeleted,
+		"the initial password is hashed into the credential store and Secret %q was deleted from this namespace; "+
+			"it is never read again, so a Secret re-created under that name is deleted too; you may remove spec.initialPasswordSecretRef", name)
+}
+
+// removeInitialPassword deletes the initial password Secret once the user
+// has a password: the plaintext must not outlive its use, and every admin
+// of the organization can read its namespace's Secrets. It runs on every
+// pass while the user has a password, so a Secret re-created later (by
+// GitOps, say) is deleted again and never read: an initial password is
+// consumed once, and changing a password is the job of the reset and
+// invitation flows. A Secret that has an owner or is not of type Opaque
+// belongs to something else (spec.initialPasswordSecretRef names it by
+// mistake) and is left in place, and the status says so.
+func (r *OrgUserReconciler) removeInitialPassword(ctx context.Context, user *iamv1.OrgUser, out *userOutcome) error {
+	ref := user.Spec.InitialPasswordSecretRef
+	if ref == nil {
+		return nil
+	}
+	s := &corev1.Secret{}
+	found, err := getSecret(ctx, r.Client, types.NamespacedName{Namespace: user.Namespace, Name: ref.Name}, s)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		out.initialSecret = initialSecretDeleted(ref.Name)
+		return nil
+	case len(s.OwnerReferences) > 0 || (s.Type != "" && s.Type != corev1.SecretTypeOpaque):
+		out.initialSecret = passed(iamv1.ReasonSecretKept,
+			"the initial password is hashed into the credential store; Secret %q was not deleted because it has an owner or is not of type Opaque, "+
+				"so it seems to belong to something else; it is never read again", ref.Name)
+		return nil
+	}
+	err = r.Delete(ctx, s, client.Preconditions{UID: &s.UID})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting the initial password Secret %s: %w", ref.Name, err)
+	}
+	out.initialSecret = initialSecretDeleted(ref.Name)
+	r.event(user, corev1.EventTypeNormal, "InitialPasswordDeleted", "DeleteSecret",
+		"deleted Secret %s: the initial password is in the credential store", ref.Name)
+	logf.FromContext(ctx).Info("initial password Secret deleted", "secret", ref.Name)
 	return nil
 }
 
@@ -370,30 +490,92 @@ func (r *OrgUserReconciler) usersOfSecret() handler.EventHandler {
 }
 
 // usersOfOrg requeues the users in an organization's namespace when the
-// organization comes to own it or stops owning it.
+// organization comes to own it or stops owning it (or moves in the tree),
+// and, anywhere, the users whose ClaimsRestricted condition may change with
+// it: those naming a group the organization binds or stops binding as
+// admins, and those whose email is at a domain it verifies or releases.
 func (r *OrgUserReconciler) usersOfOrg() handler.EventHandler {
-	enqueue := func(ctx context.Context, q queue, o *iamv1.Organization) {
+	enqueue := func(ctx context.Context, q queue, opts ...client.ListOption) {
 		list := &iamv1.OrgUserList{}
-		if err := r.List(ctx, list, client.InNamespace(o.Name)); err != nil {
+		if err := r.List(ctx, list, opts...); err != nil {
 			return
 		}
 		for i := range list.Items {
 			q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 	}
+	claims := func(ctx context.Context, q queue, groups, domains []string) {
+		for _, g := range groups {
+			enqueue(ctx, q, client.MatchingFields{indexUserGroup: g})
+		}
+		for _, d := range domains {
+			enqueue(ctx, q, client.MatchingFields{indexUserEmailDomain: d})
+		}
+	}
 	return handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) {
-			if o := e.Object.(*iamv1.Organization); o.Status.Namespace != "" {
-				enqueue(ctx, q, o)
+			o := e.Object.(*iamv1.Organization)
+			if o.Status.Namespace != "" {
+				enqueue(ctx, q, client.InNamespace(o.Name))
 			}
+			claims(ctx, q, orgAdminGroups(o), orgVerifiedDomains(o))
 		},
 		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q queue) {
-			enqueue(ctx, q, e.Object.(*iamv1.Organization))
+			o := e.Object.(*iamv1.Organization)
+			enqueue(ctx, q, client.InNamespace(o.Name))
+			claims(ctx, q, orgAdminGroups(o), orgVerifiedDomains(o))
 		},
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
-			if old, cur := e.ObjectOld.(*iamv1.Organization), e.ObjectNew.(*iamv1.Organization); old.Status.Namespace != cur.Status.Namespace {
-				enqueue(ctx, q, cur)
+			old, cur := e.ObjectOld.(*iamv1.Organization), e.ObjectNew.(*iamv1.Organization)
+			if old.Status.Namespace != cur.Status.Namespace || !slices.Equal(old.Status.Path, cur.Status.Path) {
+				enqueue(ctx, q, client.InNamespace(cur.Name))
 			}
+			if !slices.Equal(old.Status.Path, cur.Status.Path) {
+				claims(ctx, q, orgAdminGroups(cur), orgVerifiedDomains(cur))
+				return
+			}
+			claims(ctx, q, symmetricDifference(orgAdminGroups(old), orgAdminGroups(cur)),
+				symmetricDifference(orgVerifiedDomains(old), orgVerifiedDomains(cur)))
 		},
 	}
+}
+
+// orgAdminGroups are the Group subjects of an organization's spec.admins,
+// lower case (the key of indexOrgAdminGroup and indexUserGroup).
+func orgAdminGroups(o *iamv1.Organization) []string {
+	var out []string
+	for _, s := range o.Spec.Admins {
+		if s.Kind == iamv1.SubjectGroup && s.Name != "" {
+			out = append(out, strings.ToLower(s.Name))
+		}
+	}
+	return out
+}
+
+// orgVerifiedDomains are the domains an organization's status shows
+// verified.
+func orgVerifiedDomains(o *iamv1.Organization) []string {
+	var out []string
+	for _, d := range o.Status.Domains {
+		if d.Verified {
+			out = append(out, string(d.Name))
+		}
+	}
+	return out
+}
+
+// symmetricDifference returns the strings in exactly one of a and b.
+func symmetricDifference(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

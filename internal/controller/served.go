@@ -4,6 +4,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -27,19 +28,64 @@ type Server interface {
 // announcement was missed.
 const servedRetry = 2 * time.Second
 
-// servedCheck is the last check of a served kind's Ready chain. Without a
-// Server (reconciler tests without the OIDC side) it passes.
+// servedCheck is the last check of a served kind's Ready chain, and the one
+// generic path by which the snapshot build's Problems reach every kind's
+// status: a Problem of this object (this UID and generation) fails Ready
+// with the Problem's reason and message, and further Problems are appended
+// to the message. A Problem of an older generation is not shown: the
+// object changed since, and the check waits for the build of the new one.
+// Without a Server (reconciler tests without the OIDC side) it passes.
 func servedCheck(srv Server, kind snapshot.Kind, obj metav1.Object) check {
 	if srv == nil {
 		return passed(iamv1.ReasonReconciled, "")
 	}
-	if problems := srv.Problems(snapshot.ObjectKey{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}); len(problems) > 0 {
-		return failed(problems[0].Reason, "%s", problems[0].Message)
+	if c, ok := problemsCheck(srv.Problems(snapshot.ObjectKey{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}), obj); ok {
+		return c
 	}
 	if !srv.ServesObject(kind, obj) {
 		return failed(iamv1.ReasonWaitingForServer, "the OIDC server does not serve generation %d yet", obj.GetGeneration())
 	}
 	return passed(iamv1.ReasonReconciled, "")
+}
+
+// problemsCheck turns the build's Problems of obj's current version into a
+// failed check; ok is false when there is none. The first Problem gives the
+// reason (Build sorts them by reason within an object).
+func problemsCheck(problems []snapshot.Problem, obj metav1.Object) (check, bool) {
+	var current []snapshot.Problem
+	for _, p := range problems {
+		if (p.UID == "" || p.UID == obj.GetUID()) && p.Generation == obj.GetGeneration() {
+			current = append(current, p)
+		}
+	}
+	if len(current) == 0 {
+		return check{}, false
+	}
+	msg := current[0].Message
+	for _, p := range current[1:] {
+		msg += "; also (" + p.Reason + "): " + p.Message
+	}
+	return failed(current[0].Reason, "%s", msg), true
+}
+
+// servedResult runs servedCheck into *served once every check before it
+// (before) ran and passed, and asks to come back while the server catches
+// up. It lets a reconciler that returns (Result, error) take part in the
+// generic problem path with one call.
+func servedResult(srv Server, kind snapshot.Kind, obj metav1.Object, served *check, before []check, res ctrl.Result, err error) (ctrl.Result, error) {
+	if err != nil || firstFailure(before...) != (check{}) {
+		return res, err
+	}
+	for _, c := range before {
+		if !c.ran {
+			return res, err // the pass stopped early (e.g. waiting for its namespace)
+		}
+	}
+	*served = servedCheck(srv, kind, obj)
+	if served.reason == iamv1.ReasonWaitingForServer && (res.RequeueAfter == 0 || res.RequeueAfter > servedRetry) {
+		res.RequeueAfter = servedRetry
+	}
+	return res, nil
 }
 
 // watchServed adds the server's feed of served-state changes to a controller.

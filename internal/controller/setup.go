@@ -25,8 +25,9 @@ type Options struct {
 	// (crypto and CSRF) are used, before the next ones take over; zero means
 	// DefaultKeyRotationPeriod.
 	KeyRotationPeriod time.Duration
-	// Server, when set, is the serving side (the projection): OrgUser and
-	// SharedApplication statuses then say Ready only once it serves them.
+	// Server, when set, is the serving side (the projection): every kind's
+	// status then carries the snapshot build's Problems about it and says
+	// Ready only once the server serves it.
 	Server Server
 }
 
@@ -66,6 +67,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:          mgr.GetClient(),
 		APIReader:       mgr.GetAPIReader(),
 		SystemNamespace: opts.SystemNamespace,
+		Server:          opts.Server,
 	}
 	if err := orgs.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the Organization reconciler: %w", err)
@@ -104,6 +106,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)
+	}
+	idps := &IdentityProviderReconciler{Client: mgr.GetClient(), Server: opts.Server}
+	if err := idps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("setting up the IdentityProvider reconciler: %w", err)
 	}
 	return nil
 }

@@ -17,7 +17,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -60,6 +62,11 @@ var _ = BeforeSuite(func() {
 		Metrics: metricsserver.Options{BindAddress: "0"},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	// The projection, as every replica runs it, so that statuses carry the
+	// snapshot build's Problems and Ready means "served".
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: &snapshot.Store{}}
+	Expect(proj.SetupWithManager(mgr)).To(Succeed())
+	opts.Server = proj
 	Expect(SetupWithManager(mgr, opts)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -2,12 +2,14 @@ package credentials
 
 import (
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
 
-// The credential Secret's layout. The names agree with api/v1alpha1 and with
-// internal/snapshot, which reads these Secrets (tests check both); they are
-// repeated here so that the login server can use this package without
-// importing the API types' dependencies.
+// The credential Secret's layout, in one place: the OrgUser reconciler
+// writes credential Secrets by these names and internal/snapshot reads them
+// by the same constants (its Credential* names refer to these), so the
+// writer and the reader cannot drift apart.
 const (
 	// SecretNamePrefix starts the name of every credential Secret.
 	SecretNamePrefix = "orgkeeper-cred-"
@@ -25,12 +27,11 @@ const (
 	// belongs to; LabelOrganization names its organization, which is also
 	// the OrgUser's namespace.
 	LabelOrgUser = "iam.orgkeeper.io/orguser"
-	// LabelOrganization equals api/v1alpha1.LabelOrganization.
-	LabelOrganization = "iam.orgkeeper.io/organization"
-	// LabelManagedBy and ManagedByValue equal their api/v1alpha1
-	// namesakes.
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedByValue = "orgkeeper"
+	// LabelOrganization is api/v1alpha1.LabelOrganization.
+	LabelOrganization = iamv1.LabelOrganization
+	// LabelManagedBy and ManagedByValue are their api/v1alpha1 namesakes.
+	LabelManagedBy = iamv1.LabelManagedBy
+	ManagedByValue = iamv1.ManagedByValue
 	// Finalizer holds an OrgUser until its credential Secret is deleted.
 	Finalizer = "iam.orgkeeper.io/credentials"
 )

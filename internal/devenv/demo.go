@@ -27,10 +27,13 @@ type DemoLogin struct {
 	Organization, Email, Password string
 }
 
-// DemoPasswords creates, for every OrgUser among objs whose
-// spec.initialPasswordSecretRef names a Secret that does not exist, that
-// Secret with a fresh random password, and returns the logins. Development
-// only: the passwords are meant to be printed for the person running dev.
+// DemoPasswords creates, for every OrgUser among objs that has no password
+// yet and whose spec.initialPasswordSecretRef names a Secret that does not
+// exist, that Secret with a fresh random password, and returns the logins.
+// Development only: the passwords are meant to be printed for the person
+// running dev. A user that has a password already (dev restarted on its
+// state directory) gets none: the operator deletes the initial password
+// Secret once it is hashed, and would delete a new one unread.
 func DemoPasswords(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) ([]DemoLogin, error) {
 	var out []DemoLogin
 	for _, obj := range objs {
@@ -42,6 +45,15 @@ func DemoPasswords(ctx context.Context, c client.Client, objs []*unstructured.Un
 		email, _, _ := unstructured.NestedString(obj.Object, "spec", "email")
 		if name == "" || key == "" {
 			continue
+		}
+		current := &unstructured.Unstructured{}
+		current.SetGroupVersionKind(obj.GroupVersionKind())
+		err := c.Get(ctx, client.ObjectKeyFromObject(obj), current)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading OrgUser %s: %w", obj.GetName(), err)
+		}
+		if set, _, _ := unstructured.NestedBool(current.Object, "status", "passwordSet"); err == nil && set {
+			continue // its password was chosen on an earlier run; we do not know it
 		}
 		password := rand.Text()[:16]
 		secret := &corev1.Secret{

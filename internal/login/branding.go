@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // Built-in colours, used where an organization's value is missing or not a
@@ -43,9 +44,11 @@ func isHexColor(s string) bool {
 }
 
 // httpsURL returns s when it is an absolute https URL, else "".
+// The rule is rules.BrandingURL, which the snapshot applies too (reporting
+// a refused value in the organization's status), so nothing the snapshot
+// keeps vanishes here.
 func httpsURL(s string) string {
-	u, err := url.Parse(s)
-	if s == "" || err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsAny(s, "\"'<>\\ \t\r\n") {
+	if s == "" || rules.BrandingURL(s) != nil {
 		return ""
 	}
 	return s

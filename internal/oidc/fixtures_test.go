@@ -108,6 +108,9 @@ func (w world) input(version int64) snapshot.Input {
 	acme := org("acme", []string{"platform", "acme"}, func(o *iamv1.Organization) {
 		o.Spec.DisplayName = "ACME Corporation"
 		o.Spec.Suspended = w.suspendAcme
+		// alice's email is verified in tokens only at a domain acme holds.
+		o.Spec.Domains = []iamv1.Domain{"acme.example"}
+		o.Status.Domains = []iamv1.DomainStatus{{Name: "acme.example", Verified: true}}
 	})
 	in := snapshot.Input{
 		SystemNamespace: sysNS, Version: version, Now: time.Now(),

@@ -25,7 +25,7 @@ func largeWorld() snapshot.Input {
 		name := fmt.Sprintf("customer-%d", c)
 		tier1 = append(tier1, name)
 		objs = append(objs, st.Org(name, st.WithParent("platform"), st.WithDomains(name+".example"),
-			st.WithLogin(iamv1.LoginSettings{IdentityProviders: []string{"sso"}, MFA: iamv1.MFARequired})))
+			st.WithLogin(iamv1.LoginSettings{IdentityProviders: []string{"sso"}, MFA: iamv1.MFAOptional})))
 		objs = append(objs, st.IdP(name, "sso", st.Inheritable(), st.WithIdPDomains(name+".example")))
 		for s := range subsidiaries {
 			sub := fmt.Sprintf("%s-sub-%d", name, s)
@@ -69,7 +69,7 @@ func TestLargeWorldIsServedWithoutProblems(t *testing.T) {
 		t.Errorf("served %d orgs, %d users, %d clients", len(s.Orgs()), s.UserCount(), len(s.Clients()))
 	}
 	leaf := s.Org("customer-7-sub-3")
-	if leaf.Login.MFA != iamv1.MFARequired || leaf.Branding.PrimaryColor != "#112233" || len(leaf.Login.IdentityProviders) != 1 {
+	if leaf.Login.MFA != iamv1.MFAOptional || leaf.Branding.PrimaryColor != "#112233" || len(leaf.Login.IdentityProviders) != 1 {
 		t.Errorf("inheritance at scale: %+v %+v", leaf.Login, leaf.Branding)
 	}
 }

@@ -65,6 +65,7 @@ func Build(in Input) (*Snapshot, []Problem) {
 	b.routeDomains()
 	b.buildIdentityProviders()
 	b.resolveLogins()
+	b.reportLoginPolicies()
 	b.buildClients()
 	b.buildUsers()
 	slices.SortStableFunc(b.problems, func(x, y Problem) int {

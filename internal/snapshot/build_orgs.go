@@ -143,8 +143,8 @@ func (b *builder) applyBranding(o *Org, c *iamv1.Organization) {
 		}
 		*dst = value
 	}
-	set("logoURL", &o.Branding.LogoURL, string(br.LogoURL), validation.HTTPSURL)
-	set("faviconURL", &o.Branding.FaviconURL, string(br.FaviconURL), validation.HTTPSURL)
+	set("logoURL", &o.Branding.LogoURL, string(br.LogoURL), rules.BrandingURL)
+	set("faviconURL", &o.Branding.FaviconURL, string(br.FaviconURL), rules.BrandingURL)
 	set("primaryColor", &o.Branding.PrimaryColor, string(br.PrimaryColor), validation.Color)
 	set("backgroundColor", &o.Branding.BackgroundColor, string(br.BackgroundColor), validation.Color)
 	set("textColor", &o.Branding.TextColor, string(br.TextColor), validation.Color)

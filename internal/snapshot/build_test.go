@@ -64,7 +64,7 @@ func TestOrganizations(t *testing.T) {
 					st.WithLogin(iamv1.LoginSettings{SelfRegistration: st.Ptr(true)})),
 				st.Org("acme", st.WithParent("platform"),
 					st.WithBranding(iamv1.Branding{PrimaryColor: "#333333", TextColor: "#444444"}),
-					st.WithLogin(iamv1.LoginSettings{Password: st.Ptr(false), MFA: iamv1.MFARequired})),
+					st.WithLogin(iamv1.LoginSettings{Password: st.Ptr(false), MFA: iamv1.MFAOptional})),
 				st.Org("acme-eu", st.WithParent("acme"),
 					st.WithBranding(iamv1.Branding{BackgroundColor: "#555555"}),
 					st.WithLogin(iamv1.LoginSettings{MFA: iamv1.MFADisabled, AutoRedirect: st.Ptr(true)})),
@@ -84,8 +84,8 @@ func TestOrganizations(t *testing.T) {
 				if diff := cmp.Diff(wantLogin, leaf.Login); diff != "" {
 					t.Errorf("acme-eu login (-want +got):\n%s", diff)
 				}
-				if got := s.Org("acme").Login.MFA; got != iamv1.MFARequired {
-					t.Errorf("acme MFA = %s, want Required", got)
+				if got := s.Org("acme").Login.MFA; got != iamv1.MFAOptional {
+					t.Errorf("acme MFA = %s, want Optional", got)
 				}
 				if got := s.Org("acme").Branding.TextColor; got != "#444444" {
 					t.Errorf("acme text colour = %s", got)

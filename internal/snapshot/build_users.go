@@ -21,14 +21,27 @@ func (b *builder) buildUsers() {
 	slices.SortFunc(users, func(x, y *iamv1.OrgUser) int {
 		return cmp.Or(cmp.Compare(x.Namespace, y.Namespace), rules.Older(&x.ObjectMeta, &y.ObjectMeta))
 	})
+	ub := &userBuild{
+		objects: make(map[*User]*iamv1.OrgUser, len(users)),
+		bound:   rules.BindAdminGroups(b.in.Organizations),
+	}
 	for _, in := range users {
-		if u := b.buildUser(in); u != nil {
+		if u := b.buildUser(in, ub); u != nil {
+			ub.objects[u] = in
 			b.serve(KindOrgUser, &in.ObjectMeta)
 		}
 	}
 }
 
-func (b *builder) buildUser(in *iamv1.OrgUser) *User {
+// userBuild is what buildUsers computes once for all users.
+type userBuild struct {
+	// objects are the OrgUsers of the served users, for the identifier rule.
+	objects map[*User]*iamv1.OrgUser
+	// bound are the groups that organizations bind as admins.
+	bound rules.AdminGroupBindings
+}
+
+func (b *builder) buildUser(in *iamv1.OrgUser, ub *userBuild) *User {
 	meta := &in.ObjectMeta
 	org := b.s.orgs[in.Namespace]
 	if org == nil {
@@ -47,44 +60,41 @@ func (b *builder) buildUser(in *iamv1.OrgUser) *User {
 		return nil
 	}
 
-	emailKey := orgKey{org.Name, strings.ToLower(spec.Email)}
-	if other := b.identifierHolder(emailKey); other != nil {
-		b.problem(KindOrgUser, meta, iamv1.ReasonDuplicateEmail,
-			"spec.email: %q is already the email or username of OrgUser %q of this organization (created earlier; case is ignored); "+
-				"emails are unique within an organization, so this user cannot sign in until one of them changes",
-			spec.Email, other.Name)
+	// The served users sharing an identifier hold their own (users are
+	// built oldest first); rules decides, as for the OrgUser's status.
+	claimant := rules.ClaimantOf(in)
+	var holders []rules.Claimant
+	for _, ident := range claimant.Identifiers() {
+		if other := b.identifierHolder(orgKey{org.Name, ident}); other != nil && ub.objects[other] != nil {
+			holders = append(holders, rules.ClaimantOf(ub.objects[other]))
+		}
+	}
+	if c := rules.UserIdentifierConflict(claimant, holders); c.Conflicted() {
+		b.problem(KindOrgUser, meta, c.Reason, "%s", c.Message)
 		return nil
 	}
+	emailKey := orgKey{org.Name, strings.ToLower(spec.Email)}
 	var usernameKey orgKey
 	if spec.Username != "" {
 		usernameKey = orgKey{org.Name, strings.ToLower(spec.Username)}
-		// A username equal to the user's own email passes: the user is not
-		// registered yet.
-		if other := b.identifierHolder(usernameKey); other != nil {
-			b.problem(KindOrgUser, meta, iamv1.ReasonDuplicateUsername,
-				"spec.username: %q is already the email or username of OrgUser %q of this organization (created earlier; case is ignored); "+
-					"choose another username", spec.Username, other.Name)
-			return nil
-		}
 	}
 
 	u := &User{
-		Name:          in.Name,
-		Namespace:     in.Namespace,
-		UID:           in.UID,
-		Generation:    in.Generation,
-		ID:            id,
-		Org:           org,
-		Email:         spec.Email,
-		EmailVerified: spec.EmailVerified,
-		Username:      cmp.Or(spec.Username, spec.Email),
-		DisplayName:   spec.DisplayName,
-		GivenName:     spec.GivenName,
-		FamilyName:    spec.FamilyName,
-		Roles:         slices.Clone(spec.Roles),
-		Admin:         slices.Contains(spec.Roles, AdminRole),
-		Disabled:      spec.Disabled,
-		State:         in.Status.State,
+		Name:        in.Name,
+		Namespace:   in.Namespace,
+		UID:         in.UID,
+		Generation:  in.Generation,
+		ID:          id,
+		Org:         org,
+		Email:       spec.Email,
+		Username:    cmp.Or(spec.Username, spec.Email),
+		DisplayName: spec.DisplayName,
+		GivenName:   spec.GivenName,
+		FamilyName:  spec.FamilyName,
+		Roles:       slices.Clone(spec.Roles),
+		Admin:       slices.Contains(spec.Roles, AdminRole),
+		Disabled:    spec.Disabled,
+		State:       in.Status.State,
 
 		FederatedIdentities: slices.Clone(in.Status.FederatedIdentities),
 	}
@@ -95,7 +105,8 @@ func (b *builder) buildUser(in *iamv1.OrgUser) *User {
 	if t := in.Status.SessionsRevokedAt; t != nil && t.After(u.SessionsNotBefore) {
 		u.SessionsNotBefore = t.Time
 	}
-	u.Groups = userGroups(spec.Groups, org.Name, u.Admin)
+	u.Groups, _ = rules.TokenGroups(spec.Groups, org.Path, u.Admin, ub.bound)
+	u.EmailVerified, _ = rules.EmailVerified(spec.EmailVerified, spec.Email, org.Path, b.domainHolderPath)
 	u.ApplicationRoles = b.applicationRoles(spec.ApplicationRoles, org.Name)
 	if v, ok := b.secretValue(b.in.SystemNamespace, CredentialSecretName(id), CredentialPasswordKey); ok {
 		u.PasswordHash = string(v)
@@ -128,32 +139,13 @@ func (b *builder) identifierHolder(key orgKey) *User {
 	return b.s.usersByUsername[key]
 }
 
-// userGroups is the groups claim: spec.groups without reserved or empty
-// names and duplicates, then the organization's admin group for admins. The
-// CRD refuses reserved names; this is the second line, because Kubernetes
-// and Orgkeeper grant privileges by them. The check ignores case, which is
-// stricter than Kubernetes needs.
-func userGroups(groups []string, org string, admin bool) []string {
-	out := make([]string, 0, len(groups)+1)
-	for _, g := range groups {
-		if g == "" || hasReservedPrefix(g) || slices.Contains(out, g) {
-			continue
-		}
-		out = append(out, g)
+// domainHolderPath returns the path of the organization that holds domain
+// verified (after routeDomains), or nil.
+func (b *builder) domainHolderPath(domain string) []string {
+	if o := b.s.domains[domain]; o != nil {
+		return o.Path
 	}
-	if admin {
-		out = append(out, rules.AdminGroup(org))
-	}
-	return out
-}
-
-func hasReservedPrefix(g string) bool {
-	for _, p := range reservedGroupPrefixes {
-		if len(g) >= len(p) && strings.EqualFold(g[:len(p)], p) {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // applicationRoles keeps the assignments that can appear in tokens: the

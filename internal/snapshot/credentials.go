@@ -1,34 +1,31 @@
 package snapshot
 
+import "github.com/orgkeeper/orgkeeper/internal/credentials"
+
 // Where the credential store keeps a user's secrets. The OrgUser reconciler
-// writes one Secret per user in the system namespace; Build reads it. Nothing
-// of it ever appears in the organization's namespace, in status or in logs.
+// writes one Secret per user in the system namespace; Build reads it. The
+// layout is internal/credentials' (the one place it is defined); these
+// names refer to it for the snapshot's readers. Nothing of it ever appears
+// in the organization's namespace, in status or in logs.
 const (
-	// CredentialSecretPrefix starts the name of every credential Secret; the
-	// rest is the user's ID (OrgUser metadata.uid), see CredentialSecretName.
-	CredentialSecretPrefix = "orgkeeper-cred-"
-
-	// CredentialPasswordKey is the data key that holds the user's password
-	// hash, an argon2id hash in the PHC string format
-	// ($argon2id$v=19$m=...,t=...,p=...$<salt>$<hash>). Absent: the user has
+	// CredentialSecretPrefix is credentials.SecretNamePrefix.
+	CredentialSecretPrefix = credentials.SecretNamePrefix
+	// CredentialPasswordKey is credentials.PasswordHashKey: the data key of
+	// the user's argon2id hash in the PHC string format. Absent: the user has
 	// no password (invited, or federated only).
-	CredentialPasswordKey = "argon2id"
-
-	// CredentialTOTPKey is the data key that holds the user's TOTP shared
-	// secret, base32 encoded as in otpauth:// URIs. Absent: the user has not
-	// enrolled a second factor.
-	CredentialTOTPKey = "totp"
-
-	// LabelCredentialUser labels every credential Secret with the user's ID,
-	// so that the projection can watch exactly these Secrets of the system
-	// namespace (label selector LabelCredentialUser, existence).
-	LabelCredentialUser = "iam.orgkeeper.io/credential-user"
+	CredentialPasswordKey = credentials.PasswordHashKey
+	// CredentialTOTPKey is credentials.TOTPKey: the data key of the user's
+	// TOTP shared secret. Absent: no second factor enrolled.
+	CredentialTOTPKey = credentials.TOTPKey
+	// LabelCredentialUser is credentials.LabelCredentialUser, with which the
+	// projection selects the credential Secrets of the system namespace.
+	LabelCredentialUser = credentials.LabelCredentialUser
 )
 
-// CredentialSecretName is the name of the Secret in the system namespace that
-// holds the credentials of the user with the given ID (OrgUser metadata.uid,
-// which is also User.ID and the sub claim).
-func CredentialSecretName(userID string) string { return CredentialSecretPrefix + userID }
+// CredentialSecretName is credentials.SecretName: the name of the Secret in
+// the system namespace that holds the credentials of the user with the given
+// ID (OrgUser metadata.uid, which is also User.ID and the sub claim).
+func CredentialSecretName(userID string) string { return credentials.SecretName(userID) }
 
 // Names the server and the controllers agree on for application secrets.
 const (
@@ -53,7 +50,3 @@ func GeneratedClientSecretName(application string) string {
 // AdminRole is the organization role (OrgUser spec.roles) that makes a user
 // an administrator of the organization.
 const AdminRole = "admin"
-
-// reservedGroupPrefixes are group names that Kubernetes or Orgkeeper grant
-// privileges by; a user's own groups never carry them.
-var reservedGroupPrefixes = []string{"system:", "orgkeeper:"}

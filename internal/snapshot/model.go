@@ -416,7 +416,10 @@ type User struct {
 	Org *Org
 
 	// Email is spec.email as written; lookups ignore case.
-	Email         string
+	Email string
+	// EmailVerified is the email_verified claim (rules.EmailVerified):
+	// spec.emailVerified, and only when the email's domain is held verified
+	// by the user's organization or one of its descendants.
 	EmailVerified bool
 	// Username is spec.username, or Email when unset: the
 	// preferred_username claim.
@@ -430,9 +433,11 @@ type User struct {
 	Roles []string
 	// Admin is true when Roles contains AdminRole.
 	Admin bool
-	// Groups is the groups claim: spec.groups without names starting with
-	// "system:" or "orgkeeper:" (compared without regard to case) or
-	// duplicates, then AdminGroup(org) for administrators.
+	// Groups is the groups claim (rules.TokenGroups): spec.groups without
+	// names starting with "system:" or "orgkeeper:" (compared without
+	// regard to case), duplicates, or groups that an organization outside
+	// the user's organization's subtree binds as admins, then
+	// AdminGroup(org) for administrators.
 	Groups []string
 	// ApplicationRoles maps a client ID to the user's roles for that
 	// client, from spec.applicationRoles, keeping only clients that are

@@ -178,7 +178,7 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	p.last, p.problems = snap, byObject
 	p.mu.Unlock()
 
-	p.announce(snap, prev, byObject, prevProblems, users.Items, apps.Items, idps.Items)
+	p.announce(snap, prev, byObject, prevProblems, orgs.Items, users.Items, apps.Items, idps.Items)
 	logf.FromContext(ctx).V(1).Info("snapshot published", "version", snap.Version,
 		"organizations", len(orgs.Items), "users", len(users.Items), "applications", len(apps.Items),
 		"problems", len(problems), "took", time.Since(start))
@@ -235,7 +235,7 @@ func (p *Projection) loadServerKeys(ctx context.Context) error {
 // announce sends an event for every object whose served version or problems
 // changed between two snapshots.
 func (p *Projection) announce(cur, prev *snapshot.Snapshot, problems, prevProblems map[snapshot.ObjectKey][]snapshot.Problem,
-	users []iamv1.OrgUser, apps []iamv1.SharedApplication, idps []iamv1.IdentityProvider) {
+	orgs []iamv1.Organization, users []iamv1.OrgUser, apps []iamv1.SharedApplication, idps []iamv1.IdentityProvider) {
 	p.mu.Lock()
 	events := maps.Clone(p.events)
 	p.mu.Unlock()
@@ -253,6 +253,9 @@ func (p *Projection) announce(cur, prev *snapshot.Snapshot, problems, prevProble
 		case ch <- event.GenericEvent{Object: obj}:
 		default:
 		}
+	}
+	for i := range orgs {
+		send(snapshot.KindOrganization, &orgs[i])
 	}
 	for i := range users {
 		send(snapshot.KindOrgUser, &users[i])
