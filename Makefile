@@ -31,11 +31,23 @@ manifests: ## Generate CRDs and the operator's RBAC from markers.
 docs: ## Render the API reference in docs/reference from the CRDs and api/v1alpha1/conditions.go.
 	$(GO) run ./hack/crdref -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/reference
 
+# The chart carries copies of the generated CRDs, the operator's ClusterRole,
+# the org-admin ClusterRole and the admission policy (Helm cannot read files
+# outside the chart). config/ is the one source; this target refreshes them.
+CHART_DIR := charts/orgkeeper
+.PHONY: chart
+chart: manifests ## Copy the CRDs, RBAC and admission policy from config/ into the Helm chart.
+	rm -f $(CHART_DIR)/crds/*.yaml
+	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	cp config/rbac/role.yaml $(CHART_DIR)/files/manager-role.yaml
+	cp config/rbac/org_admin_role.yaml $(CHART_DIR)/files/org-admin-role.yaml
+	cp config/policy/org_admin_limits.yaml $(CHART_DIR)/files/org-admin-limits.yaml
+
 .PHONY: verify-generated
-verify-generated: generate manifests docs ## Fail when generated files (code, CRDs, RBAC, API reference) are stale.
-	@if [ -n "$$(git status --porcelain -- api config docs/reference)" ]; then \
-		echo "generated files are stale; run 'make generate manifests docs' and commit:"; \
-		git status --porcelain -- api config docs/reference; git --no-pager diff -- api config docs/reference | head -50; exit 1; fi
+verify-generated: generate manifests docs chart ## Fail when generated files (code, CRDs, RBAC, API reference, chart copies) are stale.
+	@if [ -n "$$(git status --porcelain -- api config docs/reference $(CHART_DIR))" ]; then \
+		echo "generated files are stale; run 'make generate manifests docs chart' and commit:"; \
+		git status --porcelain -- api config docs/reference $(CHART_DIR); git --no-pager diff -- api config docs/reference $(CHART_DIR) | head -50; exit 1; fi
 
 .PHONY: fmt
 fmt:
