@@ -61,6 +61,16 @@ vet:
 kubectl: ## Build kubectl from the Go module proxy into bin/kubectl (if you have none).
 	@mkdir -p bin && ln -sf "$$(WITH_KUBECTL=1 hack/envtest/build.sh)/kubectl" bin/kubectl && bin/kubectl version --client
 
+.PHONY: helm
+helm: ## Build Helm from the Go module proxy into bin/helm (if you have none), e.g. bin/helm template charts/orgkeeper.
+	@mkdir -p bin
+	cd test/chart && $(GO) build -o ../../bin/helm \
+		-ldflags "-X helm.sh/helm/v3/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$($(GO) list -m -f '{{.Version}}' k8s.io/api | cut -d. -f2)" \
+		helm.sh/helm/v3/cmd/helm
+	bin/helm version
+
 .PHONY: envtest
 envtest: ## Build the control-plane binaries once (cached under ~/.cache/orgkeeper).
 	@hack/envtest/build.sh >/dev/null
