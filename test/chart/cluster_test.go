@@ -91,29 +91,7 @@ func TestRenderedObjectsAreValidForTheAPIServer(t *testing.T) {
 	kubeVersion := serverVersion(t, e)
 	ensureNamespace(t, c, releaseNamespace)
 
-	renders := map[string]string{
-		"default values":                       ``,
-		"three replicas on Redis":              redisValues,
-		"an issuer with TLS behind an Ingress": issuerValues,
-		"everything optional on": redisValues + `
-issuer:
-  url: https://login.example.com
-  tls: {secretName: login-tls}
-  trustedProxies: [10.0.0.0/8]
-ingress: {enabled: true, className: nginx, tls: [{secretName: login-tls, hosts: [login.example.com]}]}
-serviceMonitor: {enabled: true, prometheusServiceAccount: {name: prometheus, namespace: monitoring}}
-smtp: {host: smtp.example.com, from: login@example.com, passwordSecret: {name: smtp}}
-extraArgs: [--max-concurrent-reconciles=32]
-podDisruptionBudget: {maxUnavailable: 50%}
-topologySpreadConstraints:
-- {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app.kubernetes.io/name: orgkeeper}}}
-nodeSelector: {kubernetes.io/os: linux}
-tolerations: [{key: dedicated, operator: Equal, value: identity, effect: NoSchedule}]
-podAnnotations: {example.com/owner: platform}
-priorityClassName: system-cluster-critical
-`,
-	}
-	for name, values := range renders {
+	for name, values := range sampleRenders {
 		t.Run(name, func(t *testing.T) {
 			r, err := renderWith(t, values, renderOptions{kubeVersion: kubeVersion})
 			if err != nil {
@@ -153,4 +131,29 @@ func dryRunApplyAll(t *testing.T, c client.Client, objs []*unstructured.Unstruct
 		n++
 	}
 	return n
+}
+
+// sampleRenders are values files that together turn on every part of the
+// chart; the API and flag tests check each.
+var sampleRenders = map[string]string{
+	"default values":                       ``,
+	"three replicas on Redis":              redisValues,
+	"an issuer with TLS behind an Ingress": issuerValues,
+	"everything optional on": redisValues + `
+issuer:
+  url: https://login.example.com
+  tls: {secretName: login-tls}
+  trustedProxies: [10.0.0.0/8]
+ingress: {enabled: true, className: nginx, tls: [{secretName: login-tls, hosts: [login.example.com]}]}
+serviceMonitor: {enabled: true, prometheusServiceAccount: {name: prometheus, namespace: monitoring}}
+smtp: {host: smtp.example.com, from: login@example.com, passwordSecret: {name: smtp}}
+extraArgs: [--max-concurrent-reconciles=32]
+podDisruptionBudget: {maxUnavailable: 50%}
+topologySpreadConstraints:
+- {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app.kubernetes.io/name: orgkeeper}}}
+nodeSelector: {kubernetes.io/os: linux}
+tolerations: [{key: dedicated, operator: Equal, value: identity, effect: NoSchedule}]
+podAnnotations: {example.com/owner: platform}
+priorityClassName: system-cluster-critical
+`,
 }
