@@ -31,11 +31,23 @@ manifests: ## Generate CRDs and the operator's RBAC from markers.
 docs: ## Render the API reference in docs/reference from the CRDs and api/v1alpha1/conditions.go.
 	$(GO) run ./hack/crdref -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/reference
 
+# The chart carries copies of the generated CRDs, the operator's ClusterRole,
+# the org-admin ClusterRole and the admission policy (Helm cannot read files
+# outside the chart). config/ is the one source; this target refreshes them.
+CHART_DIR := charts/orgkeeper
+.PHONY: chart
+chart: manifests ## Copy the CRDs, RBAC and admission policy from config/ into the Helm chart.
+	rm -f $(CHART_DIR)/crds/*.yaml
+	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	cp config/rbac/role.yaml $(CHART_DIR)/files/manager-role.yaml
+	cp config/rbac/org_admin_role.yaml $(CHART_DIR)/files/org-admin-role.yaml
+	cp config/policy/org_admin_limits.yaml $(CHART_DIR)/files/org-admin-limits.yaml
+
 .PHONY: verify-generated
-verify-generated: generate manifests docs ## Fail when generated files (code, CRDs, RBAC, API reference) are stale.
-	@if [ -n "$$(git status --porcelain -- api config docs/reference)" ]; then \
-		echo "generated files are stale; run 'make generate manifests docs' and commit:"; \
-		git status --porcelain -- api config docs/reference; git --no-pager diff -- api config docs/reference | head -50; exit 1; fi
+verify-generated: generate manifests docs chart ## Fail when generated files (code, CRDs, RBAC, API reference, chart copies) are stale.
+	@if [ -n "$$(git status --porcelain -- api config docs/reference $(CHART_DIR))" ]; then \
+		echo "generated files are stale; run 'make generate manifests docs chart' and commit:"; \
+		git status --porcelain -- api config docs/reference $(CHART_DIR); git --no-pager diff -- api config docs/reference $(CHART_DIR) | head -50; exit 1; fi
 
 .PHONY: fmt
 fmt:
@@ -49,16 +61,31 @@ vet:
 kubectl: ## Build kubectl from the Go module proxy into bin/kubectl (if you have none).
 	@mkdir -p bin && ln -sf "$$(WITH_KUBECTL=1 hack/envtest/build.sh)/kubectl" bin/kubectl && bin/kubectl version --client
 
+.PHONY: helm
+helm: ## Build Helm from the Go module proxy into bin/helm (if you have none), e.g. bin/helm template charts/orgkeeper.
+	@mkdir -p bin
+	cd test/chart && $(GO) build -o ../../bin/helm \
+		-ldflags "-X helm.sh/helm/v3/internal/version.version=$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3) \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$$($(GO) list -m -f '{{.Version}}' k8s.io/api | cut -d. -f2)" \
+		helm.sh/helm/v3/cmd/helm
+	bin/helm version
+
 .PHONY: envtest
 envtest: ## Build the control-plane binaries once (cached under ~/.cache/orgkeeper).
 	@hack/envtest/build.sh >/dev/null
 
 ##@ Test
 
+# Separate Go modules with tests of their own (make test runs them too).
+TOOL_MODULES := test/chart hack/image
+
 .PHONY: test
 test: envtest vet ## Run all tests against a real kube-apiserver.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
+	@# The modules that keep Helm, kustomize and go-containerregistry out of the manager's build.
+	for m in $(TOOL_MODULES); do (cd $$m && $(GO) vet ./... && KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 15m $(TEST_ARGS)); done
 
 .PHONY: bench
 bench: envtest ## Run the benchmarks (the scale run is make bench-scale).
@@ -69,6 +96,27 @@ bench: envtest ## Run the benchmarks (the scale run is make bench-scale).
 .PHONY: build
 build: generate
 	$(GO) build -o bin/orgkeeper ./cmd/orgkeeper
+
+# The image: `make image` writes bin/orgkeeper-image.tar. IMG names it; its
+# tag defaults to appVersion of the chart, which is also the chart's default
+# image.tag and config/manager's image tag (the chart test checks the last two
+# agree), so one version names the image everywhere.
+VERSION ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/orgkeeper/Chart.yaml)
+IMG ?= orgkeeper:$(VERSION)
+IMAGE_ARCH ?= amd64
+IMAGE_TAR ?= bin/orgkeeper-image.tar
+
+.PHONY: image
+image: ## Build the manager's image (static, non-root, no shell) into bin/orgkeeper-image.tar, without a container engine. IMG=name:tag
+	@mkdir -p bin
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '-s -w' -o bin/orgkeeper-linux-$(IMAGE_ARCH) ./cmd/orgkeeper
+	cd hack/image && SOURCE_DATE_EPOCH="$$(git log -1 --format=%ct)" $(GO) run . build \
+		-binary ../../bin/orgkeeper-linux-$(IMAGE_ARCH) -arch $(IMAGE_ARCH) -ref "$(IMG)" -out ../../$(IMAGE_TAR) \
+		-version "$(VERSION)" -revision "$$(git rev-parse HEAD)"
+
+.PHONY: verify-image
+verify-image: ## Check bin/orgkeeper-image.tar: numeric non-root user, static entrypoint, CA bundle, no shell.
+	cd hack/image && $(GO) run . verify ../../$(IMAGE_TAR)
 
 .PHONY: help
 help:

@@ -1,0 +1,116 @@
+{{/*
+Labels of every object. Names are fixed (orgkeeper-manager, orgkeeper-org-admin,
+...) rather than derived from the release name: the CRDs and ClusterRoles are
+cluster-wide and the operator looks the org-admin ClusterRole up by name, so
+there is one Orgkeeper per cluster.
+*/}}
+{{- define "orgkeeper.labels" -}}
+app.kubernetes.io/name: orgkeeper
+app.kubernetes.io/part-of: orgkeeper
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{/* The Pods' labels that the Deployment, Services and PDB select on. */}}
+{{- define "orgkeeper.selectorLabels" -}}
+app.kubernetes.io/name: orgkeeper
+app.kubernetes.io/component: manager
+{{- end }}
+
+{{- define "orgkeeper.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/*
+orgkeeper.validate stops the render with a message for values that would
+install something that cannot work.
+*/}}
+{{- define "orgkeeper.validate" -}}
+{{- $store := .Values.sessionStore.type -}}
+{{- if and (gt (int .Values.replicaCount) 1) (ne $store "redis") -}}
+{{- fail (printf "replicaCount is %d but sessionStore.type is %q: the in-memory session store lives in one Pod, so a sign-in begun on one replica would fail on the next. Set sessionStore.type=redis and sessionStore.redis.addr=<host:port>, or replicaCount=1." (int .Values.replicaCount) $store) -}}
+{{- end -}}
+{{- if and (eq $store "redis") (not .Values.sessionStore.redis.addr) -}}
+{{- fail "sessionStore.type is redis but sessionStore.redis.addr is empty: set it to the Redis server's host:port." -}}
+{{- end -}}
+{{- if and .Values.sessionStore.redis.tls.caSecret.name (not .Values.sessionStore.redis.tls.enabled) -}}
+{{- fail "sessionStore.redis.tls.caSecret is set but sessionStore.redis.tls.enabled is false: enable TLS, or remove the CA." -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.issuer.url) -}}
+{{- fail "ingress.enabled is true but issuer.url is empty: the Ingress takes its host from the issuer URL, such as https://login.example.com." -}}
+{{- end -}}
+{{- if and .Values.issuer.tls.secretName (not .Values.issuer.url) -}}
+{{- fail "issuer.tls.secretName is set but issuer.url is empty: the TLS certificate is for the issuer; set issuer.url." -}}
+{{- end -}}
+{{- end }}
+
+{{/* The arguments of `orgkeeper manager`. */}}
+{{- define "orgkeeper.args" -}}
+- manager
+- --leader-elect
+- {{ printf "--system-namespace=%s" .Release.Namespace | quote }}
+- --http-addr=:{{ .Values.ports.http }}
+- --metrics-addr=:{{ .Values.ports.metrics }}
+- --health-addr=:{{ .Values.ports.health }}
+- {{ printf "--zap-log-level=%s" .Values.logLevel | quote }}
+{{- with .Values.issuer.url }}
+- {{ printf "--issuer-url=%s" . | quote }}
+{{- end }}
+{{- if .Values.issuer.tls.secretName }}
+- --tls-cert-file=/etc/orgkeeper/tls/tls.crt
+- --tls-key-file=/etc/orgkeeper/tls/tls.key
+{{- end }}
+{{- with .Values.issuer.trustedProxies }}
+- {{ printf "--trusted-proxies=%s" (join "," .) | quote }}
+{{- end }}
+{{- with .Values.issuer.keyRotationPeriod }}
+- {{ printf "--key-rotation-period=%s" . | quote }}
+{{- end }}
+{{- if eq .Values.sessionStore.type "redis" }}
+{{- with .Values.sessionStore.redis }}
+- --session-store=redis
+- {{ printf "--redis-addr=%s" .addr | quote }}
+{{- with .username }}
+- {{ printf "--redis-username=%s" . | quote }}
+{{- end }}
+{{- if .passwordSecret.name }}
+- --redis-password-file=/etc/orgkeeper/redis/password
+{{- end }}
+{{- if .db }}
+- {{ printf "--redis-db=%d" (int .db) | quote }}
+{{- end }}
+{{- with .keyPrefix }}
+- {{ printf "--redis-key-prefix=%s" . | quote }}
+{{- end }}
+{{- if .tls.enabled }}
+- --redis-tls
+{{- if .tls.caSecret.name }}
+- --redis-ca-file=/etc/orgkeeper/redis-ca/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraArgs }}
+- {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+orgkeeper.withLabels prints a manifest copied from config/ (see files/README.md)
+with the chart's labels merged into each document's labels.
+*/}}
+{{- define "orgkeeper.withLabels" -}}
+{{- $root := .root -}}
+{{- range $doc := regexSplit "(?m)^---\\s*$" ($root.Files.Get .file) -1 }}
+{{- $obj := fromYaml $doc }}
+{{- if $obj.kind }}
+{{- /* The file's own labels win (managed-by: orgkeeper marks what the operator relies on). */}}
+{{- $labels := merge ($obj.metadata.labels | default dict) (include "orgkeeper.labels" $root | fromYaml) }}
+{{- $_ := set $obj.metadata "labels" $labels }}
+---
+{{ toYaml $obj }}
+{{- end }}
+{{- end }}
+{{- end }}
