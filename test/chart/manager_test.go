@@ -194,14 +194,6 @@ func runRenderedManager(t *testing.T, issuer string, ports []int, values string)
 	g.Expect(discovery.Issuer).To(Equal(issuer))
 }
 
-// pendingFlags are manager flags that the chart renders only when a value
-// asks for them and that other lines of work add to the manager: the trusted
-// proxies (login) and the Redis session store (replicas). A manager without
-// them is older than the chart; TestManagerAcceptsEveryRenderedArgument
-// skips such renders rather than failing. Any other unknown flag fails it.
-// Remove an entry once its flag is on main.
-var pendingFlags = []string{"--trusted-proxies", "--session-store", "--redis-"}
-
 // TestManagerAcceptsEveryRenderedArgument parses the arguments of every
 // sample render with the manager's own command line: flags are parsed before
 // --help is honoured, so an unknown flag or a malformed value fails. (The
@@ -217,23 +209,14 @@ func TestManagerAcceptsEveryRenderedArgument(t *testing.T) {
 	for name, values := range sampleRenders {
 		t.Run(name, func(t *testing.T) {
 			args := mustRender(t, values).managerArgs(t)
-			var pending []string
 			for _, a := range args[1:] {
 				flag, _, _ := strings.Cut(a, "=")
-				if strings.Contains(help, flag+" ") {
-					continue
-				}
-				if !slices.ContainsFunc(pendingFlags, func(p string) bool { return strings.HasPrefix(flag, p) }) {
+				if !strings.Contains(help, flag+" ") {
 					t.Errorf("the chart renders %s, which the manager does not have", flag)
-					continue
 				}
-				pending = append(pending, flag)
 			}
 			if t.Failed() {
 				return
-			}
-			if len(pending) > 0 {
-				t.Skipf("this manager has no %v yet", pending)
 			}
 			out, err := exec.Command(bin, append(slices.Clone(args), "--help")...).CombinedOutput()
 			if err != nil {
