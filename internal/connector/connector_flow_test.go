@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
@@ -132,6 +134,24 @@ func TestTheRegistryReusesAConnectorUntilTheProviderChanges(t *testing.T) {
 		if c, err := reg.Connector(&changed); err != nil || c == first {
 			t.Errorf("%s: want a new connector, got the old one (%v)", name, err)
 		}
+	}
+}
+
+func TestTheRegistryForgetsProvidersNoLongerServed(t *testing.T) {
+	up := upstreamtest.NewOrgkeeper(t, callbackURL)
+	reg := connector.NewRegistry(testConfig())
+	idp := up.IdentityProvider("acme", "corp-sso")
+	first, err := reg.Connector(idp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Forget(func(types.UID) bool { return true })
+	if c, _ := reg.Connector(idp); c != first {
+		t.Error("a kept provider lost its connector")
+	}
+	reg.Forget(func(uid types.UID) bool { return uid != idp.UID })
+	if c, _ := reg.Connector(idp); c == first {
+		t.Error("a forgotten provider kept its connector")
 	}
 }
 

@@ -353,7 +353,7 @@ func TestEveryHostileUpstreamAnswerEndsInATypedError(t *testing.T) {
 			if msg := connector.UserMessage(err, "Fake"); msg == "" {
 				t.Errorf("no message for the error page")
 			}
-			for _, secret := range []string{upstreamtest.FakeClientSecret, "fake-access-token", "fake-code"} {
+			for _, secret := range []string{upstreamtest.FakeClientSecret, "fake-access-token", "fake-code-1"} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error text reveals %q: %v", secret, err)
 				}
@@ -513,5 +513,64 @@ func TestACanceledSignInStopsWaitingForTheUpstream(t *testing.T) {
 	_, err = conn.Finish(ctx, pending, f.Authorize(t, authURL))
 	if !isReason(err, connector.ErrUnavailable) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("want Unavailable because of the canceled context, got %v", err)
+	}
+}
+
+func TestARedirectingTokenEndpointDoesNotGetTheCodeSentElsewhere(t *testing.T) {
+	f := upstreamtest.NewFake(t)
+	f.Set(func(f *upstreamtest.Fake) {
+		f.Handlers["/token"] = func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, f.URL+"/collector", http.StatusTemporaryRedirect)
+		}
+		f.Handlers["/collector"] = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "got it", http.StatusOK) }
+	})
+	conn, err := connector.New(f.IdentityProvider("acme", "fake"), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signInAtFake(t, conn, f); !isReason(err, connector.ErrUnavailable) {
+		t.Fatalf("want Unavailable, got %v", err)
+	}
+	if n := f.Hits("/collector"); n != 0 {
+		t.Errorf("the redirect was followed: the collector got %d requests with the code and the client secret", n)
+	}
+}
+
+func TestConcurrentSignInsThroughOneConnectorEachGetTheirOwnIdentity(t *testing.T) {
+	f := upstreamtest.NewFake(t)
+	f.Set(func(f *upstreamtest.Fake) {
+		// Each sign-in's subject is its nonce's prefix, so that a mixed-up
+		// answer would show.
+		f.Claims = func(c map[string]any) { c["sub"] = "user-" + c["nonce"].(string)[:8] }
+	})
+	conn, err := connector.New(f.IdentityProvider("acme", "fake"), testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			authURL, pending, err := conn.Begin(t.Context(), connector.BeginRequest{RedirectURI: fakeCallback})
+			if err != nil {
+				errs <- err
+				return
+			}
+			id, err := conn.Finish(t.Context(), pending, f.Authorize(t, authURL))
+			if err == nil && id.Subject != "user-"+pending.Nonce[:8] {
+				err = errors.New("got another sign-in's identity: " + id.Subject)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := f.Hits("/keys"); n != 1 {
+		t.Errorf("16 concurrent sign-ins fetched the JWKS %d times; want once", n)
 	}
 }

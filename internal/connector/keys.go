@@ -49,7 +49,7 @@ func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte
 	}
 	h := jws.Signatures[0].Header
 	now := k.client.cfg.Now()
-	keys, fresh, err := k.current(ctx, now, h.KeyID, false)
+	keys, fresh, err := k.current(ctx, now, false)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (k *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte
 	}
 	if !fresh {
 		// An unknown kid: the provider may have rotated.
-		keys, _, err = k.current(ctx, now, h.KeyID, true)
+		keys, _, err = k.current(ctx, now, true)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, h jose.Heade
 		if key.Algorithm != "" && key.Algorithm != h.Algorithm {
 			continue
 		}
-		if key.IsPublic() == false {
+		if !key.IsPublic() {
 			continue // a JWKS publishing a private key is broken; do not use it
 		}
 		candidate = true
@@ -100,65 +100,68 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, h jose.Heade
 }
 
 // current returns the cached keys, fetching them when there are none, when
-// they are older than KeyMaxAge, or when refresh is asked and the last
-// attempt is older than KeyRefreshInterval. fresh says the keys were
-// fetched by this call (another refresh would change nothing).
-func (k *keySet) current(ctx context.Context, now time.Time, kid string, refresh bool) ([]jose.JSONWebKey, bool, error) {
+// they are older than KeyMaxAge, or when refresh is asked; but a fetch is
+// started no sooner than KeyRefreshInterval after the previous attempt, and
+// callers that arrive during a fetch wait for its result. fresh says the
+// keys come from a fetch this call started or waited for (another refresh
+// now would change nothing).
+func (k *keySet) current(ctx context.Context, now time.Time, refresh bool) (keys []jose.JSONWebKey, fresh bool, err error) {
 	cfg := k.client.cfg
-	{
-		k.mu.Lock()
-		stale := k.fetchedAt.IsZero() || now.Sub(k.fetchedAt) > cfg.KeyMaxAge
-		mayRetry := k.triedAt.IsZero() || now.Sub(k.triedAt) >= cfg.KeyRefreshInterval
-		if !(stale || refresh) || !mayRetry {
-			keys, err := k.keys, error(nil)
-			if k.fetchedAt.IsZero() {
-				err = k.fetchErr
-			}
-			k.mu.Unlock()
-			if err != nil {
-				return nil, false, err
-			}
-			return keys, refresh, nil // a refresh was asked but is not due: keep what there is
-		}
-		if ch := k.inflight; ch != nil {
-			// Someone is fetching: wait for that result rather than
-			// fetching twice.
-			k.mu.Unlock()
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				return nil, false, newError(ReasonUnavailable, ctx.Err(), "waiting for the keys of %s", k.client.provider)
-			}
-			k.mu.Lock()
-			keys, err := k.keys, k.fetchErr
-			k.mu.Unlock()
-			if err != nil {
-				return nil, false, err
-			}
-			return keys, true, nil
-		}
-		ch := make(chan struct{})
-		k.inflight = ch
-		k.triedAt = now
+	k.mu.Lock()
+	due := refresh || k.fetchedAt.IsZero() || now.Sub(k.fetchedAt) > cfg.KeyMaxAge
+	if !due {
+		keys = k.keys
 		k.mu.Unlock()
-
-		// The fetch is not bound to one login's context: it serves all
-		// waiters, and Config.Timeout bounds it.
-		keys, err := k.fetch(context.WithoutCancel(ctx))
-
-		k.mu.Lock()
-		k.fetchErr = err
-		if err == nil {
-			k.keys, k.fetchedAt = keys, now
+		return keys, false, nil
+	}
+	if ch := k.inflight; ch != nil {
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, false, newError(ReasonUnavailable, ctx.Err(), "waiting for the keys of %s", k.client.provider)
 		}
-		k.inflight = nil
-		close(ch)
+		k.mu.Lock()
+		keys, err = k.keys, k.fetchErr
 		k.mu.Unlock()
 		if err != nil {
 			return nil, false, err
 		}
 		return keys, true, nil
 	}
+	if !k.triedAt.IsZero() && now.Sub(k.triedAt) < cfg.KeyRefreshInterval {
+		// Not due yet: keep what there is (or the last failure, when
+		// there is nothing).
+		keys, err = k.keys, nil
+		if k.fetchedAt.IsZero() {
+			err = k.fetchErr
+		}
+		k.mu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
+		return keys, true, nil
+	}
+	ch := make(chan struct{})
+	k.inflight, k.triedAt = ch, now
+	k.mu.Unlock()
+
+	// The fetch is not bound to one login's context: it serves every
+	// waiter, and Config.Timeout bounds it.
+	keys, err = k.fetch(context.WithoutCancel(ctx))
+
+	k.mu.Lock()
+	k.fetchErr = err
+	if err == nil {
+		k.keys, k.fetchedAt = keys, now
+	}
+	k.inflight = nil
+	close(ch)
+	k.mu.Unlock()
+	if err != nil {
+		return nil, false, err
+	}
+	return keys, true, nil
 }
 
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {

@@ -105,6 +105,12 @@ func TestClaimsAreTakenThroughTheProvidersClaimMappings(t *testing.T) {
 			err:    connector.ErrInvalidToken,
 		},
 		{
+			name:     "a mapped subject claim longer than the bound is refused too",
+			mappings: func(m *iamv1.ClaimMappings) { m.Subject = "oid" },
+			claims:   func(c map[string]any) { c["oid"] = strings.Repeat("o", 300) },
+			err:      connector.ErrInvalidToken,
+		},
+		{
 			name:     "a mapped subject claim that is missing everywhere is refused",
 			mappings: func(m *iamv1.ClaimMappings) { m.Subject = "oid" },
 			err:      connector.ErrInvalidToken,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,8 @@ const FakeSubject = "fake-user-1"
 // the client secret, userinfo) and whose every part a test can replace to
 // behave badly. Set the fields before the sign-in; they are read under a
 // lock.
+type fakePending struct{ nonce, challenge, redirectURI string }
+
 type Fake struct {
 	// URL is the issuer.
 	URL string
@@ -54,9 +57,12 @@ type Fake struct {
 	// /keys, /token, /userinfo).
 	Handlers map[string]http.HandlerFunc
 
-	pending struct{ nonce, challenge, redirectURI string }
+	// pending holds each issued code's authorization request; a code is
+	// redeemed once.
+	pending map[string]fakePending
+	codes   int
 
-	// Hits counts requests per path.
+	// hits counts requests per path.
 	hits sync.Map // path -> *atomic.Int64
 }
 
@@ -64,7 +70,6 @@ type Fake struct {
 const (
 	FakeClientID     = "orgkeeper"
 	FakeClientSecret = "fake-client-secret"
-	fakeCode         = "fake-code"
 )
 
 // NewFake starts a Fake that stops at the end of the test.
@@ -74,7 +79,7 @@ func NewFake(t testing.TB) *Fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Fake{Key: key, KeyID: "fake-key-1", Handlers: map[string]http.HandlerFunc{}}
+	f := &Fake{Key: key, KeyID: "fake-key-1", Handlers: map[string]http.HandlerFunc{}, pending: map[string]fakePending{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
@@ -125,22 +130,25 @@ func (f *Fake) Authorize(t testing.TB, authURL string) *http.Request {
 	}
 	q := u.Query()
 	f.mu.Lock()
-	f.pending.nonce, f.pending.challenge, f.pending.redirectURI = q.Get("nonce"), q.Get("code_challenge"), q.Get("redirect_uri")
+	f.codes++
+	code := "fake-code-" + strconv.Itoa(f.codes)
+	f.pending[code] = fakePending{nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), redirectURI: q.Get("redirect_uri")}
 	edit := f.Callback
 	f.mu.Unlock()
-	cb := url.Values{"code": {fakeCode}, "state": {q.Get("state")}, "iss": {f.URL}}
+	cb := url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {f.URL}}
 	if edit != nil {
 		edit(cb)
 	}
 	return httptest.NewRequest(http.MethodGet, q.Get("redirect_uri")+"?"+cb.Encode(), nil)
 }
 
-// IDTokenClaims are the claims the Fake would sign now.
-func (f *Fake) IDTokenClaims() map[string]any {
+// IDTokenClaims are the claims the Fake would sign now for an
+// authorization request with nonce.
+func (f *Fake) IDTokenClaims(nonce string) map[string]any {
 	now := time.Now()
 	return map[string]any{
 		"iss": f.URL, "sub": FakeSubject, "aud": FakeClientID,
-		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nonce": f.pending.nonce,
+		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nonce": nonce,
 		"email": "pat@fake.example", "email_verified": true,
 		"name": "Pat Doe", "given_name": "Pat", "family_name": "Doe", "preferred_username": "pat",
 		"groups": []string{"staff"},
@@ -197,7 +205,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 			return
 		}
-		claims := f.IDTokenClaims()
+		claims := f.IDTokenClaims("")
 		for _, k := range []string{"iss", "aud", "exp", "iat", "nonce"} {
 			delete(claims, k)
 		}
@@ -232,13 +240,15 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	code := r.PostForm.Get("code")
+	p, ok := f.pending[code]
+	delete(f.pending, code)
 	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
-	if r.PostForm.Get("code") != fakeCode || r.PostForm.Get("redirect_uri") != f.pending.redirectURI ||
-		base64.RawURLEncoding.EncodeToString(sum[:]) != f.pending.challenge {
+	if !ok || r.PostForm.Get("redirect_uri") != p.redirectURI || base64.RawURLEncoding.EncodeToString(sum[:]) != p.challenge {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "code, redirect_uri or code_verifier is wrong"})
 		return
 	}
-	claims := f.IDTokenClaims()
+	claims := f.IDTokenClaims(p.nonce)
 	if f.Claims != nil {
 		f.Claims(claims)
 	}
