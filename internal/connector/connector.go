@@ -92,7 +92,8 @@ type BeginRequest struct {
 	// absolute and exact.
 	RedirectURI string
 	// LoginHint, when not empty, is passed as login_hint (the email the
-	// user typed on the identifier page). At most 256 bytes.
+	// user typed on the identifier page). A hint longer than 256 bytes is
+	// dropped.
 	LoginHint string
 }
 
