@@ -12,7 +12,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
-	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
+	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest/orgkeeperidp"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -22,8 +22,8 @@ import (
 const callbackURL = "https://orgkeeper.example/login/idp/callback"
 
 var (
-	alice = upstreamtest.User{Name: "alice", Password: "correct horse battery staple", Groups: []string{"engineering", "oncall"}}
-	bob   = upstreamtest.User{Name: "bob", Password: "another long password"}
+	alice = orgkeeperidp.User{Name: "alice", Password: "correct horse battery staple", Groups: []string{"engineering", "oncall"}}
+	bob   = orgkeeperidp.User{Name: "bob", Password: "another long password"}
 )
 
 func testConfig() connector.Config {
@@ -31,7 +31,7 @@ func testConfig() connector.Config {
 }
 
 func TestASignInThroughARealUpstreamYieldsTheMappedIdentity(t *testing.T) {
-	up := upstreamtest.NewOrgkeeper(t, callbackURL, alice, bob)
+	up := orgkeeperidp.New(t, callbackURL, alice, bob)
 	idp := up.IdentityProvider("acme", "corp-sso")
 	conn, err := connector.New(idp, testConfig())
 	if err != nil {
@@ -78,7 +78,7 @@ func TestASignInThroughARealUpstreamYieldsTheMappedIdentity(t *testing.T) {
 }
 
 func TestTheNextSignInVerifiesAfterTheUpstreamRotatesItsKeys(t *testing.T) {
-	up := upstreamtest.NewOrgkeeper(t, callbackURL, alice)
+	up := orgkeeperidp.New(t, callbackURL, alice)
 	clock := &testClock{}
 	cfg := testConfig()
 	cfg.Now = clock.Now
@@ -111,7 +111,7 @@ func TestTheNextSignInVerifiesAfterTheUpstreamRotatesItsKeys(t *testing.T) {
 }
 
 func TestTheRegistryReusesAConnectorUntilTheProviderChanges(t *testing.T) {
-	up := upstreamtest.NewOrgkeeper(t, callbackURL)
+	up := orgkeeperidp.New(t, callbackURL)
 	reg := connector.NewRegistry(testConfig())
 	idp := up.IdentityProvider("acme", "corp-sso")
 	first, err := reg.Connector(idp)
@@ -138,7 +138,7 @@ func TestTheRegistryReusesAConnectorUntilTheProviderChanges(t *testing.T) {
 }
 
 func TestTheRegistryForgetsProvidersNoLongerServed(t *testing.T) {
-	up := upstreamtest.NewOrgkeeper(t, callbackURL)
+	up := orgkeeperidp.New(t, callbackURL)
 	reg := connector.NewRegistry(testConfig())
 	idp := up.IdentityProvider("acme", "corp-sso")
 	first, err := reg.Connector(idp)

@@ -67,7 +67,10 @@
 //     every login, and comes back on its own.
 //   - An upstream error (error=access_denied, or an OAuth error from the
 //     token endpoint) is passed through as UpstreamError, bounded to 64 and
-//     256 bytes of printable ASCII; pages still HTML-escape it.
+//     256 bytes of printable ASCII; pages still HTML-escape it. A token
+//     endpoint answering invalid_client or unauthorized_client refuses
+//     Orgkeeper itself: that is ErrMisconfigured (an administrator must fix
+//     the client ID or secret), not the user's failure.
 //   - Claims are bounded: subject and email are refused when too long (a
 //     cut subject would be another account), names are cut, groups are
 //     capped at 256 names of 256 bytes. Groups are passed unfiltered: the

@@ -255,6 +255,17 @@ func TestEveryHostileUpstreamAnswerEndsInATypedError(t *testing.T) {
 			want: connector.ErrUpstreamError, code: "access_denied",
 		},
 		{
+			name: "a token endpoint that refuses Orgkeeper's client credentials is a misconfiguration",
+			setup: func(t *testing.T, f *upstreamtest.Fake) {
+				f.Handlers["/token"] = func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusUnauthorized)
+					_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
+				}
+			},
+			want: connector.ErrMisconfigured, code: "server_error",
+		},
+		{
 			name: "a token endpoint that fails with a server error is unavailable",
 			setup: func(t *testing.T, f *upstreamtest.Fake) {
 				f.Handlers["/token"] = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusBadGateway) }

@@ -53,7 +53,14 @@ func (o *OIDC) exchange(ctx context.Context, m *metadata, p PendingState, code s
 		return nil, err
 	}
 	if status != http.StatusOK {
-		return nil, statusError("token request", o.key.String(), status, body)
+		err := statusError("token request", o.key.String(), status, body)
+		if e, ok := err.(*Error); ok && e.Upstream != nil && (e.Upstream.Code == "invalid_client" || e.Upstream.Code == "unauthorized_client") {
+			// The provider refuses Orgkeeper itself (a wrong client ID or
+			// secret, a client not allowed the code flow): no user can
+			// sign in until an administrator fixes it.
+			e.Reason = ReasonMisconfigured
+		}
+		return nil, err
 	}
 	var t tokenResponse
 	if err := json.Unmarshal(body, &t); err != nil {

@@ -1,3 +1,10 @@
+// Package upstreamtest runs a small upstream OpenID Connect provider for
+// tests of the connector and of the login step that uses it: Fake, which
+// behaves well by default and whose every answer a test can replace to
+// behave badly (wrong issuer, foreign keys, endless answers...). It imports
+// nothing of the server, so that any package's tests can use it; Orgkeeper's
+// own issuer as an upstream is in the orgkeeperidp subpackage. Not for
+// production.
 package upstreamtest
 
 import (

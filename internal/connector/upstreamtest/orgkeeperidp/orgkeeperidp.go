@@ -1,14 +1,10 @@
-// Package upstreamtest runs upstream OpenID Connect providers for tests of
-// the connector and of the login step that uses it:
-//
-//   - Orgkeeper: Orgkeeper's own issuer (internal/server with a snapshot
-//     and real keys) on 127.0.0.1, acting as an organization's corporate
-//     provider, signed into through its real login pages;
-//   - Fake: a small provider whose every answer a test can replace, for
-//     the hostile cases (wrong issuer, foreign keys, endless answers...).
-//
-// Neither is for production.
-package upstreamtest
+// Package orgkeeperidp runs Orgkeeper's own issuer (internal/server with a
+// snapshot and real keys from internal/keys) on 127.0.0.1 as an upstream
+// identity provider for tests: an organization's corporate provider, signed
+// into through its real login pages. It is apart from upstreamtest because
+// it imports internal/server (and so internal/login): tests inside
+// internal/login can use upstreamtest's Fake without an import cycle.
+package orgkeeperidp
 
 import (
 	"io"
@@ -54,17 +50,17 @@ type User struct {
 // Email is the user's email address.
 func (u User) Email() string { return u.Name + "@" + Domain }
 
-// Orgkeeper is Orgkeeper's issuer running as an upstream provider.
-type Orgkeeper struct {
+// Provider is Orgkeeper's issuer running as an upstream provider.
+type Provider struct {
 	// URL is the issuer.
 	URL  string
 	keys atomic.Pointer[keys.KeySet]
 }
 
-// NewOrgkeeper starts the upstream on 127.0.0.1 with users, and the
+// New starts the upstream on 127.0.0.1 with users, and the
 // application ClientID whose one redirect URI is redirectURI. It stops at
 // the end of the test.
-func NewOrgkeeper(t testing.TB, redirectURI string, users ...User) *Orgkeeper {
+func New(t testing.TB, redirectURI string, users ...User) *Provider {
 	t.Helper()
 	objects := []any{
 		st.Org(Org, st.WithDomains(Domain)),
@@ -84,7 +80,7 @@ func NewOrgkeeper(t testing.TB, redirectURI string, users ...User) *Orgkeeper {
 	snaps := &snapshot.Store{}
 	snaps.Set(st.MustBuild(t, in))
 
-	u := &Orgkeeper{}
+	u := &Provider{}
 	u.RotateKeys(t)
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -99,11 +95,11 @@ func NewOrgkeeper(t testing.TB, redirectURI string, users ...User) *Orgkeeper {
 }
 
 // KeySet is the upstream's current signing keys (oidc.KeySetGetter).
-func (u *Orgkeeper) KeySet() *keys.KeySet { return u.keys.Load() }
+func (u *Provider) KeySet() *keys.KeySet { return u.keys.Load() }
 
 // RotateKeys replaces every signing key by a new one; the JWKS publishes
 // only the new keys from now on.
-func (u *Orgkeeper) RotateKeys(t testing.TB) {
+func (u *Provider) RotateKeys(t testing.TB) {
 	t.Helper()
 	ks, err := keys.NewKeySet(time.Now())
 	if err != nil {
@@ -115,7 +111,7 @@ func (u *Orgkeeper) RotateKeys(t testing.TB) {
 // IdentityProvider is an IdentityProvider of organization namespace that
 // uses this upstream, as the snapshot serves it (built by hand: the
 // snapshot refuses a plain http issuer, which the test needs).
-func (u *Orgkeeper) IdentityProvider(namespace, name string) *snapshot.IdentityProvider {
+func (u *Provider) IdentityProvider(namespace, name string) *snapshot.IdentityProvider {
 	idp := &snapshot.IdentityProvider{
 		Name: name, Namespace: namespace, UID: st.UID("idp", namespace, name), Generation: 1,
 		DisplayName: "Corp SSO", Issuer: u.URL, ClientID: ClientID, ClientSecret: ClientSecret,
@@ -135,7 +131,7 @@ func (u *Orgkeeper) IdentityProvider(namespace, name string) *snapshot.IdentityP
 // upstream), signs in on the upstream's password page as user and follows
 // the upstream's redirects up to the redirect URI. It returns the request
 // the browser then sends to that redirect URI (the callback).
-func (u *Orgkeeper) SignIn(t testing.TB, authURL string, user User) *http.Request {
+func (u *Provider) SignIn(t testing.TB, authURL string, user User) *http.Request {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
