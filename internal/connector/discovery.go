@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
 // metadata is what the connector uses of a provider's configuration.
@@ -69,4 +72,45 @@ func (m *metadata) secretInBody() bool {
 	return len(m.TokenAuthMethods) > 0 &&
 		!slices.Contains(m.TokenAuthMethods, "client_secret_basic") &&
 		slices.Contains(m.TokenAuthMethods, "client_secret_post")
+}
+
+// Discovery is what Discover learned about a provider.
+type Discovery struct {
+	// Endpoints, as status.discovery records them.
+	Endpoints iamv1.IdentityProviderDiscovery
+	// IssParameterSupported is the provider's RFC 9207 promise
+	// (authorization_response_iss_parameter_supported).
+	IssParameterSupported bool
+}
+
+// Discover fetches and checks issuer's discovery document exactly as the
+// connector does before a sign-in (bounded, with Config.Timeout, the issuer
+// named exactly, every endpoint https), for the IdentityProvider
+// reconciler to record in status.discovery: one rule for both. Its error is
+// an *Error: ReasonUnavailable (unreachable, slow, too big, not JSON: may
+// pass on its own) or ReasonMisconfigured (another issuer, an endpoint
+// without https, a missing endpoint: the spec or the provider must
+// change); its text says which, for the status message.
+func Discover(ctx context.Context, issuer string, cfg Config) (Discovery, error) {
+	c := cfg.withDefaults()
+	if err := validation.IssuerURL(issuer, c.AllowLoopbackHTTP); err != nil {
+		return Discovery{}, newError(ReasonMisconfigured, nil, "spec.oidc.issuer: %v", err)
+	}
+	client := upstreamClient{http: newHTTPClient(&c), cfg: &c, provider: issuer}
+	m, err := client.discover(ctx, issuer)
+	if err != nil {
+		return Discovery{}, err
+	}
+	if err := m.check(c.AllowLoopbackHTTP); err != nil {
+		return Discovery{}, newError(ReasonMisconfigured, nil, "discovery of %s: %v", issuer, err)
+	}
+	return Discovery{
+		Endpoints: iamv1.IdentityProviderDiscovery{
+			AuthorizationEndpoint: m.AuthorizationEndpoint,
+			TokenEndpoint:         m.TokenEndpoint,
+			JWKSURI:               m.JWKSURI,
+			UserinfoEndpoint:      m.UserinfoEndpoint,
+		},
+		IssParameterSupported: m.IssParameter,
+	}, nil
 }

@@ -82,6 +82,13 @@
 //     server_error when its configuration is unusable, access_denied
 //     otherwise.
 //
+// # Discovery for the reconciler
+//
+// Discover runs the connector's discovery rules (bounded, exact issuer,
+// https endpoints) for the IdentityProvider reconciler, so that what
+// status.discovery records and what a sign-in accepts are one rule. Its
+// errors tell Unavailable (may pass) from Misconfigured (must be fixed).
+//
 // # Connectors per provider version
 //
 // Registry keeps one connector per IdentityProvider UID, rebuilt when the

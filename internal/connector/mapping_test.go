@@ -286,3 +286,27 @@ func TestFinishSurvivesAnyCallbackRequest(t *testing.T) {
 		t.Error("New(nil) succeeded")
 	}
 }
+
+func TestDiscoverAppliesTheConnectorsRulesForTheReconciler(t *testing.T) {
+	f := upstreamtest.NewFake(t)
+	d, err := connector.Discover(t.Context(), f.URL, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Endpoints.TokenEndpoint != f.URL+"/token" || d.Endpoints.JWKSURI != f.URL+"/keys" || !d.IssParameterSupported {
+		t.Errorf("discovery: %+v", d)
+	}
+	if _, err := connector.Discover(t.Context(), f.URL, connector.Config{}); !isReason(err, connector.ErrMisconfigured) {
+		t.Errorf("a plain http issuer without AllowLoopbackHTTP: %v", err)
+	}
+	f.Set(func(f *upstreamtest.Fake) { f.Discovery = func(d map[string]any) { d["issuer"] = f.URL + "/" } })
+	if _, err := connector.Discover(t.Context(), f.URL, testConfig()); !isReason(err, connector.ErrMisconfigured) {
+		t.Errorf("a document naming another issuer (a trailing slash): %v", err)
+	}
+	f.Set(func(f *upstreamtest.Fake) {
+		f.Handlers["/.well-known/openid-configuration"] = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusBadGateway) }
+	})
+	if _, err := connector.Discover(t.Context(), f.URL, testConfig()); !isReason(err, connector.ErrUnavailable) {
+		t.Errorf("a provider that is down: %v", err)
+	}
+}
