@@ -182,6 +182,7 @@ type OIDC struct {
 
 	mu       sync.Mutex
 	meta     *metadata
+	metaAt   time.Time // when meta was discovered; refetched after KeyMaxAge
 	keys     *keySet
 	metaErr  error
 	metaTry  time.Time
@@ -241,13 +242,17 @@ func (o *OIDC) Key() IdPKey { return o.key }
 func (o *OIDC) Issuer() string { return o.issuer }
 
 // metadata returns the provider's endpoints: status.discovery, or the
-// discovered document (fetched once; after a failure, again no sooner than
-// KeyRefreshInterval later, so that a down provider is not hammered by
-// every login).
+// discovered document (fetched on first use and again after KeyMaxAge;
+// after a failure, again no sooner than KeyRefreshInterval later, so that a
+// down provider is not hammered by every login).
 func (o *OIDC) metadata(ctx context.Context) (*metadata, *keySet, error) {
 	for {
 		o.mu.Lock()
-		if o.meta != nil {
+		now := o.cfg.Now()
+		if o.meta != nil && (o.known != nil || now.Sub(o.metaAt) <= o.cfg.KeyMaxAge ||
+			o.fetching != nil || now.Sub(o.metaTry) < o.cfg.KeyRefreshInterval) {
+			// Fresh, recorded by the reconciler, or being (or lately)
+			// refreshed: serve what there is.
 			m, k := o.meta, o.keys
 			o.mu.Unlock()
 			return m, k, nil
@@ -257,8 +262,7 @@ func (o *OIDC) metadata(ctx context.Context) (*metadata, *keySet, error) {
 			o.mu.Unlock()
 			continue
 		}
-		now := o.cfg.Now()
-		if o.metaErr != nil && now.Sub(o.metaTry) < o.cfg.KeyRefreshInterval {
+		if o.meta == nil && o.metaErr != nil && now.Sub(o.metaTry) < o.cfg.KeyRefreshInterval {
 			err := o.metaErr
 			o.mu.Unlock()
 			return nil, nil, err
@@ -290,15 +294,22 @@ func (o *OIDC) metadata(ctx context.Context) (*metadata, *keySet, error) {
 		}
 		o.mu.Lock()
 		o.metaErr = err
-		if err == nil {
-			o.meta, o.keys = m, newKeySet(&o.client, m.JWKSURI)
+		stale := o.meta
+		switch {
+		case err == nil && stale != nil && stale.JWKSURI == m.JWKSURI:
+			o.meta, o.metaAt = m, now // same keys: keep the cached ones
+		case err == nil:
+			o.meta, o.metaAt, o.keys = m, now, newKeySet(&o.client, m.JWKSURI)
 		}
 		o.fetching = nil
 		close(ch)
 		o.mu.Unlock()
-		if err != nil {
+		if err != nil && stale == nil {
 			return nil, nil, err
 		}
+		// A failed refresh keeps serving the document fetched before: the
+		// provider's endpoints rarely move, and its outage shows at the
+		// endpoints themselves.
 	}
 }
 

@@ -310,3 +310,38 @@ func TestDiscoverAppliesTheConnectorsRulesForTheReconciler(t *testing.T) {
 		t.Errorf("a provider that is down: %v", err)
 	}
 }
+
+func TestADiscoveredDocumentIsFetchedAgainAfterTheKeyMaxAge(t *testing.T) {
+	f := upstreamtest.NewFake(t)
+	clock := &testClock{}
+	cfg := testConfig()
+	cfg.Now = clock.Now
+	f.Set(func(f *upstreamtest.Fake) { f.Now = clock.Now })
+	conn, err := connector.New(f.IdentityProvider("acme", "fake"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func() {
+		t.Helper()
+		if _, err := signInAtFake(t, conn, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn()
+	signIn()
+	if n := f.Hits("/.well-known/openid-configuration"); n != 1 {
+		t.Fatalf("two sign-ins fetched discovery %d times; want once", n)
+	}
+	clock.Advance(2 * time.Hour)
+	signIn()
+	if n := f.Hits("/.well-known/openid-configuration"); n != 2 {
+		t.Errorf("after the max age: %d discovery fetches; want 2", n)
+	}
+	// The provider's discovery fails later: the document fetched before
+	// keeps serving.
+	f.Set(func(f *upstreamtest.Fake) {
+		f.Handlers["/.well-known/openid-configuration"] = func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusBadGateway) }
+	})
+	clock.Advance(2 * time.Hour)
+	signIn()
+}

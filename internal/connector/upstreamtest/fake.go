@@ -57,6 +57,8 @@ type Fake struct {
 	Userinfo func(claims map[string]any)
 	// Callback edits the callback's query that Authorize returns.
 	Callback func(q url.Values)
+	// Now is the Fake's clock for iat and exp; nil is time.Now.
+	Now func() time.Time
 	// Public makes the Orgkeeper under test a public client: the token
 	// endpoint wants client_id in the body and no secret.
 	Public bool
@@ -150,9 +152,13 @@ func (f *Fake) Authorize(t testing.TB, authURL string) *http.Request {
 }
 
 // IDTokenClaims are the claims the Fake would sign now for an
-// authorization request with nonce.
+// authorization request with nonce. Call it under the Fake's lock (from
+// Set, Claims or Userinfo).
 func (f *Fake) IDTokenClaims(nonce string) map[string]any {
 	now := time.Now()
+	if f.Now != nil {
+		now = f.Now()
+	}
 	return map[string]any{
 		"iss": f.URL, "sub": FakeSubject, "aud": FakeClientID,
 		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(), "nonce": nonce,
@@ -212,11 +218,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 			return
 		}
+		f.mu.Lock()
 		claims := f.IDTokenClaims("")
 		for _, k := range []string{"iss", "aud", "exp", "iat", "nonce"} {
 			delete(claims, k)
 		}
-		f.mu.Lock()
 		if f.Userinfo != nil {
 			f.Userinfo(claims)
 		}
