@@ -64,7 +64,9 @@
 //     loopback only with Config.AllowLoopbackHTTP, for orgkeeper dev and
 //     tests). A failed discovery is retried no sooner than
 //     KeyRefreshInterval, so a provider that is down is not asked again at
-//     every login, and comes back on its own.
+//     every login, and comes back on its own. A discovered document is
+//     fetched again after KeyMaxAge; if that fails, the previous one keeps
+//     serving.
 //   - An upstream error (error=access_denied, or an OAuth error from the
 //     token endpoint) is passed through as UpstreamError, bounded to 64 and
 //     256 bytes of printable ASCII; pages still HTML-escape it. A token
