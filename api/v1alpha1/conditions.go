@@ -109,9 +109,6 @@ const (
 	// listed in spec.sharing.organizations does not exist in the registering
 	// organization's subtree.
 	ReasonSharedOrganizationNotFound = "SharedOrganizationNotFound"
-	// ReasonDiscoveryFailed (IdentityProvider): the upstream discovery
-	// document could not be fetched or is invalid.
-	ReasonDiscoveryFailed = "DiscoveryFailed"
 )
 
 // Labels and annotations the operator puts on what it creates.
@@ -164,10 +161,17 @@ const (
 	// password sign-ins to the organization are refused.
 	ReasonMFAUnavailable = "MFAUnavailable"
 
-	// ReasonDiscoveryNotImplemented (IdentityProvider, DiscoveryReady
-	// Unknown): this version of Orgkeeper does not fetch the upstream
-	// discovery document yet; federation comes with a later release.
-	ReasonDiscoveryNotImplemented = "DiscoveryNotImplemented"
+	// ReasonIssuerUnreachable (IdentityProvider, DiscoveryReady False): the
+	// issuer's discovery document could not be fetched: the provider did not
+	// answer, answered with an error, too slowly or too much. It is retried
+	// with backoff and clears on its own once the provider answers.
+	ReasonIssuerUnreachable = "IssuerUnreachable"
+	// ReasonDiscoveryInvalid (IdentityProvider, DiscoveryReady False): the
+	// discovery document cannot be used: it names another issuer than
+	// spec.oidc.issuer, an endpoint is missing or does not use https, or
+	// spec.oidc.issuer itself is not allowed. The message says which; the
+	// spec or the provider's configuration must change.
+	ReasonDiscoveryInvalid = "DiscoveryInvalid"
 )
 
 // The initial password's condition (OrgUser).

@@ -251,6 +251,13 @@ type IdentityProviderDiscovery struct {
 	// token, if the provider has one.
 	// +optional
 	UserinfoEndpoint string `json:"userinfoEndpoint,omitempty"`
+
+	// authorizationResponseIssParameterSupported is the provider's promise
+	// (RFC 9207) that every authorization response names its issuer in the
+	// iss parameter; Orgkeeper then refuses a response without it, which
+	// protects against mix-up attacks.
+	// +optional
+	AuthorizationResponseIssParameterSupported bool `json:"authorizationResponseIssParameterSupported,omitempty"`
 }
 
 // IdentityProviderStatus is what Orgkeeper learned about the provider.
@@ -260,14 +267,16 @@ type IdentityProviderStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// discovery holds the endpoints from the provider's discovery document.
+	// discovery holds the endpoints from the provider's discovery document,
+	// as last fetched for the current spec; it is cleared while discovery
+	// fails (see DiscoveryReady).
 	// +optional
 	Discovery *IdentityProviderDiscovery `json:"discovery,omitempty"`
 
 	// conditions: SecretFound (the client secret exists), DiscoveryReady
-	// (the discovery document was fetched; Unknown with reason
-	// DiscoveryNotImplemented in this version, which does not fetch it
-	// yet) and Ready (the configuration is valid and the OIDC server serves
+	// (the issuer's discovery document was fetched and is usable; checked
+	// again periodically, so an unreachable provider shows here) and Ready
+	// (discovery works, the configuration is valid and the OIDC server serves
 	// this generation; the message names any problem, such as a domain
 	// another provider routes). See the Reason* constants.
 	// +optional

@@ -122,7 +122,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		return err
 	}
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
-		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace},
+		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true},
 		MetricsAddr: "0",
 		HealthAddr:  "0",
 		Issuer:      issuer,

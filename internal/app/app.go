@@ -110,7 +110,8 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return nil, nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	snapshots := &snapshot.Store{}
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.Controller.SystemNamespace, Snapshots: snapshots}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.Controller.SystemNamespace, Snapshots: snapshots,
+		AllowLoopbackIssuers: s.Controller.AllowLoopbackIssuers}
 	if err := proj.SetupWithManager(mgr); err != nil {
 		return nil, nil, err
 	}

@@ -227,6 +227,7 @@ func New(idp *snapshot.IdentityProvider, cfg Config) (*OIDC, error) {
 			TokenEndpoint:         d.TokenEndpoint,
 			JWKSURI:               d.JWKSURI,
 			UserinfoEndpoint:      d.UserinfoEndpoint,
+			IssParameter:          d.AuthorizationResponseIssParameterSupported,
 		}
 		if err := o.known.check(c.AllowLoopbackHTTP); err != nil {
 			return nil, newError(ReasonMisconfigured, nil, "%s: status.discovery: %v", key, err)

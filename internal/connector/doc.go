@@ -37,9 +37,8 @@
 //     provider, is ErrWrongProvider.
 //   - Mix-up (RFC 9207): the iss parameter is checked whenever present and
 //     required when the discovery document sets
-//     authorization_response_iss_parameter_supported. status.discovery
-//     (api v1alpha1) does not record that flag, so with a recorded
-//     discovery iss is checked only when present.
+//     authorization_response_iss_parameter_supported (status.discovery
+//     records it as authorizationResponseIssParameterSupported).
 //   - ID token: asymmetric algorithms only (never none or HMAC), one
 //     signature, by a key of the provider's JWKS; iss equal to
 //     spec.oidc.issuer exactly; the client ID among aud, and equal to azp

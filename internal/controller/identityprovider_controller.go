@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -20,16 +21,45 @@ import (
 
 // IdentityProviderReconciler reports on each IdentityProvider: whether it
 // lives in an organization's namespace, whether its client secret exists
-// (SecretFound, never the secret itself), whether its discovery document is
-// known (DiscoveryReady; fetching it comes with federation), and the
-// snapshot build's problems with it, and says Ready=True once the server
-// serves its current generation. It writes nothing but the status: the
-// provider owns no other object.
+// (SecretFound, never the secret itself), whether the issuer's discovery
+// document can be fetched and used (DiscoveryReady, recorded in
+// status.discovery and checked again every DiscoveryRecheckPeriod), and the
+// snapshot build's problems with it, and says Ready=True once all of that
+// holds and the server serves its current generation. It writes nothing
+// but the status: the provider owns no other object.
 type IdentityProviderReconciler struct {
 	client.Client
 	// Server, when set, makes Ready wait until the OIDC server serves the
 	// provider's current generation and carries the build's Problems.
 	Server Server
+	// AllowLoopbackIssuers accepts plain http issuers on loopback hosts, for
+	// orgkeeper dev and tests; never in production.
+	AllowLoopbackIssuers bool
+	// DiscoveryRecheckPeriod is how often a working discovery is fetched
+	// again, and the cap of the backoff after failures; zero means
+	// DefaultDiscoveryRecheckPeriod.
+	DiscoveryRecheckPeriod time.Duration
+	// DiscoveryTimeout bounds one discovery fetch; zero is the connector's
+	// default.
+	DiscoveryTimeout time.Duration
+	// Now is the clock of the recheck schedule; nil is time.Now.
+	Now func() time.Time
+
+	discoveries discoveries
+}
+
+func (r *IdentityProviderReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *IdentityProviderReconciler) recheckPeriod() time.Duration {
+	if r.DiscoveryRecheckPeriod > 0 {
+		return r.DiscoveryRecheckPeriod
+	}
+	return DefaultDiscoveryRecheckPeriod
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=identityproviders,verbs=get;list;watch
@@ -43,6 +73,7 @@ func (r *IdentityProviderReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !idp.DeletionTimestamp.IsZero() {
+		r.discoveries.forget(idp.UID)
 		return ctrl.Result{}, nil // nothing to clean up; the status goes with it
 	}
 
@@ -61,13 +92,16 @@ func (r *IdentityProviderReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err := r.reconcileNormal(ctx, idp, out); err != nil {
 		return ctrl.Result{}, err
 	}
+	// The next discovery attempt is due in out.recheck, whatever happens
+	// to the rest: that is how an upstream going away or coming back shows.
+	result := ctrl.Result{RequeueAfter: out.recheck}
 	if firstFailure(out.readyChecks()...) == (check{}) {
 		out.served = servedCheck(r.Server, snapshot.KindIdentityProvider, idp)
 		if out.served.reason == iamv1.ReasonWaitingForServer {
-			return ctrl.Result{RequeueAfter: servedRetry}, nil
+			result.RequeueAfter = min(servedRetry, result.RequeueAfter)
 		}
 	}
-	return ctrl.Result{}, nil
+	return result, nil
 }
 
 // reconcileNormal: find the organization, then the client secret.
@@ -82,6 +116,7 @@ func (r *IdentityProviderReconciler) reconcileNormal(ctx context.Context, idp *i
 		return nil
 	}
 	out.organization = passed(iamv1.ReasonReconciled, "identity provider of organization %q", org.Name)
+	r.reconcileDiscovery(ctx, idp, out)
 
 	var ref *iamv1.SecretKeyReference
 	if idp.Spec.OIDC != nil {
@@ -101,6 +136,27 @@ func (r *IdentityProviderReconciler) reconcileNormal(ctx context.Context, idp *i
 	}
 	out.secret = idpSecretCheck(idp.Namespace, ref, s)
 	return nil
+}
+
+// reconcileDiscovery fetches the issuer's discovery document when due and
+// records it in status.discovery; while it fails, status.discovery is
+// cleared, so that nothing serves endpoints of a spec or an upstream that
+// no longer answers for them.
+func (r *IdentityProviderReconciler) reconcileDiscovery(ctx context.Context, idp *iamv1.IdentityProvider, out *idpOutcome) {
+	if idp.Spec.OIDC == nil {
+		return // the snapshot build reports the missing spec.oidc under Ready
+	}
+	issuer := idp.Spec.OIDC.Issuer
+	res, next := r.discover(ctx, idp, issuer)
+	out.discovery = discoveryCheck(issuer, res, r.recheckPeriod())
+	out.recheck = next
+	if res.err != nil {
+		idp.Status.Discovery = nil
+		return
+	}
+	d := res.found.Endpoints
+	d.AuthorizationResponseIssParameterSupported = res.found.IssParameterSupported
+	idp.Status.Discovery = &d
 }
 
 // SetupWithManager registers the reconciler and what it watches: its

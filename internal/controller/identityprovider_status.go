@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,16 +15,18 @@ import (
 type idpOutcome struct {
 	organization check // the provider lives in an organization's namespace
 	secret       check // the client secret exists (or none is needed)
+	discovery    check // the issuer's discovery document is fetched and usable
 	served       check // the OIDC server serves this generation, without Problems
+	// recheck is when the next discovery attempt is due.
+	recheck time.Duration
 	// err is an unexpected error that ends the pass; it is retried.
 	err error
 }
 
-// readyChecks is the ordered chain that decides Ready. Discovery is not in
-// it: this version does not fetch discovery documents, and a provider
-// should not stay unready for what no release can give it yet.
+// readyChecks is the ordered chain that decides Ready: a provider whose
+// discovery fails cannot sign anyone in, so it is not Ready.
 func (o *idpOutcome) readyChecks() []check {
-	return []check{o.organization, o.secret, o.served}
+	return []check{o.organization, o.secret, o.discovery, o.served}
 }
 
 // setIdPConditions sets SecretFound, DiscoveryReady and Ready.
@@ -30,17 +34,9 @@ func setIdPConditions(idp *iamv1.IdentityProvider, out *idpOutcome) {
 	gen := idp.Generation
 	set := func(c metav1.Condition) { meta.SetStatusCondition(&idp.Status.Conditions, c) }
 	set(conditionOf(iamv1.ConditionSecretFound, gen, out.secret, out.organization))
-	set(discoveryCondition(gen))
+	set(conditionOf(iamv1.ConditionDiscoveryReady, gen, out.discovery, out.organization))
 	set(readyCondition(gen, out.readyChecks(), out.err,
-		"the configuration is valid and served; signing in through upstream identity providers is not available in this version yet (see DiscoveryReady)"))
-}
-
-// discoveryCondition says honestly that discovery is not implemented yet.
-func discoveryCondition(gen int64) metav1.Condition {
-	return metav1.Condition{Type: iamv1.ConditionDiscoveryReady, ObservedGeneration: gen,
-		Status: metav1.ConditionUnknown, Reason: iamv1.ReasonDiscoveryNotImplemented,
-		Message: "this version of Orgkeeper does not fetch the issuer's discovery document (<issuer>/.well-known/openid-configuration) yet; " +
-			"it comes with federation, and until then the login pages do not offer upstream providers"}
+		"the provider's discovery works, its configuration is valid and the OIDC server serves it"))
 }
 
 // idpSecretCheck decides SecretFound from the Secret named by

@@ -29,6 +29,14 @@ type Options struct {
 	// status then carries the snapshot build's Problems about it and says
 	// Ready only once the server serves it.
 	Server Server
+	// AllowLoopbackIssuers accepts IdentityProviders whose issuer is plain
+	// http on 127.0.0.1, [::1] or localhost: for orgkeeper dev and tests
+	// only; in production every upstream issuer must use https.
+	AllowLoopbackIssuers bool
+	// DiscoveryRecheckPeriod is how often an IdentityProvider's discovery
+	// document is fetched again, so that an upstream that goes away shows in
+	// its status; zero means DefaultDiscoveryRecheckPeriod.
+	DiscoveryRecheckPeriod time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -107,7 +115,12 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)
 	}
-	idps := &IdentityProviderReconciler{Client: mgr.GetClient(), Server: opts.Server}
+	idps := &IdentityProviderReconciler{
+		Client:                 mgr.GetClient(),
+		Server:                 opts.Server,
+		AllowLoopbackIssuers:   opts.AllowLoopbackIssuers,
+		DiscoveryRecheckPeriod: opts.DiscoveryRecheckPeriod,
+	}
 	if err := idps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the IdentityProvider reconciler: %w", err)
 	}

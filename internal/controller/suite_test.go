@@ -17,6 +17,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
@@ -35,6 +36,7 @@ var (
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
+	suiteT = t
 	RunSpecs(t, "Controller Suite")
 }
 
@@ -55,7 +57,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(devenv.EnsureNamespace(ctx, k8s, systemNamespace)).To(Succeed())
 
-	opts := Options{SystemNamespace: systemNamespace, MaxConcurrentReconciles: 4}
+	// IdentityProviders of the specs use upstreams on loopback, rechecked
+	// often so that an upstream going away shows quickly.
+	idpUpstream = upstreamtest.NewFake(suiteT)
+	opts := Options{SystemNamespace: systemNamespace, MaxConcurrentReconciles: 4,
+		AllowLoopbackIssuers: true, DiscoveryRecheckPeriod: discoveryRecheck}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  testScheme,
 		Cache:   CacheOptions(opts),
@@ -64,7 +70,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	// The projection, as every replica runs it, so that statuses carry the
 	// snapshot build's Problems and Ready means "served".
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: &snapshot.Store{}}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: &snapshot.Store{}, AllowLoopbackIssuers: true}
 	Expect(proj.SetupWithManager(mgr)).To(Succeed())
 	opts.Server = proj
 	Expect(SetupWithManager(mgr, opts)).To(Succeed())

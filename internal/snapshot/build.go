@@ -36,6 +36,10 @@ type Input struct {
 	// namespaces, and the credential Secrets (CredentialSecretName) in the
 	// system namespace. Others are ignored; passing more is harmless.
 	Secrets []corev1.Secret
+	// AllowLoopbackIssuers serves identity providers whose issuer is plain
+	// http on 127.0.0.1, [::1] or localhost, for orgkeeper dev and tests;
+	// off in production, where every upstream issuer must use https.
+	AllowLoopbackIssuers bool
 }
 
 // Build computes the snapshot that serves in, and the Problems of the

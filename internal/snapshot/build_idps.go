@@ -61,7 +61,7 @@ func (b *builder) buildIdentityProvider(in *iamv1.IdentityProvider) *IdentityPro
 		b.problem(KindIdentityProvider, meta, iamv1.ReasonInvalidSpec, "spec.oidc is required for an OIDC identity provider")
 		return nil
 	}
-	if err := validation.IssuerURL(oidc.Issuer, false); err != nil {
+	if err := validation.IssuerURL(oidc.Issuer, b.in.AllowLoopbackIssuers); err != nil {
 		b.problem(KindIdentityProvider, meta, iamv1.ReasonInvalidSpec, "spec.oidc.issuer: %v", err)
 		return nil
 	}

@@ -57,6 +57,9 @@ type Projection struct {
 	Snapshots snapshot.SnapshotSetter
 	// Now defaults to time.Now; it only stamps snapshots.
 	Now func() time.Time
+	// AllowLoopbackIssuers serves identity providers on plain http loopback
+	// issuers (snapshot.Input.AllowLoopbackIssuers): dev and tests only.
+	AllowLoopbackIssuers bool
 
 	version atomic.Int64
 	keySet  atomic.Pointer[keys.KeySet]
@@ -169,6 +172,8 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		Applications:      apps.Items,
 		IdentityProviders: idps.Items,
 		Secrets:           secrets.Items,
+
+		AllowLoopbackIssuers: p.AllowLoopbackIssuers,
 	})
 	p.Snapshots.SetSnapshot(snap)
 
