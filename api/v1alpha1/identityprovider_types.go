@@ -85,11 +85,14 @@ type OIDCIdentityProvider struct {
 	// issuer is the provider's issuer URL, such as https://acme.okta.example.
 	// Its discovery document (<issuer>/.well-known/openid-configuration)
 	// must be reachable from the operator, and the iss claim of its ID
-	// tokens must equal it exactly. https only, no query or fragment.
+	// tokens must equal it exactly. https only, no query or fragment. Plain
+	// http on 127.0.0.1, [::1] or localhost passes the schema for
+	// orgkeeper dev and tests, but a production operator refuses it
+	// (DiscoveryReady=False, reason DiscoveryInvalid).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule=`self.matches('^[!-~]+$') && isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''`,message="spec.oidc.issuer must be an https URL with a host, such as https://acme.okta.example"
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[!-~]+$') && isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['127.0.0.1', '::1', 'localhost']))`,message="spec.oidc.issuer must be an https URL with a host, such as https://acme.okta.example (plain http only on 127.0.0.1, [::1] or localhost, for orgkeeper dev)"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="spec.oidc.issuer must not have a query ('?') or fragment ('#')"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-zA-Z][-a-zA-Z0-9+.]*://[^/?#]*@')",message="spec.oidc.issuer must not contain a user name or password (the part before '@')"
 	Issuer string `json:"issuer"`
