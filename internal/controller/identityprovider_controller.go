@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,10 +71,13 @@ func (r *IdentityProviderReconciler) recheckPeriod() time.Duration {
 func (r *IdentityProviderReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	idp := &iamv1.IdentityProvider{}
 	if err := r.Get(ctx, req.NamespacedName, idp); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.discoveries.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !idp.DeletionTimestamp.IsZero() {
-		r.discoveries.forget(idp.UID)
+		r.discoveries.forget(req.NamespacedName)
 		return ctrl.Result{}, nil // nothing to clean up; the status goes with it
 	}
 

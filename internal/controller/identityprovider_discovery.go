@@ -22,6 +22,7 @@ const discoveryFirstRetry = time.Second
 
 // discoveryResult is the last discovery attempt for one provider version.
 type discoveryResult struct {
+	uid        types.UID // a re-created provider starts afresh
 	issuer     string
 	generation int64
 	at         time.Time
@@ -32,32 +33,34 @@ type discoveryResult struct {
 
 // discoveries remembers each provider's last discovery attempt, so that a
 // reconcile triggered by anything else (a Secret, the server's
-// announcements) does not ask the provider again before it is due.
+// announcements) does not ask the provider again before it is due. Keyed
+// by name, so that a deleted provider's entry can be forgotten when its
+// reconcile finds it gone.
 type discoveries struct {
-	mu   sync.Mutex
-	byID map[types.UID]discoveryResult
+	mu     sync.Mutex
+	byName map[types.NamespacedName]discoveryResult
 }
 
-func (d *discoveries) get(uid types.UID) (discoveryResult, bool) {
+func (d *discoveries) get(key types.NamespacedName) (discoveryResult, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r, ok := d.byID[uid]
+	r, ok := d.byName[key]
 	return r, ok
 }
 
-func (d *discoveries) put(uid types.UID, r discoveryResult) {
+func (d *discoveries) put(key types.NamespacedName, r discoveryResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.byID == nil {
-		d.byID = map[types.UID]discoveryResult{}
+	if d.byName == nil {
+		d.byName = map[types.NamespacedName]discoveryResult{}
 	}
-	d.byID[uid] = r
+	d.byName[key] = r
 }
 
-func (d *discoveries) forget(uid types.UID) {
+func (d *discoveries) forget(key types.NamespacedName) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.byID, uid)
+	delete(d.byName, key)
 }
 
 // retryAfter is how long after r the next attempt is due: the recheck
@@ -81,8 +84,9 @@ func (r discoveryResult) retryAfter(recheck time.Duration) time.Duration {
 func (r *IdentityProviderReconciler) discover(ctx context.Context, idp *iamv1.IdentityProvider, issuer string) (discoveryResult, time.Duration) {
 	now := r.now()
 	recheck := r.recheckPeriod()
-	last, ok := r.discoveries.get(idp.UID)
-	if ok && last.issuer == issuer && last.generation == idp.Generation {
+	key := types.NamespacedName{Namespace: idp.Namespace, Name: idp.Name}
+	last, ok := r.discoveries.get(key)
+	if ok && last.uid == idp.UID && last.issuer == issuer && last.generation == idp.Generation {
 		if due := last.at.Add(last.retryAfter(recheck)); now.Before(due) {
 			return last, due.Sub(now)
 		}
@@ -93,11 +97,11 @@ func (r *IdentityProviderReconciler) discover(ctx context.Context, idp *iamv1.Id
 		Timeout:           r.DiscoveryTimeout,
 		AllowLoopbackHTTP: r.AllowLoopbackIssuers,
 	})
-	res := discoveryResult{issuer: issuer, generation: idp.Generation, at: now, found: found, err: err}
+	res := discoveryResult{uid: idp.UID, issuer: issuer, generation: idp.Generation, at: now, found: found, err: err}
 	if err != nil {
 		res.failures = last.failures + 1
 	}
-	r.discoveries.put(idp.UID, res)
+	r.discoveries.put(key, res)
 	return res, res.retryAfter(recheck)
 }
 

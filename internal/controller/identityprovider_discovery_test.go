@@ -181,6 +181,11 @@ func TestDiscoveryCheck(t *testing.T) {
 	plainHTTP := connectorError(t, func(f *upstreamtest.Fake) {
 		f.Discovery = func(doc map[string]any) { doc["token_endpoint"] = "http://tokens.example/token" }
 	})
+	f := upstreamtest.NewFake(t)
+	_, productionLoopback := connector.Discover(t.Context(), f.URL, connector.Config{})
+	if productionLoopback == nil {
+		t.Fatal("a plain-http loopback issuer passed discovery without AllowLoopbackHTTP")
+	}
 	down := connectorError(t, func(f *upstreamtest.Fake) {
 		f.Handlers["/.well-known/openid-configuration"] = func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -196,6 +201,7 @@ func TestDiscoveryCheck(t *testing.T) {
 		{"works", nil, true, iamv1.ReasonReconciled, "checked again every 1m0s"},
 		{"another issuer", mismatch, false, iamv1.ReasonDiscoveryInvalid, `"https://other.example"`},
 		{"endpoint without https", plainHTTP, false, iamv1.ReasonDiscoveryInvalid, "token_endpoint"},
+		{"plain http in production", productionLoopback, false, iamv1.ReasonDiscoveryInvalid, "https"},
 		{"server error", down, false, iamv1.ReasonIssuerUnreachable, "503"},
 		{"not a connector error", errors.New("boom"), false, iamv1.ReasonIssuerUnreachable, "retried on its own"},
 	} {
