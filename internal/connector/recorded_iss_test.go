@@ -38,3 +38,27 @@ func TestRecordedIssPromiseRequiresIss(t *testing.T) {
 		}
 	}
 }
+
+// A provider that starts (or stops) promising iss gets a new connector: the
+// promise is part of the recorded discovery a connector is built from.
+func TestRegistryRebuildsWhenTheIssPromiseChanges(t *testing.T) {
+	f := upstreamtest.NewFake(t)
+	idp := f.IdentityProvider("acme", "fake")
+	idp.Discovery = iamv1.IdentityProviderDiscovery{
+		AuthorizationEndpoint: f.URL + "/authorize", TokenEndpoint: f.URL + "/token", JWKSURI: f.URL + "/keys",
+	}
+	reg := connector.NewRegistry(testConfig())
+	before, err := reg.Connector(idp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	promised := *idp
+	promised.Discovery.AuthorizationResponseIssParameterSupported = true
+	after, err := reg.Connector(&promised)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Error("the connector built without the iss promise is still used after status.discovery recorded it")
+	}
+}

@@ -74,6 +74,7 @@ func version(idp *snapshot.IdentityProvider) string {
 	for _, s := range []string{
 		string(idp.UID), strconv.FormatInt(idp.Generation, 10), idp.ClientSecret,
 		idp.Discovery.AuthorizationEndpoint, idp.Discovery.TokenEndpoint, idp.Discovery.JWKSURI, idp.Discovery.UserinfoEndpoint,
+		strconv.FormatBool(idp.Discovery.AuthorizationResponseIssParameterSupported),
 	} {
 		h.Write([]byte(strconv.Itoa(len(s))))
 		h.Write([]byte{':'})
