@@ -3,12 +3,10 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
@@ -46,19 +44,7 @@ func WithRand(r io.Reader) Option { return func(s *Store) { s.rand = r } }
 
 // WithTTLs sets the default lifetimes; zero fields keep session.DefaultTTLs().
 func WithTTLs(t session.TTLs) Option {
-	return func(s *Store) {
-		for _, f := range []struct{ dst, src *time.Duration }{
-			{&s.ttl.AuthRequest, &t.AuthRequest},
-			{&s.ttl.Code, &t.Code},
-			{&s.ttl.RefreshToken, &t.RefreshToken},
-			{&s.ttl.LoginSession, &t.LoginSession},
-			{&s.ttl.RevokedFamily, &t.RevokedFamily},
-		} {
-			if *f.src > 0 {
-				*f.dst = *f.src
-			}
-		}
-	}
+	return func(s *Store) { s.ttl = session.MergeTTLs(s.ttl, t) }
 }
 
 // WithPrefix sets the key prefix (DefaultPrefix by default).
@@ -129,13 +115,6 @@ func parseJSONTime(s string) (time.Time, error) {
 
 func expired(exp, now time.Time) bool { return !now.Before(exp) }
 
-func expiry(exp, now time.Time, ttl time.Duration) time.Time {
-	if exp.IsZero() {
-		return now.Add(ttl)
-	}
-	return exp
-}
-
 func notFound(kind string) error   { return fmt.Errorf("%s: %w", kind, session.ErrNotFound) }
 func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, session.ErrNotFound) }
 func invalid(msg string) error     { return fmt.Errorf("%w: %s", session.ErrInvalid, msg) }
@@ -146,22 +125,6 @@ func redisErr(ctx context.Context, what string, err error) error {
 		return cerr
 	}
 	return fmt.Errorf("session store: %s: %w", what, err)
-}
-
-func (s *Store) newID() (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
-		return "", fmt.Errorf("session: generating ID: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func (s *Store) newSecret() (string, error) {
-	v, err := session.NewSecret(s.rand)
-	if err != nil {
-		return "", fmt.Errorf("session: generating secret: %w", err)
-	}
-	return v, nil
 }
 
 // create stores v under key unless the key exists.
@@ -237,20 +200,10 @@ func (s *Store) CreateAuthRequest(ctx context.Context, req session.AuthRequest) 
 	if err := ctx.Err(); err != nil {
 		return session.AuthRequest{}, err
 	}
-	if req.ClientID == "" {
-		return session.AuthRequest{}, invalid("auth request without client ID")
+	req, err := session.PrepareAuthRequest(req, s.rand, s.now(), s.ttl.AuthRequest)
+	if err != nil {
+		return session.AuthRequest{}, err
 	}
-	req = req.Clone()
-	if req.ID == "" {
-		id, err := s.newSecret()
-		if err != nil {
-			return session.AuthRequest{}, err
-		}
-		req.ID = id
-	}
-	now := s.now()
-	req.CreatedAt = now
-	req.ExpiresAt = expiry(req.ExpiresAt, now, s.ttl.AuthRequest)
 	ok, err := s.create(ctx, s.key(kindAuthRequest, req.ID), req, req.ExpiresAt)
 	if err != nil {
 		return session.AuthRequest{}, err
@@ -330,18 +283,10 @@ func (s *Store) SaveCode(ctx context.Context, code string, c session.AuthCode) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch {
-	case code == "":
-		return invalid("empty authorization code")
-	case c.AuthRequestID == "":
-		return invalid("authorization code without auth request ID")
-	case c.ClientID == "":
-		return invalid("authorization code without client ID")
+	c, err := session.PrepareCode(code, c, s.now(), s.ttl.Code)
+	if err != nil {
+		return err
 	}
-	now := s.now()
-	c.CreatedAt = now
-	c.ExpiresAt = expiry(c.ExpiresAt, now, s.ttl.Code)
-	c.ConsumedAt = time.Time{}
 	ok, err := s.create(ctx, s.key(kindCode, session.HashSecret(code)), c, c.ExpiresAt)
 	if err != nil {
 		return err
@@ -444,27 +389,11 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 	if err := ctx.Err(); err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	switch {
-	case rt.FamilyID == "":
-		return "", session.RefreshToken{}, invalid("refresh token without family ID")
-	case rt.ClientID == "":
-		return "", session.RefreshToken{}, invalid("refresh token without client ID")
-	case rt.Subject == "":
-		return "", session.RefreshToken{}, invalid("refresh token without subject")
-	}
-	token, err := s.newSecret()
+	now := s.now()
+	token, rt, err := session.PrepareRefreshToken(rt, s.rand, now, s.ttl.RefreshToken)
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	rt = rt.Clone()
-	if rt.ID == "" {
-		if rt.ID, err = s.newID(); err != nil {
-			return "", session.RefreshToken{}, err
-		}
-	}
-	now := s.now()
-	rt.IssuedAt = now
-	rt.ExpiresAt = expiry(rt.ExpiresAt, now, s.ttl.RefreshToken)
 	raw, err := json.Marshal(rt)
 	if err != nil {
 		return "", session.RefreshToken{}, err
@@ -522,19 +451,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token, clientID string, 
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	newToken, err := s.newSecret()
+	newToken, newID, err := session.NewRotationValues(s.rand)
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	next := st.rt.Clone()
-	if next.ID, err = s.newID(); err != nil {
-		return "", session.RefreshToken{}, err
-	}
-	next.IssuedAt = now
-	next.ExpiresAt = expiry(expiresAt, now, s.ttl.RefreshToken)
-	if scopes != nil {
-		next.Scopes = slices.Clone(scopes)
-	}
+	next := session.RotatedRefreshToken(st.rt, newID, scopes, expiresAt, now, s.ttl.RefreshToken)
 	raw, err := json.Marshal(next)
 	if err != nil {
 		return "", session.RefreshToken{}, err
@@ -603,22 +524,10 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls session.LoginSession)
 	if err := ctx.Err(); err != nil {
 		return session.LoginSession{}, err
 	}
-	if ls.UserID == "" {
-		return session.LoginSession{}, invalid("login session without user ID")
+	ls, stored, err := session.PrepareLoginSession(ls, s.rand, s.now(), s.ttl.LoginSession)
+	if err != nil {
+		return session.LoginSession{}, err
 	}
-	ls = ls.Clone()
-	if ls.ID == "" {
-		id, err := s.newSecret()
-		if err != nil {
-			return session.LoginSession{}, err
-		}
-		ls.ID = id
-	}
-	now := s.now()
-	ls.CreatedAt = now
-	ls.ExpiresAt = expiry(ls.ExpiresAt, now, s.ttl.LoginSession)
-	stored := ls.Clone()
-	stored.ID = "" // the ID is the cookie's secret: keep only its hash
 	ok, err := s.create(ctx, s.key(kindLoginSession, session.HashSecret(ls.ID)), stored, ls.ExpiresAt)
 	if err != nil {
 		return session.LoginSession{}, err
