@@ -183,8 +183,6 @@ func notFound(kind string) error { return fmt.Errorf("%s: %w", kind, ErrNotFound
 
 func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, ErrNotFound) }
 
-func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
-
 // expiry returns exp, or now+ttl if exp is zero.
 func expiry(exp, now time.Time, ttl time.Duration) time.Time {
 	if exp.IsZero() {
@@ -244,8 +242,8 @@ func (m *Memory) UpdateAuthRequest(ctx context.Context, id string, update func(*
 	if err := update(&next); err != nil {
 		return AuthRequest{}, err
 	}
-	if next.ID != id {
-		return AuthRequest{}, invalid("auth request ID cannot change")
+	if err := CheckAuthRequestUpdate(id, next); err != nil {
+		return AuthRequest{}, err
 	}
 	// Store a copy: update may have kept a pointer to next.
 	sh.m[id] = next.Clone()
@@ -464,8 +462,8 @@ func (m *Memory) RevokeRefreshTokenFamily(ctx context.Context, familyID string) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if familyID == "" {
-		return invalid("empty refresh token family ID")
+	if err := CheckFamilyID(familyID); err != nil {
+		return err
 	}
 	now := m.now()
 	fsh := m.families.shardFor(familyID)
@@ -533,8 +531,8 @@ func (m *Memory) UpdateLoginSession(ctx context.Context, id string, update func(
 	if err := update(&next); err != nil {
 		return LoginSession{}, err
 	}
-	if next.ID != id {
-		return LoginSession{}, invalid("login session ID cannot change")
+	if err := CheckLoginSessionUpdate(id, next); err != nil {
+		return LoginSession{}, err
 	}
 	stored := next.Clone()
 	stored.ID = ""
@@ -558,8 +556,8 @@ func (m *Memory) RecordFailure(ctx context.Context, key string, window time.Dura
 	if err := ctx.Err(); err != nil {
 		return Failures{}, err
 	}
-	if window <= 0 {
-		return Failures{}, invalid("failure window must be positive")
+	if err := CheckFailureWindow(window); err != nil {
+		return Failures{}, err
 	}
 	now := m.now()
 	sh := m.failures.shardFor(key)

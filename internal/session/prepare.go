@@ -162,3 +162,41 @@ func PrepareLoginSession(s LoginSession, r io.Reader, now time.Time, ttl time.Du
 	stored.ID = ""
 	return s, stored, nil
 }
+
+// CheckAuthRequestUpdate is the rule for the result of an UpdateAuthRequest
+// callback on the request named id: the ID names the record and cannot
+// change.
+func CheckAuthRequestUpdate(id string, next AuthRequest) error {
+	if next.ID != id {
+		return invalid("auth request ID cannot change")
+	}
+	return nil
+}
+
+// CheckLoginSessionUpdate is the rule for the result of an
+// UpdateLoginSession callback on the session named id: the ID is the
+// cookie's secret and the record's key, and cannot change.
+func CheckLoginSessionUpdate(id string, next LoginSession) error {
+	if next.ID != id {
+		return invalid("login session ID cannot change")
+	}
+	return nil
+}
+
+// CheckFamilyID checks the family ID given to RevokeRefreshTokenFamily.
+func CheckFamilyID(familyID string) error {
+	if familyID == "" {
+		return invalid("empty refresh token family ID")
+	}
+	return nil
+}
+
+// CheckFailureWindow checks the window given to RecordFailure.
+func CheckFailureWindow(window time.Duration) error {
+	if window <= 0 {
+		return invalid("failure window must be positive")
+	}
+	return nil
+}
+
+func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }

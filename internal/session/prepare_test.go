@@ -52,6 +52,14 @@ func TestPrepareRefusesRecordsWithoutTheirRequiredFields(t *testing.T) {
 			_, _, err := session.PrepareLoginSession(session.LoginSession{}, zeros{}, now, time.Minute)
 			return err
 		}},
+		{"an auth request update that changes the ID is refused", func() error {
+			return session.CheckAuthRequestUpdate("a", session.AuthRequest{ID: "b", ClientID: "c"})
+		}},
+		{"a login session update that changes the ID is refused", func() error {
+			return session.CheckLoginSessionUpdate("a", session.LoginSession{ID: "b", UserID: "u"})
+		}},
+		{"revoking a family without its ID is refused", func() error { return session.CheckFamilyID("") }},
+		{"a failure window of zero is refused", func() error { return session.CheckFailureWindow(0) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -117,7 +117,6 @@ func expired(exp, now time.Time) bool { return !now.Before(exp) }
 
 func notFound(kind string) error   { return fmt.Errorf("%s: %w", kind, session.ErrNotFound) }
 func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, session.ErrNotFound) }
-func invalid(msg string) error     { return fmt.Errorf("%w: %s", session.ErrInvalid, msg) }
 
 // redisErr wraps an error from Redis, keeping a context error recognisable.
 func redisErr(ctx context.Context, what string, err error) error {
@@ -254,8 +253,8 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, update func(*s
 			if err := update(&next); err != nil {
 				return nil, err
 			}
-			if next.ID != id {
-				return nil, invalid("auth request ID cannot change")
+			if err := session.CheckAuthRequestUpdate(id, next); err != nil {
+				return nil, err
 			}
 			return next, nil
 		})
@@ -511,8 +510,8 @@ func (s *Store) RevokeRefreshTokenFamily(ctx context.Context, familyID string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if familyID == "" {
-		return invalid("empty refresh token family ID")
+	if err := session.CheckFamilyID(familyID); err != nil {
+		return err
 	}
 	return s.revokeFamily(ctx, familyID, s.now())
 }
@@ -580,8 +579,8 @@ func (s *Store) UpdateLoginSession(ctx context.Context, id string, update func(*
 			if err := update(&next); err != nil {
 				return nil, err
 			}
-			if next.ID != id {
-				return nil, invalid("login session ID cannot change")
+			if err := session.CheckLoginSessionUpdate(id, next); err != nil {
+				return nil, err
 			}
 			stored := next.Clone()
 			stored.ID = ""
@@ -611,8 +610,8 @@ func (s *Store) RecordFailure(ctx context.Context, key string, window time.Durat
 	if err := ctx.Err(); err != nil {
 		return session.Failures{}, err
 	}
-	if window <= 0 {
-		return session.Failures{}, invalid("failure window must be positive")
+	if err := session.CheckFailureWindow(window); err != nil {
+		return session.Failures{}, err
 	}
 	now := s.now()
 	end := now.Add(window)
