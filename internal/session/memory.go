@@ -126,16 +126,7 @@ func (m *Memory) Stats() MemoryStats {
 // RunGC calls GC every interval until ctx is done, then returns nil. Run it in
 // its own goroutine.
 func (m *Memory) RunGC(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_, _ = m.GC(ctx, m.now())
-		}
-	}
+	return RunGC(ctx, m, interval, m.now)
 }
 
 // GC implements Collector.

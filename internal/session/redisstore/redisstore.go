@@ -718,14 +718,5 @@ func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 
 // RunGC calls GC every interval until ctx is done, then returns nil.
 func (s *Store) RunGC(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_, _ = s.GC(ctx, s.now())
-		}
-	}
+	return session.RunGC(ctx, s, interval, s.now)
 }
