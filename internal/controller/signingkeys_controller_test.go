@@ -81,25 +81,7 @@ var _ = Describe("Signing keys", func() {
 		Expect(p.Previous.ID()).To(Equal(first.ID()))
 	})
 
-	It("refuses to overwrite an unusable Secret, and says how to recover", func() {
-		Expect(k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: projection.SigningKeySecret},
-			Data:       map[string][]byte{keys.IndexKey: []byte("not json")},
-		})).To(Succeed())
-		_, err := r.Reconcile(ctx, reconcile.Request{})
-		Expect(err).To(MatchError(ContainSubstring("delete it to generate new keys")))
-		Expect(err).To(MatchError(reconcile.TerminalError(nil)))
-		s := &corev1.Secret{}
-		Expect(k8s.Get(ctx, secretKey(), s)).To(Succeed())
-		Expect(s.Data[keys.IndexKey]).To(Equal([]byte("not json")), "the broken Secret was overwritten")
-	})
-
-	It("exists in the system namespace once the manager runs", func() {
-		Eventually(func(g Gomega) {
-			s := &corev1.Secret{}
-			g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: projection.SigningKeySecret}, s)).To(Succeed())
-			_, err := keys.FromSecretData(s.Data)
-			g.Expect(err).NotTo(HaveOccurred())
-		}).Should(Succeed())
-	})
+	rotatedKeySecretSpecs(projection.SigningKeySecret, map[string][]byte{keys.IndexKey: []byte("not json")},
+		func(d map[string][]byte) error { _, err := keys.FromSecretData(d); return err },
+		func() string { return ns }, func() reconcile.Reconciler { return r })
 })
