@@ -77,25 +77,7 @@ var _ = Describe("Server keys", func() {
 		Expect(rotated.CSRF).To(Equal(*first.NextCSRF))
 	})
 
-	It("refuses to overwrite an unusable Secret, and says how to recover", func() {
-		Expect(k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: projection.ServerKeySecret},
-			Data:       map[string][]byte{keys.ServerKeyCrypto: []byte("short")},
-		})).To(Succeed())
-		_, err := r.Reconcile(ctx, reconcile.Request{})
-		Expect(err).To(MatchError(ContainSubstring("delete it to generate new keys")))
-		Expect(err).To(MatchError(reconcile.TerminalError(nil)))
-		s := &corev1.Secret{}
-		Expect(k8s.Get(ctx, secretKey(), s)).To(Succeed())
-		Expect(s.Data[keys.ServerKeyCrypto]).To(Equal([]byte("short")), "the broken Secret was overwritten")
-	})
-
-	It("exists in the system namespace once the manager runs", func() {
-		Eventually(func(g Gomega) {
-			s := &corev1.Secret{}
-			g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: projection.ServerKeySecret}, s)).To(Succeed())
-			_, err := keys.ServerKeysFromSecretData(s.Data)
-			g.Expect(err).NotTo(HaveOccurred())
-		}).Should(Succeed())
-	})
+	rotatedKeySecretSpecs(projection.ServerKeySecret, map[string][]byte{keys.ServerKeyCrypto: []byte("short")},
+		func(d map[string][]byte) error { _, err := keys.ServerKeysFromSecretData(d); return err },
+		func() string { return ns }, func() reconcile.Reconciler { return r })
 })

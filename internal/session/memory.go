@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"slices"
@@ -52,19 +51,7 @@ func WithRand(r io.Reader) MemoryOption {
 
 // WithTTLs sets the default lifetimes; zero fields keep DefaultTTLs().
 func WithTTLs(t TTLs) MemoryOption {
-	return func(m *Memory) {
-		for _, f := range []struct{ dst, src *time.Duration }{
-			{&m.ttl.AuthRequest, &t.AuthRequest},
-			{&m.ttl.Code, &t.Code},
-			{&m.ttl.RefreshToken, &t.RefreshToken},
-			{&m.ttl.LoginSession, &t.LoginSession},
-			{&m.ttl.RevokedFamily, &t.RevokedFamily},
-		} {
-			if *f.src > 0 {
-				*f.dst = *f.src
-			}
-		}
-	}
+	return func(m *Memory) { m.ttl = MergeTTLs(m.ttl, t) }
 }
 
 // Memory is a Store in process memory, for a single replica. Each kind of
@@ -139,16 +126,7 @@ func (m *Memory) Stats() MemoryStats {
 // RunGC calls GC every interval until ctx is done, then returns nil. Run it in
 // its own goroutine.
 func (m *Memory) RunGC(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_, _ = m.GC(ctx, m.now())
-		}
-	}
+	return RunGC(ctx, m, interval, m.now)
 }
 
 // GC implements Collector.
@@ -196,31 +174,12 @@ func notFound(kind string) error { return fmt.Errorf("%s: %w", kind, ErrNotFound
 
 func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, ErrNotFound) }
 
-func invalid(msg string) error { return fmt.Errorf("%w: %s", ErrInvalid, msg) }
-
 // expiry returns exp, or now+ttl if exp is zero.
 func expiry(exp, now time.Time, ttl time.Duration) time.Time {
 	if exp.IsZero() {
 		return now.Add(ttl)
 	}
 	return exp
-}
-
-// newID returns a random 128-bit identifier, base64url-encoded.
-func (m *Memory) newID() (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(m.rand, b[:]); err != nil {
-		return "", fmt.Errorf("session: generating ID: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func (m *Memory) newSecret() (string, error) {
-	s, err := NewSecret(m.rand)
-	if err != nil {
-		return "", fmt.Errorf("session: generating secret: %w", err)
-	}
-	return s, nil
 }
 
 // ---- auth requests
@@ -230,20 +189,10 @@ func (m *Memory) CreateAuthRequest(ctx context.Context, req AuthRequest) (AuthRe
 	if err := ctx.Err(); err != nil {
 		return AuthRequest{}, err
 	}
-	if req.ClientID == "" {
-		return AuthRequest{}, invalid("auth request without client ID")
+	req, err := PrepareAuthRequest(req, m.rand, m.now(), m.ttl.AuthRequest)
+	if err != nil {
+		return AuthRequest{}, err
 	}
-	req = req.Clone()
-	if req.ID == "" {
-		id, err := m.newSecret()
-		if err != nil {
-			return AuthRequest{}, err
-		}
-		req.ID = id
-	}
-	now := m.now()
-	req.CreatedAt = now
-	req.ExpiresAt = expiry(req.ExpiresAt, now, m.ttl.AuthRequest)
 	if !m.authRequests.putIfAbsent(req.ID, req) {
 		return AuthRequest{}, fmt.Errorf("auth request %q: %w", req.ID, ErrAlreadyExists)
 	}
@@ -284,8 +233,8 @@ func (m *Memory) UpdateAuthRequest(ctx context.Context, id string, update func(*
 	if err := update(&next); err != nil {
 		return AuthRequest{}, err
 	}
-	if next.ID != id {
-		return AuthRequest{}, invalid("auth request ID cannot change")
+	if err := CheckAuthRequestUpdate(id, next); err != nil {
+		return AuthRequest{}, err
 	}
 	// Store a copy: update may have kept a pointer to next.
 	sh.m[id] = next.Clone()
@@ -308,18 +257,10 @@ func (m *Memory) SaveCode(ctx context.Context, code string, c AuthCode) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch {
-	case code == "":
-		return invalid("empty authorization code")
-	case c.AuthRequestID == "":
-		return invalid("authorization code without auth request ID")
-	case c.ClientID == "":
-		return invalid("authorization code without client ID")
+	c, err := PrepareCode(code, c, m.now(), m.ttl.Code)
+	if err != nil {
+		return err
 	}
-	now := m.now()
-	c.CreatedAt = now
-	c.ExpiresAt = expiry(c.ExpiresAt, now, m.ttl.Code)
-	c.ConsumedAt = time.Time{}
 	if !m.codes.putIfAbsent(HashSecret(code), c) {
 		return fmt.Errorf("authorization code: %w", ErrAlreadyExists)
 	}
@@ -358,27 +299,11 @@ func (m *Memory) CreateRefreshToken(ctx context.Context, rt RefreshToken) (strin
 	if err := ctx.Err(); err != nil {
 		return "", RefreshToken{}, err
 	}
-	switch {
-	case rt.FamilyID == "":
-		return "", RefreshToken{}, invalid("refresh token without family ID")
-	case rt.ClientID == "":
-		return "", RefreshToken{}, invalid("refresh token without client ID")
-	case rt.Subject == "":
-		return "", RefreshToken{}, invalid("refresh token without subject")
-	}
-	token, err := m.newSecret()
+	now := m.now()
+	token, rt, err := PrepareRefreshToken(rt, m.rand, now, m.ttl.RefreshToken)
 	if err != nil {
 		return "", RefreshToken{}, err
 	}
-	rt = rt.Clone()
-	if rt.ID == "" {
-		if rt.ID, err = m.newID(); err != nil {
-			return "", RefreshToken{}, err
-		}
-	}
-	now := m.now()
-	rt.IssuedAt = now
-	rt.ExpiresAt = expiry(rt.ExpiresAt, now, m.ttl.RefreshToken)
 
 	fsh := m.families.shardFor(rt.FamilyID)
 	fsh.mu.Lock()
@@ -473,11 +398,7 @@ func (m *Memory) RotateRefreshToken(ctx context.Context, token, clientID string,
 	if err != nil {
 		return "", RefreshToken{}, err
 	}
-	newToken, err := m.newSecret()
-	if err != nil {
-		return "", RefreshToken{}, err
-	}
-	newID, err := m.newID()
+	newToken, newID, err := NewRotationValues(m.rand)
 	if err != nil {
 		return "", RefreshToken{}, err
 	}
@@ -498,13 +419,7 @@ func (m *Memory) RotateRefreshToken(ctx context.Context, token, clientID string,
 		return "", RefreshToken{}, notFound("refresh token")
 	}
 
-	next := r.rt.Clone()
-	next.ID = newID
-	next.IssuedAt = now
-	next.ExpiresAt = expiry(expiresAt, now, m.ttl.RefreshToken)
-	if scopes != nil {
-		next.Scopes = slices.Clone(scopes)
-	}
+	next := RotatedRefreshToken(r.rt, newID, scopes, expiresAt, now, m.ttl.RefreshToken)
 	if err := m.addToFamilyLocked(fsh, newToken, next, now); err != nil {
 		return "", RefreshToken{}, err
 	}
@@ -538,8 +453,8 @@ func (m *Memory) RevokeRefreshTokenFamily(ctx context.Context, familyID string) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if familyID == "" {
-		return invalid("empty refresh token family ID")
+	if err := CheckFamilyID(familyID); err != nil {
+		return err
 	}
 	now := m.now()
 	fsh := m.families.shardFor(familyID)
@@ -559,22 +474,10 @@ func (m *Memory) CreateLoginSession(ctx context.Context, s LoginSession) (LoginS
 	if err := ctx.Err(); err != nil {
 		return LoginSession{}, err
 	}
-	if s.UserID == "" {
-		return LoginSession{}, invalid("login session without user ID")
+	s, stored, err := PrepareLoginSession(s, m.rand, m.now(), m.ttl.LoginSession)
+	if err != nil {
+		return LoginSession{}, err
 	}
-	s = s.Clone()
-	if s.ID == "" {
-		id, err := m.newSecret()
-		if err != nil {
-			return LoginSession{}, err
-		}
-		s.ID = id
-	}
-	now := m.now()
-	s.CreatedAt = now
-	s.ExpiresAt = expiry(s.ExpiresAt, now, m.ttl.LoginSession)
-	stored := s.Clone()
-	stored.ID = "" // the ID is the cookie's secret: keep only its hash
 	if !m.loginSessions.putIfAbsent(HashSecret(s.ID), stored) {
 		return LoginSession{}, fmt.Errorf("login session: %w", ErrAlreadyExists)
 	}
@@ -619,8 +522,8 @@ func (m *Memory) UpdateLoginSession(ctx context.Context, id string, update func(
 	if err := update(&next); err != nil {
 		return LoginSession{}, err
 	}
-	if next.ID != id {
-		return LoginSession{}, invalid("login session ID cannot change")
+	if err := CheckLoginSessionUpdate(id, next); err != nil {
+		return LoginSession{}, err
 	}
 	stored := next.Clone()
 	stored.ID = ""
@@ -644,8 +547,8 @@ func (m *Memory) RecordFailure(ctx context.Context, key string, window time.Dura
 	if err := ctx.Err(); err != nil {
 		return Failures{}, err
 	}
-	if window <= 0 {
-		return Failures{}, invalid("failure window must be positive")
+	if err := CheckFailureWindow(window); err != nil {
+		return Failures{}, err
 	}
 	now := m.now()
 	sh := m.failures.shardFor(key)

@@ -97,9 +97,17 @@ func NewFake(t testing.TB) *Fake {
 
 // IdentityProvider is an IdentityProvider of namespace using the Fake.
 func (f *Fake) IdentityProvider(namespace, name string) *snapshot.IdentityProvider {
+	return OIDCIdentityProvider(namespace, name, "Fake", f.URL, FakeClientID, FakeClientSecret)
+}
+
+// OIDCIdentityProvider is an IdentityProvider of namespace for the OIDC
+// upstream at issuer, as the snapshot serves it: the standard scopes and
+// claim names, PKCE on. It is built by hand because the snapshot refuses
+// the plain http issuer of a test server.
+func OIDCIdentityProvider(namespace, name, displayName, issuer, clientID, clientSecret string) *snapshot.IdentityProvider {
 	idp := &snapshot.IdentityProvider{
 		Name: name, Namespace: namespace, UID: st.UID("idp", namespace, name), Generation: 1,
-		DisplayName: "Fake", Issuer: f.URL, ClientID: FakeClientID, ClientSecret: FakeClientSecret,
+		DisplayName: displayName, Issuer: issuer, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile"}, PKCE: true,
 	}
 	idp.ClaimMappings.Subject = "sub"

@@ -192,48 +192,41 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 
 // loadKeys reads the signing keys when their Secret changed.
 func (p *Projection) loadKeys(ctx context.Context) error {
-	s := &corev1.Secret{}
-	err := p.Reader.Get(ctx, types.NamespacedName{Namespace: p.SystemNamespace, Name: SigningKeySecret}, s)
-	if apierrors.IsNotFound(err) {
-		return nil // the leader creates it; its event brings us back
-	}
-	if err != nil {
-		return err
-	}
-	if rv := p.keyRV.Load(); rv != nil && *rv == s.ResourceVersion {
-		return nil
-	}
-	set, err := keys.FromSecretData(s.Data)
-	if err != nil {
-		// Keep serving the keys we have; the leader repairs the Secret.
-		logf.FromContext(ctx).Error(err, "signing key Secret is unusable; keeping the previous keys", "secret", SigningKeySecret)
-		return nil
-	}
-	p.keySet.Store(set)
-	p.keyRV.Store(ptr.To(s.ResourceVersion))
-	return nil
+	return loadKeySecret(ctx, p.Reader, types.NamespacedName{Namespace: p.SystemNamespace, Name: SigningKeySecret},
+		"signing key", keys.FromSecretData, &p.keySet, &p.keyRV)
 }
 
 // loadServerKeys reads the server keys when their Secret changed.
 func (p *Projection) loadServerKeys(ctx context.Context) error {
+	return loadKeySecret(ctx, p.Reader, types.NamespacedName{Namespace: p.SystemNamespace, Name: ServerKeySecret},
+		"server key", keys.ServerKeysFromSecretData, &p.serverKeys, &p.serverKeysRV)
+}
+
+// loadKeySecret parses the keys in the Secret at key into dst when the
+// Secret's resourceVersion differs from the one in rv, the version dst was
+// loaded from. A missing Secret or one that does not parse leaves dst alone:
+// the leader creates or repairs it, and its event brings us back.
+func loadKeySecret[K any](ctx context.Context, r client.Reader, key types.NamespacedName, noun string,
+	parse func(map[string][]byte) (*K, error), dst *atomic.Pointer[K], rv *atomic.Pointer[string]) error {
 	s := &corev1.Secret{}
-	err := p.Reader.Get(ctx, types.NamespacedName{Namespace: p.SystemNamespace, Name: ServerKeySecret}, s)
+	err := r.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) {
-		return nil // the leader creates it; its event brings us back
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if rv := p.serverKeysRV.Load(); rv != nil && *rv == s.ResourceVersion {
+	if loaded := rv.Load(); loaded != nil && *loaded == s.ResourceVersion {
 		return nil
 	}
-	k, err := keys.ServerKeysFromSecretData(s.Data)
+	k, err := parse(s.Data)
 	if err != nil {
-		logf.FromContext(ctx).Error(err, "server key Secret is unusable; keeping the previous keys", "secret", ServerKeySecret)
+		// Keep serving the keys we have; the leader repairs the Secret.
+		logf.FromContext(ctx).Error(err, noun+" Secret is unusable; keeping the previous keys", "secret", key.Name)
 		return nil
 	}
-	p.serverKeys.Store(k)
-	p.serverKeysRV.Store(ptr.To(s.ResourceVersion))
+	dst.Store(k)
+	rv.Store(ptr.To(s.ResourceVersion))
 	return nil
 }
 

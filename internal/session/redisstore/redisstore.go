@@ -3,12 +3,10 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
@@ -46,19 +44,7 @@ func WithRand(r io.Reader) Option { return func(s *Store) { s.rand = r } }
 
 // WithTTLs sets the default lifetimes; zero fields keep session.DefaultTTLs().
 func WithTTLs(t session.TTLs) Option {
-	return func(s *Store) {
-		for _, f := range []struct{ dst, src *time.Duration }{
-			{&s.ttl.AuthRequest, &t.AuthRequest},
-			{&s.ttl.Code, &t.Code},
-			{&s.ttl.RefreshToken, &t.RefreshToken},
-			{&s.ttl.LoginSession, &t.LoginSession},
-			{&s.ttl.RevokedFamily, &t.RevokedFamily},
-		} {
-			if *f.src > 0 {
-				*f.dst = *f.src
-			}
-		}
-	}
+	return func(s *Store) { s.ttl = session.MergeTTLs(s.ttl, t) }
 }
 
 // WithPrefix sets the key prefix (DefaultPrefix by default).
@@ -129,16 +115,8 @@ func parseJSONTime(s string) (time.Time, error) {
 
 func expired(exp, now time.Time) bool { return !now.Before(exp) }
 
-func expiry(exp, now time.Time, ttl time.Duration) time.Time {
-	if exp.IsZero() {
-		return now.Add(ttl)
-	}
-	return exp
-}
-
 func notFound(kind string) error   { return fmt.Errorf("%s: %w", kind, session.ErrNotFound) }
 func expiredErr(kind string) error { return fmt.Errorf("%s expired: %w", kind, session.ErrNotFound) }
-func invalid(msg string) error     { return fmt.Errorf("%w: %s", session.ErrInvalid, msg) }
 
 // redisErr wraps an error from Redis, keeping a context error recognisable.
 func redisErr(ctx context.Context, what string, err error) error {
@@ -146,22 +124,6 @@ func redisErr(ctx context.Context, what string, err error) error {
 		return cerr
 	}
 	return fmt.Errorf("session store: %s: %w", what, err)
-}
-
-func (s *Store) newID() (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
-		return "", fmt.Errorf("session: generating ID: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func (s *Store) newSecret() (string, error) {
-	v, err := session.NewSecret(s.rand)
-	if err != nil {
-		return "", fmt.Errorf("session: generating secret: %w", err)
-	}
-	return v, nil
 }
 
 // create stores v under key unless the key exists.
@@ -237,20 +199,10 @@ func (s *Store) CreateAuthRequest(ctx context.Context, req session.AuthRequest) 
 	if err := ctx.Err(); err != nil {
 		return session.AuthRequest{}, err
 	}
-	if req.ClientID == "" {
-		return session.AuthRequest{}, invalid("auth request without client ID")
+	req, err := session.PrepareAuthRequest(req, s.rand, s.now(), s.ttl.AuthRequest)
+	if err != nil {
+		return session.AuthRequest{}, err
 	}
-	req = req.Clone()
-	if req.ID == "" {
-		id, err := s.newSecret()
-		if err != nil {
-			return session.AuthRequest{}, err
-		}
-		req.ID = id
-	}
-	now := s.now()
-	req.CreatedAt = now
-	req.ExpiresAt = expiry(req.ExpiresAt, now, s.ttl.AuthRequest)
 	ok, err := s.create(ctx, s.key(kindAuthRequest, req.ID), req, req.ExpiresAt)
 	if err != nil {
 		return session.AuthRequest{}, err
@@ -301,8 +253,8 @@ func (s *Store) UpdateAuthRequest(ctx context.Context, id string, update func(*s
 			if err := update(&next); err != nil {
 				return nil, err
 			}
-			if next.ID != id {
-				return nil, invalid("auth request ID cannot change")
+			if err := session.CheckAuthRequestUpdate(id, next); err != nil {
+				return nil, err
 			}
 			return next, nil
 		})
@@ -330,18 +282,10 @@ func (s *Store) SaveCode(ctx context.Context, code string, c session.AuthCode) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch {
-	case code == "":
-		return invalid("empty authorization code")
-	case c.AuthRequestID == "":
-		return invalid("authorization code without auth request ID")
-	case c.ClientID == "":
-		return invalid("authorization code without client ID")
+	c, err := session.PrepareCode(code, c, s.now(), s.ttl.Code)
+	if err != nil {
+		return err
 	}
-	now := s.now()
-	c.CreatedAt = now
-	c.ExpiresAt = expiry(c.ExpiresAt, now, s.ttl.Code)
-	c.ConsumedAt = time.Time{}
 	ok, err := s.create(ctx, s.key(kindCode, session.HashSecret(code)), c, c.ExpiresAt)
 	if err != nil {
 		return err
@@ -444,27 +388,11 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 	if err := ctx.Err(); err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	switch {
-	case rt.FamilyID == "":
-		return "", session.RefreshToken{}, invalid("refresh token without family ID")
-	case rt.ClientID == "":
-		return "", session.RefreshToken{}, invalid("refresh token without client ID")
-	case rt.Subject == "":
-		return "", session.RefreshToken{}, invalid("refresh token without subject")
-	}
-	token, err := s.newSecret()
+	now := s.now()
+	token, rt, err := session.PrepareRefreshToken(rt, s.rand, now, s.ttl.RefreshToken)
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	rt = rt.Clone()
-	if rt.ID == "" {
-		if rt.ID, err = s.newID(); err != nil {
-			return "", session.RefreshToken{}, err
-		}
-	}
-	now := s.now()
-	rt.IssuedAt = now
-	rt.ExpiresAt = expiry(rt.ExpiresAt, now, s.ttl.RefreshToken)
 	raw, err := json.Marshal(rt)
 	if err != nil {
 		return "", session.RefreshToken{}, err
@@ -522,19 +450,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token, clientID string, 
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	newToken, err := s.newSecret()
+	newToken, newID, err := session.NewRotationValues(s.rand)
 	if err != nil {
 		return "", session.RefreshToken{}, err
 	}
-	next := st.rt.Clone()
-	if next.ID, err = s.newID(); err != nil {
-		return "", session.RefreshToken{}, err
-	}
-	next.IssuedAt = now
-	next.ExpiresAt = expiry(expiresAt, now, s.ttl.RefreshToken)
-	if scopes != nil {
-		next.Scopes = slices.Clone(scopes)
-	}
+	next := session.RotatedRefreshToken(st.rt, newID, scopes, expiresAt, now, s.ttl.RefreshToken)
 	raw, err := json.Marshal(next)
 	if err != nil {
 		return "", session.RefreshToken{}, err
@@ -590,8 +510,8 @@ func (s *Store) RevokeRefreshTokenFamily(ctx context.Context, familyID string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if familyID == "" {
-		return invalid("empty refresh token family ID")
+	if err := session.CheckFamilyID(familyID); err != nil {
+		return err
 	}
 	return s.revokeFamily(ctx, familyID, s.now())
 }
@@ -603,22 +523,10 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls session.LoginSession)
 	if err := ctx.Err(); err != nil {
 		return session.LoginSession{}, err
 	}
-	if ls.UserID == "" {
-		return session.LoginSession{}, invalid("login session without user ID")
+	ls, stored, err := session.PrepareLoginSession(ls, s.rand, s.now(), s.ttl.LoginSession)
+	if err != nil {
+		return session.LoginSession{}, err
 	}
-	ls = ls.Clone()
-	if ls.ID == "" {
-		id, err := s.newSecret()
-		if err != nil {
-			return session.LoginSession{}, err
-		}
-		ls.ID = id
-	}
-	now := s.now()
-	ls.CreatedAt = now
-	ls.ExpiresAt = expiry(ls.ExpiresAt, now, s.ttl.LoginSession)
-	stored := ls.Clone()
-	stored.ID = "" // the ID is the cookie's secret: keep only its hash
 	ok, err := s.create(ctx, s.key(kindLoginSession, session.HashSecret(ls.ID)), stored, ls.ExpiresAt)
 	if err != nil {
 		return session.LoginSession{}, err
@@ -671,8 +579,8 @@ func (s *Store) UpdateLoginSession(ctx context.Context, id string, update func(*
 			if err := update(&next); err != nil {
 				return nil, err
 			}
-			if next.ID != id {
-				return nil, invalid("login session ID cannot change")
+			if err := session.CheckLoginSessionUpdate(id, next); err != nil {
+				return nil, err
 			}
 			stored := next.Clone()
 			stored.ID = ""
@@ -702,8 +610,8 @@ func (s *Store) RecordFailure(ctx context.Context, key string, window time.Durat
 	if err := ctx.Err(); err != nil {
 		return session.Failures{}, err
 	}
-	if window <= 0 {
-		return session.Failures{}, invalid("failure window must be positive")
+	if err := session.CheckFailureWindow(window); err != nil {
+		return session.Failures{}, err
 	}
 	now := s.now()
 	end := now.Add(window)
@@ -810,14 +718,5 @@ func (s *Store) GC(ctx context.Context, now time.Time) (int, error) {
 
 // RunGC calls GC every interval until ctx is done, then returns nil.
 func (s *Store) RunGC(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_, _ = s.GC(ctx, s.now())
-		}
-	}
+	return session.RunGC(ctx, s, interval, s.now)
 }

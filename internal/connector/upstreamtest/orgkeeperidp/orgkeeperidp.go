@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/server"
@@ -109,22 +110,9 @@ func (u *Provider) RotateKeys(t testing.TB) {
 }
 
 // IdentityProvider is an IdentityProvider of organization namespace that
-// uses this upstream, as the snapshot serves it (built by hand: the
-// snapshot refuses a plain http issuer, which the test needs).
+// uses this upstream, as the snapshot serves it.
 func (u *Provider) IdentityProvider(namespace, name string) *snapshot.IdentityProvider {
-	idp := &snapshot.IdentityProvider{
-		Name: name, Namespace: namespace, UID: st.UID("idp", namespace, name), Generation: 1,
-		DisplayName: "Corp SSO", Issuer: u.URL, ClientID: ClientID, ClientSecret: ClientSecret,
-		Scopes: []string{"openid", "email", "profile"}, PKCE: true,
-	}
-	idp.ClaimMappings.Subject = "sub"
-	idp.ClaimMappings.Email = "email"
-	idp.ClaimMappings.EmailVerified = "email_verified"
-	idp.ClaimMappings.Name = "name"
-	idp.ClaimMappings.GivenName = "given_name"
-	idp.ClaimMappings.FamilyName = "family_name"
-	idp.ClaimMappings.Groups = "groups"
-	return idp
+	return upstreamtest.OIDCIdentityProvider(namespace, name, "Corp SSO", u.URL, ClientID, ClientSecret)
 }
 
 // SignIn is a browser that opens authURL (the connector's redirect to the
