@@ -38,6 +38,11 @@ func ensureRoot() *iamv1.Organization {
 
 func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iamv1.Organization {
 	GinkgoHelper()
+	// A child lives in its parent's namespace, which the operator creates
+	// once it has placed the parent: wait for it rather than race it.
+	Eventually(func() error {
+		return k8s.Get(ctx, types.NamespacedName{Name: namespace}, &corev1.Namespace{})
+	}).Should(Succeed(), "namespace %s of the new organization %s", namespace, name)
 	return create(&iamv1.Organization{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec:       iamv1.OrganizationSpec{DisplayName: name + " Inc."},
