@@ -164,6 +164,12 @@ const (
 	// password sign-ins to the organization are refused.
 	ReasonMFAUnavailable = "MFAUnavailable"
 
+	// ReasonPolicyWeakened (Organization): spec.login asks for less than an
+	// ancestor sets for its subtree (mfa less strict, or password true where
+	// an ancestor allows federated sign-in only). The ancestor's setting
+	// applies; the message names the field.
+	ReasonPolicyWeakened = "PolicyWeakened"
+
 	// ReasonDiscoveryNotImplemented (IdentityProvider, DiscoveryReady
 	// Unknown): this version of Orgkeeper does not fetch the upstream
 	// discovery document yet; federation comes with a later release.
