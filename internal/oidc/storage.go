@@ -153,7 +153,7 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if !r.Done || r.UserID == "" || r.ClientID != c.ClientID {
 		return nil, oidc.ErrInvalidGrant()
 	}
-	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, r.AMR, s.now()); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
 	return &authRequest{r: r}, nil
@@ -188,7 +188,7 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, r.AMR, s.now()); err != nil {
 		return oidc.ErrAccessDenied().WithDescription("%s", err.Error())
 	}
 	return s.cfg.Sessions.SaveCode(ctx, code, session.AuthCode{AuthRequestID: id, ClientID: r.ClientID})
