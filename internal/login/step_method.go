@@ -68,8 +68,8 @@ func (h *Handler) orgAllows(w http.ResponseWriter, r *http.Request, f *flow, org
 }
 
 // reusableSession returns the browser's login session when it may complete
-// the auth request (SSO): it is for the same organization, its user may
-// still sign in and has not had their sessions revoked since (disabled, or
+// the auth request (SSO): it is for the same organization, its user is not
+// disabled and has not had their sessions revoked since (disabled, or
 // an organization on its path suspended: snapshot.User.SessionRevoked), and
 // the client asks neither prompt=login nor a max_age that it exceeds.
 func (h *Handler) reusableSession(r *http.Request, f *flow, org orgView) (session.LoginSession, userView, bool) {
@@ -84,7 +84,10 @@ func (h *Handler) reusableSession(r *http.Request, f *flow, org orgView) (sessio
 		return session.LoginSession{}, userView{}, false
 	}
 	u, ok := f.dir.userByID(s.UserID)
-	if !ok || u.OrgID != org.ID || u.Disabled || h.userLocked(u) || f.dir.sessionRevoked(u.ID, s.AuthTime) {
+	// A lock (status.lockedUntil) is not checked: it stops password
+	// verification only, so that wrong passwords typed by someone else
+	// cannot sign the user out of the browsers they are signed in on.
+	if !ok || u.OrgID != org.ID || u.Disabled || f.dir.sessionRevoked(u.ID, s.AuthTime) {
 		return session.LoginSession{}, userView{}, false
 	}
 	return s, u, true
