@@ -83,7 +83,12 @@ func (s *Storage) newClient(c *snapshot.Client) *client {
 
 // CreateAuthRequest stores the validated request with its expiry, and the
 // organization parameter that the /authorize interceptor put into ctx.
-func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+//
+// hintSubject is the subject of the id_token_hint as the op package's
+// IDTokenHintVerifier verified it (signed by this issuer; possibly expired,
+// which a hint may be), or "": the login pages reuse only that user's SSO
+// session for the request.
+func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	r := session.AuthRequest{
 		ClientID:            req.ClientID,
 		RedirectURI:         req.RedirectURI,
@@ -96,6 +101,7 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		CodeChallengeMethod: string(req.CodeChallengeMethod),
 		Prompt:              req.Prompt,
 		LoginHint:           req.LoginHint,
+		HintSubject:         hintSubject,
 		Organization:        organizationFrom(ctx),
 		BrowserBinding:      browserBindingFrom(ctx),
 		ExpiresAt:           s.now().Add(s.cfg.AuthRequestLifetime),
