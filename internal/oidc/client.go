@@ -104,6 +104,9 @@ func (c *client) ClockSkew() time.Duration { return 0 }
 // http://127.0.0.1[:port]/rest or http://[::1][:port]/rest may use any port
 // with the same host literal and exactly the same rest.
 func redirectURIAllowed(c *snapshot.Client, native bool, uri string) bool {
+	if c == nil {
+		return false
+	}
 	if c.HasRedirectURI(uri) {
 		return true
 	}
@@ -149,4 +152,17 @@ func splitLoopback(uri string) (host, rest string, ok bool) {
 		return h, rest, true
 	}
 	return "", "", false
+}
+
+// registeredRedirect reports whether the client, as the current snapshot
+// serves it, still accepts uri as a redirect URI (redirectURIAllowed). It
+// is the check of /authorize, made again at the callback and before a code
+// is saved: an auth request lives up to its lifetime, and a redirect URI
+// removed from the application meanwhile must get no code.
+func (s *Storage) registeredRedirect(clientID, uri string) bool {
+	sc := s.snapshot().Client(clientID)
+	if sc == nil {
+		return false
+	}
+	return redirectURIAllowed(sc, s.newClient(sc).ApplicationType() == op.ApplicationTypeNative, uri)
 }

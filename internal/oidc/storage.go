@@ -194,6 +194,10 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	if err != nil {
 		return err
 	}
+	if !s.registeredRedirect(r.ClientID, r.RedirectURI) {
+		// No redirect with this error: the URI is no longer trusted.
+		return oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is no longer registered for this client; sign in again from the application")
+	}
 	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, r.AMR, s.now()); err != nil {
 		return oidc.ErrAccessDenied().WithDescription("%s", err.Error())
 	}
