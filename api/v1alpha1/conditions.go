@@ -172,6 +172,12 @@ const (
 	// spec.oidc.issuer itself is not allowed. The message says which; the
 	// spec or the provider's configuration must change.
 	ReasonDiscoveryInvalid = "DiscoveryInvalid"
+
+	// ReasonPolicyWeakened (Organization): spec.login asks for less than an
+	// ancestor sets for its subtree (mfa less strict, or password true where
+	// an ancestor allows federated sign-in only). The ancestor's setting
+	// applies; the message names the field.
+	ReasonPolicyWeakened = "PolicyWeakened"
 )
 
 // The initial password's condition (OrgUser).

@@ -88,7 +88,9 @@ const (
 // fields take the documented defaults.
 type LoginSettings struct {
 	// password allows sign-in with a local password. Default (at the root):
-	// true.
+	// true. Below an organization whose effective value is false (federated
+	// sign-in only), true is not applied: passwords stay off and the status
+	// shows reason PolicyWeakened.
 	// +optional
 	Password *bool `json:"password,omitempty"`
 
@@ -108,7 +110,9 @@ type LoginSettings struct {
 	AutoRedirect *bool `json:"autoRedirect,omitempty"`
 
 	// mfa is Disabled, Optional or Required (TOTP). Default (at the root):
-	// Optional.
+	// Optional. It can be stricter than the parent's effective value but not
+	// looser (Disabled < Optional < Required): a looser value is not applied,
+	// the parent's applies and the status shows reason PolicyWeakened.
 	// +optional
 	MFA MFAPolicy `json:"mfa,omitempty"`
 

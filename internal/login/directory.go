@@ -28,10 +28,10 @@ type orgView struct {
 	Suspended   bool
 	// Password is true when local password login is allowed.
 	Password bool
-	// MFARequired is true when the effective login.mfa is Required: a
-	// sign-in needs a second factor.
-	MFARequired bool
-	Branding    brandingInput
+	// MFA is the effective login.mfa; rules.AMRSatisfies says whether a
+	// sign-in meets it.
+	MFA      iamv1.MFAPolicy
+	Branding brandingInput
 }
 
 // brandingInput is an organization's effective branding as the snapshot
@@ -67,7 +67,7 @@ func toOrgView(o *snapshot.Org) (orgView, bool) {
 		DisplayName: o.DisplayName,
 		Suspended:   o.Suspended,
 		Password:    o.Login.Password,
-		MFARequired: o.Login.MFA == iamv1.MFARequired,
+		MFA:         o.Login.MFA,
 		Branding: brandingInput{
 			LogoURL:         o.Branding.LogoURL,
 			FaviconURL:      o.Branding.FaviconURL,

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -197,17 +198,29 @@ var errAlreadyDone = errors.New("the auth request is already done")
 // refuse ends the auth request on a branded page that offers the way back
 // to the client with an OAuth error (access_denied).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, f *flow, p problem, b brand, description string) {
-	back := h.cfg.ErrorRedirect(r.Context(), f.ar, "access_denied", description)
+	back := h.errorRedirect(r.Context(), f.ar, "access_denied", description)
 	if err := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); err != nil {
 		h.cfg.Log.Error(err, "deleting refused auth request")
 	}
 	h.renderProblem(w, p, b, f.appName, back)
 }
 
+// errorRedirect is Config.ErrorRedirect, or "" (no way back) when the
+// client as now served no longer accepts the auth request's redirect URI
+// (snapshot.Client.AcceptsRedirectURI, the rule of /authorize): the
+// request may be older than the application's change, and a URI the
+// application removed is not trusted with anything, an error included.
+func (h *Handler) errorRedirect(ctx context.Context, ar session.AuthRequest, code, description string) string {
+	if !h.cfg.Snapshots.Load().Client(ar.ClientID).AcceptsRedirectURI(ar.RedirectURI) {
+		return ""
+	}
+	return h.cfg.ErrorRedirect(ctx, ar, code, description)
+}
+
 // redirectError sends an OAuth error straight back to the client (used for
 // prompt=none, where no page may be shown).
 func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, ar session.AuthRequest, code, description string) {
-	back := h.cfg.ErrorRedirect(r.Context(), ar, code, description)
+	back := h.errorRedirect(r.Context(), ar, code, description)
 	if back == "" {
 		h.renderProblem(w, problemUnknownRequest, neutralBrand(), "", "")
 		return

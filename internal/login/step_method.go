@@ -68,10 +68,11 @@ func (h *Handler) orgAllows(w http.ResponseWriter, r *http.Request, f *flow, org
 }
 
 // reusableSession returns the browser's login session when it may complete
-// the auth request (SSO): it is for the same organization, its user may
-// still sign in and has not had their sessions revoked since (disabled, or
+// the auth request (SSO): it is for the same organization, its user is not
+// disabled and has not had their sessions revoked since (disabled, or
 // an organization on its path suspended: snapshot.User.SessionRevoked), and
-// the client asks neither prompt=login nor a max_age that it exceeds.
+// the client asks neither prompt=login nor a max_age that it exceeds, and
+// an id_token_hint, if any, names the session's user.
 func (h *Handler) reusableSession(r *http.Request, f *flow, org orgView) (session.LoginSession, userView, bool) {
 	if hasPrompt(f.ar, "login") {
 		return session.LoginSession{}, userView{}, false
@@ -83,8 +84,17 @@ func (h *Handler) reusableSession(r *http.Request, f *flow, org orgView) (sessio
 	if m := f.ar.MaxAge; m != nil && (*m <= 0 || h.cfg.Now().Sub(s.AuthTime) > *m) {
 		return session.LoginSession{}, userView{}, false
 	}
+	// An id_token_hint names the user the client expects; another user's
+	// session must not answer for them (prompt=none would hand the client
+	// a code for the wrong person).
+	if f.ar.HintSubject != "" && s.UserID != f.ar.HintSubject {
+		return session.LoginSession{}, userView{}, false
+	}
 	u, ok := f.dir.userByID(s.UserID)
-	if !ok || u.OrgID != org.ID || u.Disabled || h.userLocked(u) || f.dir.sessionRevoked(u.ID, s.AuthTime) {
+	// A lock (status.lockedUntil) is not checked: it stops password
+	// verification only, so that wrong passwords typed by someone else
+	// cannot sign the user out of the browsers they are signed in on.
+	if !ok || u.OrgID != org.ID || u.Disabled || f.dir.sessionRevoked(u.ID, s.AuthTime) {
 		return session.LoginSession{}, userView{}, false
 	}
 	return s, u, true

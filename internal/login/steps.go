@@ -2,8 +2,8 @@ package login
 
 import (
 	"net/http"
-	"slices"
 
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 )
 
@@ -43,10 +43,6 @@ const (
 	stepDone step = "done"
 )
 
-// secondFactorAMR are the amr values (RFC 8176) that count as a second
-// factor.
-var secondFactorAMR = []string{"otp", "hwk", "swk", "mfa"}
-
 // nextStep is the step a sign-in is at, given what its auth request has
 // recorded and its organization's policy (org is nil while the
 // organization is not chosen or not served). It is the whole sequence in
@@ -57,7 +53,7 @@ func nextStep(ar session.AuthRequest, org *orgView) step {
 		return stepOrganization
 	case ar.UserID == "":
 		return stepMethod
-	case org.MFARequired && !slices.ContainsFunc(ar.AMR, func(m string) bool { return slices.Contains(secondFactorAMR, m) }):
+	case !rules.AMRSatisfies(org.MFA, ar.AMR):
 		return stepSecondFactor
 	default:
 		return stepDone

@@ -15,7 +15,7 @@ import (
 
 func TestNextStepFollowsWhatTheAuthRequestRecordedAndThePolicy(t *testing.T) {
 	optional := &orgView{Name: "acme", Password: true}
-	required := &orgView{Name: "strict", Password: true, MFARequired: true}
+	required := &orgView{Name: "strict", Password: true, MFA: iamv1.MFARequired}
 	signedIn := func(amr ...string) session.AuthRequest {
 		return session.AuthRequest{Organization: "acme", UserID: "u1", AMR: amr}
 	}

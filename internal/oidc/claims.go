@@ -88,7 +88,7 @@ func (s *Storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo,
 	if !ok {
 		return nil
 	}
-	ug, err := resolveSession(s.snapshot(), g.GetClientID(), g.GetSubject(), g.orgID(), g.GetAuthTime(), s.now())
+	ug, err := resolveSession(s.snapshot(), g.GetClientID(), g.GetSubject(), g.orgID(), g.GetAuthTime(), g.GetAMR(), s.now())
 	if err != nil {
 		return oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
@@ -176,7 +176,7 @@ func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenReq
 		orgClaims(func(k string, v any) { claims[k] = v }, r.org)
 		return claims, nil
 	case grantRequest:
-		ug, err := resolveSession(s.snapshot(), r.GetClientID(), r.GetSubject(), r.orgID(), r.GetAuthTime(), s.now())
+		ug, err := resolveSession(s.snapshot(), r.GetClientID(), r.GetSubject(), r.orgID(), r.GetAuthTime(), r.GetAMR(), s.now())
 		if err != nil {
 			return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 		}

@@ -98,55 +98,12 @@ func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 func (c *client) ClockSkew() time.Duration { return 0 }
 
-// redirectURIAllowed reports whether uri may receive authorization responses
-// of the client: exactly one of its registered URIs, byte for byte. The one
-// exception is RFC 8252 section 7.3: a native Public client that registered
-// http://127.0.0.1[:port]/rest or http://[::1][:port]/rest may use any port
-// with the same host literal and exactly the same rest.
-func redirectURIAllowed(c *snapshot.Client, native bool, uri string) bool {
-	if c.HasRedirectURI(uri) {
-		return true
-	}
-	if !native || !c.IsPublic() {
-		return false
-	}
-	host, rest, ok := splitLoopback(uri)
-	if !ok {
-		return false
-	}
-	for _, reg := range c.RedirectURIs {
-		if h, r, ok := splitLoopback(reg); ok && h == host && r == rest {
-			return true
-		}
-	}
-	return false
-}
-
-// splitLoopback splits http://127.0.0.1:port/rest or http://[::1]:port/rest
-// (port optional, digits only) into the host literal and the rest, which
-// starts with '/' or is empty. Anything else (other hosts, localhost,
-// userinfo, https) is not a loopback redirect URI.
-func splitLoopback(uri string) (host, rest string, ok bool) {
-	for _, h := range []string{"127.0.0.1", "[::1]"} {
-		prefix := "http://" + h
-		if !strings.HasPrefix(uri, prefix) {
-			continue
-		}
-		rest = uri[len(prefix):]
-		if strings.HasPrefix(rest, ":") {
-			i := 1
-			for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-				i++
-			}
-			if i == 1 || i > 6 {
-				return "", "", false
-			}
-			rest = rest[i:]
-		}
-		if rest != "" && rest[0] != '/' {
-			return "", "", false
-		}
-		return h, rest, true
-	}
-	return "", "", false
+// registeredRedirect reports whether the client, as the current snapshot
+// serves it, still accepts uri as a redirect URI
+// (snapshot.Client.AcceptsRedirectURI). It
+// is the check of /authorize, made again at the callback and before a code
+// is saved: an auth request lives up to its lifetime, and a redirect URI
+// removed from the application meanwhile must get no code.
+func (s *Storage) registeredRedirect(clientID, uri string) bool {
+	return s.snapshot().Client(clientID).AcceptsRedirectURI(uri)
 }

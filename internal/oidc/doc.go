@@ -43,9 +43,12 @@
 // default). Refresh tokens live in session.Store and are revoked for real,
 // together with their family.
 //
-// Userinfo, refresh and introspection re-check the snapshot: a disabled or
-// locked user, a suspended organization (or ancestor) or an application no
-// longer shared with the organization stops them. They also refuse every
+// Userinfo, refresh and introspection re-check the snapshot: a disabled
+// user, a suspended organization (or ancestor), an application no longer
+// shared with the organization, or a sign-in without the second factor the
+// organization now requires (rules.AMRSatisfies) stops them. A lock after
+// wrong passwords does not: it stops password sign-ins only, so that it
+// cannot be used to cut a user off. They also refuse every
 // token that rests on a sign-in from before the user's or an
 // organization's status.sessionsRevokedAt (snapshot.User.SessionRevoked,
 // applied by resolveSession): disabling a user or suspending an

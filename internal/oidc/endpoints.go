@@ -12,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -143,7 +144,7 @@ func (h *handler) introspectRefreshToken(ctx context.Context, token, clientID st
 	if !now.Before(rt.ExpiresAt) {
 		return nil, false
 	}
-	g, err := resolveSession(h.storage.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, rt.AuthTime, now)
+	g, err := resolveSession(h.storage.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, rt.AuthTime, rt.AMR, now)
 	if err != nil {
 		return nil, false
 	}
@@ -248,17 +249,23 @@ func (s *Storage) checkPostLogoutRedirect(req *op.EndSessionRequest) error {
 }
 
 // resolveSession is resolveUserGrant for a grant that rests on a sign-in at
-// authTime (a code, a refresh token, an access token): it also refuses when
-// that sign-in was revoked since, by the one rule
-// snapshot.User.SessionRevoked. Re-enabling the user does not lift it: the
-// revocation time stays in the status.
-func resolveSession(snap *snapshot.Snapshot, clientID, userID, orgID string, authTime, now time.Time) (userGrant, error) {
+// authTime with the methods amr (a code, a refresh token, an access token):
+// it also refuses when that sign-in was revoked since, by the one rule
+// snapshot.User.SessionRevoked (re-enabling the user does not lift it: the
+// revocation time stays in the status), and when the sign-in no longer
+// meets the organization's effective MFA policy, by the rule the login
+// pages apply (rules.AMRSatisfies): turning login.mfa to Required retires
+// the password-only refresh token families at once, not when they expire.
+func resolveSession(snap *snapshot.Snapshot, clientID, userID, orgID string, authTime time.Time, amr []string, now time.Time) (userGrant, error) {
 	g, err := resolveUserGrant(snap, clientID, userID, orgID, now)
 	if err != nil {
 		return g, err
 	}
 	if g.user.SessionRevoked(authTime) {
 		return userGrant{}, fmt.Errorf("%w: the sign-in session was revoked (the user was disabled or an organization suspended); sign in again", errNotAllowed)
+	}
+	if !rules.AMRSatisfies(g.org.Login.MFA, amr) {
+		return userGrant{}, fmt.Errorf("%w: the organization now requires a second factor, which this sign-in did not use; sign in again", errNotAllowed)
 	}
 	return g, nil
 }

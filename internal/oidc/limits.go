@@ -254,12 +254,7 @@ func (h *handler) registeredRedirect(r *http.Request) (string, bool) {
 	if snap == nil {
 		return "", false
 	}
-	sc := snap.Client(clientID)
-	if sc == nil {
-		return "", false
-	}
-	native := h.storage.newClient(sc).ApplicationType() == op.ApplicationTypeNative
-	if !redirectURIAllowed(sc, native, redirectURI) {
+	if !snap.Client(clientID).AcceptsRedirectURI(redirectURI) {
 		return "", false
 	}
 	return redirectURI, true

@@ -47,10 +47,15 @@ type userGrant struct {
 
 // resolveUserGrant looks up the client, the user and the organization (the
 // user's own when orgID is empty) and checks that the user may hold tokens
-// for the client now: the user exists, is neither disabled nor locked, the
+// for the client now: the user exists and is not disabled, the
 // organization (and every ancestor) is not suspended and the client is
 // shared with it. Users act only for their own organization until the
 // organization switch (token exchange) exists.
+//
+// A lock (status.lockedUntil, after repeated wrong passwords) is not
+// checked here: it stops password verification, not what a sign-in before
+// it earned. Otherwise anyone who knows a user's email could cut the user's
+// sessions and tokens off, again and again, by typing wrong passwords.
 func resolveUserGrant(snap *snapshot.Snapshot, clientID, userID, orgID string, now time.Time) (userGrant, error) {
 	c := snap.Client(clientID)
 	if c == nil {
@@ -62,9 +67,6 @@ func resolveUserGrant(snap *snapshot.Snapshot, clientID, userID, orgID string, n
 	}
 	if u.Disabled {
 		return userGrant{}, fmt.Errorf("%w: the user is disabled", errNotAllowed)
-	}
-	if u.Locked(now) {
-		return userGrant{}, fmt.Errorf("%w: the user is locked", errNotAllowed)
 	}
 	org := u.Org
 	if orgID != "" && orgID != org.ID {

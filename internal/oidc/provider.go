@@ -291,7 +291,9 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 // callback serves the code only to the browser that started the auth
 // request, with the SSO cookie of the login session that completed it
 // (binding.go); any other browser gets the WrongBrowser page and no code.
-// SaveAuthCode then makes sure one request yields at most one code. It
+// A redirect URI that the application no longer registers gets an error
+// page, not a redirect. SaveAuthCode then makes sure one request yields at
+// most one code, and only to a redirect URI still registered. It
 // adds iss to the code (or error) redirect.
 //
 // The ID is read where the op package reads it, r.Form (query and POST
@@ -306,6 +308,14 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request, next http.Han
 	case err == nil:
 		if !h.fromStartingBrowser(r, ar) {
 			h.wrongBrowser.ServeHTTP(w, r)
+			return
+		}
+		if !h.storage.registeredRedirect(ar.ClientID, ar.RedirectURI) {
+			// The application no longer lists this redirect URI (or is
+			// gone): it is not trusted any more, so no redirect to it,
+			// not even with an error. SaveAuthCode refuses a code too.
+			badRequestPage(w, http.StatusBadRequest,
+				"This application no longer accepts sign-ins at the address it asked for. Go back to the application and sign in again.")
 			return
 		}
 		mode = ar.ResponseMode
@@ -393,7 +403,7 @@ func (a *authorizer) ValidateAuthRequest(ctx context.Context, req *oidc.AuthRequ
 		return "", oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id")
 	}
 	c := a.s.newClient(sc)
-	if !redirectURIAllowed(sc, c.ApplicationType() == op.ApplicationTypeNative, req.RedirectURI) {
+	if !a.s.registeredRedirect(req.ClientID, req.RedirectURI) {
 		return "", oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered for this client")
 	}
 	sub, err := op.ValidateAuthRequestClient(ctx, req, c, verifier)

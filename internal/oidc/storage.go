@@ -83,7 +83,12 @@ func (s *Storage) newClient(c *snapshot.Client) *client {
 
 // CreateAuthRequest stores the validated request with its expiry, and the
 // organization parameter that the /authorize interceptor put into ctx.
-func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+//
+// hintSubject is the subject of the id_token_hint as the op package's
+// IDTokenHintVerifier verified it (signed by this issuer; possibly expired,
+// which a hint may be), or "": the login pages reuse only that user's SSO
+// session for the request.
+func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	r := session.AuthRequest{
 		ClientID:            req.ClientID,
 		RedirectURI:         req.RedirectURI,
@@ -96,6 +101,7 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		CodeChallengeMethod: string(req.CodeChallengeMethod),
 		Prompt:              req.Prompt,
 		LoginHint:           req.LoginHint,
+		HintSubject:         hintSubject,
 		Organization:        organizationFrom(ctx),
 		BrowserBinding:      browserBindingFrom(ctx),
 		ExpiresAt:           s.now().Add(s.cfg.AuthRequestLifetime),
@@ -153,7 +159,7 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	if !r.Done || r.UserID == "" || r.ClientID != c.ClientID {
 		return nil, oidc.ErrInvalidGrant()
 	}
-	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, r.AMR, s.now()); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
 	return &authRequest{r: r}, nil
@@ -188,7 +194,11 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, s.now()); err != nil {
+	if !s.registeredRedirect(r.ClientID, r.RedirectURI) {
+		// No redirect with this error: the URI is no longer trusted.
+		return oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is no longer registered for this client; sign in again from the application")
+	}
+	if _, err := resolveSession(s.snapshot(), r.ClientID, r.UserID, r.OrgID, r.AuthTime, r.AMR, s.now()); err != nil {
 		return oidc.ErrAccessDenied().WithDescription("%s", err.Error())
 	}
 	return s.cfg.Sessions.SaveCode(ctx, code, session.AuthCode{AuthRequestID: id, ClientID: r.ClientID})

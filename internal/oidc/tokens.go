@@ -76,7 +76,7 @@ func (s *Storage) issue(req op.TokenRequest) (userGrant, string, time.Time, erro
 		ug.org = cc.org
 	} else {
 		var err error
-		ug, err = resolveSession(snap, g.GetClientID(), g.GetSubject(), g.orgID(), g.GetAuthTime(), now)
+		ug, err = resolveSession(snap, g.GetClientID(), g.GetSubject(), g.orgID(), g.GetAuthTime(), g.GetAMR(), now)
 		if err != nil {
 			return userGrant{}, "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 		}
@@ -170,7 +170,7 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil {
 		return nil, refreshError(err)
 	}
-	if _, err := resolveSession(s.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, rt.AuthTime, s.now()); err != nil {
+	if _, err := resolveSession(s.snapshot(), rt.ClientID, rt.Subject, rt.OrgID, rt.AuthTime, rt.AMR, s.now()); err != nil {
 		return nil, oidc.ErrInvalidGrant().WithDescription("%s", err.Error())
 	}
 	return &refreshRequest{rt: rt, scopes: rt.Scopes}, nil
@@ -290,6 +290,6 @@ func (s *Storage) tokenInfoFor(tokenID, subject string) (tokenInfo, userGrant, e
 	if info.AuthTime != 0 {
 		authTime = time.Unix(info.AuthTime, 0)
 	}
-	g, err := resolveSession(snap, info.ClientID, subject, info.OrgID, authTime, now)
+	g, err := resolveSession(snap, info.ClientID, subject, info.OrgID, authTime, info.AMR, now)
 	return info, g, err
 }

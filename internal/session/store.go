@@ -164,6 +164,10 @@ type AuthRequest struct {
 	MaxAge    *time.Duration
 	UILocales []string
 	LoginHint string
+	// HintSubject is the sub of the id_token_hint, once the op package
+	// verified that this issuer signed it (empty without a hint). Only that
+	// user's SSO session may complete the request.
+	HintSubject string
 	// Organization is the organization asked for with organization=, or chosen
 	// on the identifier-first page.
 	Organization string

@@ -151,6 +151,10 @@ func (b *builder) applyBranding(o *Org, c *iamv1.Organization) {
 }
 
 // applyLogin overrides the inherited login settings with the fields c sets.
+// password and mfa may only be made stricter than the parent's effective
+// values (rules.InheritPassword, rules.InheritMFA): a sub-organization's
+// admins cannot weaken what an ancestor decided for its subtree, and a
+// setting that tries gets a Problem.
 // Identity provider names are resolved later, once the IdPs are built.
 func (b *builder) applyLogin(o *Org, c *iamv1.Organization) {
 	l := c.Spec.Login
@@ -159,6 +163,14 @@ func (b *builder) applyLogin(o *Org, c *iamv1.Organization) {
 	}
 	if l.Password != nil {
 		o.Login.Password = *l.Password
+		if o.Parent != nil {
+			var weakened bool
+			if o.Login.Password, weakened = rules.InheritPassword(o.Parent.Login.Password, *l.Password); weakened {
+				b.problem(KindOrganization, &c.ObjectMeta, iamv1.ReasonPolicyWeakened,
+					"spec.login.password: true cannot turn local passwords back on: an ancestor organization allows federated sign-in only, "+
+						"and that applies to its whole subtree; passwords stay off here")
+			}
+		}
 	}
 	if l.AutoRedirect != nil {
 		o.Login.AutoRedirect = *l.AutoRedirect
@@ -170,6 +182,14 @@ func (b *builder) applyLogin(o *Org, c *iamv1.Organization) {
 	case "":
 	case iamv1.MFADisabled, iamv1.MFAOptional, iamv1.MFARequired:
 		o.Login.MFA = l.MFA
+		if o.Parent != nil {
+			var weakened bool
+			if o.Login.MFA, weakened = rules.InheritMFA(o.Parent.Login.MFA, l.MFA); weakened {
+				b.problem(KindOrganization, &c.ObjectMeta, iamv1.ReasonPolicyWeakened,
+					"spec.login.mfa: %s cannot loosen what an ancestor organization sets for its subtree; %s applies here",
+					l.MFA, o.Login.MFA)
+			}
+		}
 	default:
 		b.problem(KindOrganization, &c.ObjectMeta, iamv1.ReasonInvalidSpec,
 			"spec.login.mfa: %q is not Disabled, Optional or Required; the inherited value %s applies", l.MFA, o.Login.MFA)

@@ -14,11 +14,12 @@ func (b *builder) reportLoginPolicies() {
 		return
 	}
 	// Where the policy is set: the organization itself or the nearest
-	// ancestor that sets login.mfa.
+	// ancestor that sets login.mfa to the value that applies (a value that
+	// would loosen an ancestor's does not count: the ancestor's applies).
 	setsMFA := make(map[string]bool, len(b.in.Organizations))
 	for i := range b.in.Organizations {
 		c := &b.in.Organizations[i]
-		if o := b.s.orgs[c.Name]; o != nil && o.UID == c.UID && c.Spec.Login != nil && c.Spec.Login.MFA != "" {
+		if o := b.s.orgs[c.Name]; o != nil && o.UID == c.UID && c.Spec.Login != nil && c.Spec.Login.MFA == o.Login.MFA {
 			setsMFA[c.Name] = true
 		}
 	}

@@ -61,13 +61,13 @@ func TestOrganizations(t *testing.T) {
 			world: st.World(
 				st.Org("platform",
 					st.WithBranding(iamv1.Branding{PrimaryColor: "#111111", BackgroundColor: "#222222", LogoURL: "https://platform.example/logo.svg"}),
-					st.WithLogin(iamv1.LoginSettings{SelfRegistration: st.Ptr(true)})),
+					st.WithLogin(iamv1.LoginSettings{SelfRegistration: st.Ptr(true), MFA: iamv1.MFADisabled})),
 				st.Org("acme", st.WithParent("platform"),
 					st.WithBranding(iamv1.Branding{PrimaryColor: "#333333", TextColor: "#444444"}),
 					st.WithLogin(iamv1.LoginSettings{Password: st.Ptr(false), MFA: iamv1.MFAOptional})),
 				st.Org("acme-eu", st.WithParent("acme"),
 					st.WithBranding(iamv1.Branding{BackgroundColor: "#555555"}),
-					st.WithLogin(iamv1.LoginSettings{MFA: iamv1.MFADisabled, AutoRedirect: st.Ptr(true)})),
+					st.WithLogin(iamv1.LoginSettings{AutoRedirect: st.Ptr(true)})),
 			),
 			check: func(t *testing.T, s *snapshot.Snapshot) {
 				leaf := s.Org("acme-eu")
@@ -80,7 +80,7 @@ func TestOrganizations(t *testing.T) {
 				if diff := cmp.Diff(wantBranding, leaf.Branding); diff != "" {
 					t.Errorf("acme-eu branding (-want +got):\n%s", diff)
 				}
-				wantLogin := snapshot.Login{Password: false, MFA: iamv1.MFADisabled, AutoRedirect: true, SelfRegistration: true}
+				wantLogin := snapshot.Login{Password: false, MFA: iamv1.MFAOptional, AutoRedirect: true, SelfRegistration: true}
 				if diff := cmp.Diff(wantLogin, leaf.Login); diff != "" {
 					t.Errorf("acme-eu login (-want +got):\n%s", diff)
 				}
