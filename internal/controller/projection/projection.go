@@ -120,7 +120,7 @@ func (p *Projection) Events(kind snapshot.Kind) <-chan event.GenericEvent {
 	}
 	ch, ok := p.events[kind]
 	if !ok {
-		ch = make(chan event.GenericEvent, 4096)
+		ch = make(chan event.GenericEvent, 1<<16)
 		p.events[kind] = ch
 	}
 	return ch
