@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,7 +36,9 @@ type fedWorld struct {
 	mode     iamv1.ProvisioningMode
 	password bool
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// failNext makes the next Provision fail (the API server is away).
+	failNext bool
 	users    []iamv1.OrgUser // provisioned or linked
 	requests []login.ProvisionRequest
 }
@@ -87,6 +90,10 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.requests = append(w.requests, req)
+	if w.failNext {
+		w.failNext = false
+		return "", errors.New("the API server is away")
+	}
 	fi := iamv1.FederatedIdentity{IdentityProvider: req.IdentityProvider, Organization: req.IdentityProviderOrg, Subject: req.Subject}
 	var uid string
 	switch req.Action {
@@ -339,16 +346,23 @@ func TestAReplayedCallbackDoesNotSignIn(t *testing.T) {
 	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
 	id := e.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
 	cb := atProvider(t, w.fake, e.chooseProvider(e.start(id), "corp"))
-	signedIn(t, e, id, e.do(cb))
-	// A new sign-in in the same browser, pending at the provider; the old
-	// callback is replayed against it.
-	id2 := e.authorize(func(a *session.AuthRequest) { a.Organization = "acme"; a.Prompt = []string{"login"} })
-	atProvider(t, w.fake, e.chooseProvider(e.start(id2), "corp"))
+	// The first answer is used, but the account cannot be written yet: the
+	// sign-in stays open in this browser.
+	w.mu.Lock()
+	w.failNext = true
+	w.mu.Unlock()
+	if rec := e.do(cb); !strings.Contains(rec.Body.String(), "being prepared") {
+		t.Fatalf("want the page saying the account is being prepared, got %d:\n%s", rec.Code, rec.Body.String())
+	}
+	// The same answer again finds no pending sign-in: it does not even
+	// reach the provider's token endpoint.
 	replay := httptest.NewRequest(http.MethodGet, cb.URL.String(), nil)
-	refused(t, e, id2, e.do(replay), "already used")
-	// The sign-in the replay hit is over: the genuine answer cannot follow.
-	if ar, err := e.store.GetAuthRequest(context.Background(), id2); err == nil && ar.Upstream.State != "" {
-		t.Fatalf("the pending state is still in the auth request")
+	refused(t, e, id, e.do(replay), "already used")
+	if n := w.fake.Hits("/token"); n != 1 {
+		t.Fatalf("the token endpoint was called %d times; a replayed callback must not redeem again", n)
+	}
+	if n := len(w.provisioned()); n != 1 {
+		t.Fatalf("%d provisioning attempts; the replay must not make one", n)
 	}
 }
 

@@ -104,6 +104,7 @@ type UserProvisioner interface {
 const (
 	msgUnknownUser = "Your account at %s is not known here, and this organization does not create accounts on first sign-in. Ask your administrator to create your account."
 	msgNotLinkable = "An account with your email address already exists here, but %s did not confirm the address as verified for this organization, so it was not connected. Ask your administrator."
+	msgNoEmail     = "%s did not send your email address, which an account here needs. Ask your administrator to check what the identity provider shares."
 	msgPreparing   = "Your account is being prepared. Please try again in a moment."
 	msgNoProvision = "Accounts cannot be created here right now. Please try again later."
 )
@@ -265,6 +266,7 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 	org, _ := f.org()
 	// Single use: the pending state leaves the auth request before it is
 	// believed; a replayed callback (or a concurrent one) finds none.
+	// (update may run more than once; the last run is the one stored.)
 	var pending session.UpstreamPending
 	if !h.update(w, r, f, "taking the upstream sign-in", func(a *session.AuthRequest) {
 		pending = a.Upstream
@@ -413,7 +415,10 @@ func decideUpstreamUser(s *snapshot.Snapshot, org string, idp *snapshot.Identity
 	}
 	if id.Email != "" {
 		if u := s.UserByEmail(org, id.Email); u != nil {
-			if emailLinkable(s, org, id) {
+			// One upstream account per provider and user: an account that
+			// is linked already is not taken over by another one with the
+			// same address.
+			if emailLinkable(s, org, id) && !linkedAt(u, idp) {
 				return upstreamDecision{user: u, action: ProvisionLink}
 			}
 			return upstreamDecision{refusal: fmt.Sprintf(msgNotLinkable, name)}
@@ -422,7 +427,25 @@ func decideUpstreamUser(s *snapshot.Snapshot, org string, idp *snapshot.Identity
 	if idp.ProvisioningMode == iamv1.ProvisioningModeExistingUsersOnly {
 		return upstreamDecision{refusal: fmt.Sprintf(msgUnknownUser, name)}
 	}
+	if id.Email == "" {
+		// spec.email is required: without it there is no account to make.
+		return upstreamDecision{refusal: fmt.Sprintf(msgNoEmail, name)}
+	}
 	return upstreamDecision{action: ProvisionCreate}
+}
+
+// linkedAt reports whether u is linked to an account at idp already.
+func linkedAt(u *snapshot.User, idp *snapshot.IdentityProvider) bool {
+	owner := ""
+	if idp.Org != nil && u.Org != nil && idp.Org.Name != u.Org.Name {
+		owner = idp.Org.Name
+	}
+	for _, fi := range u.FederatedIdentities {
+		if fi.IdentityProvider == idp.Name && fi.Organization == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // emailLinkable: the provider says the email is verified, and its domain
