@@ -128,7 +128,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return mgr, nil, nil
 	}
 	// The server's writes to the API (lockouts) go through one queue per
-	// replica, never from request goroutines.
+	// replica, never from request goroutines; provisioning a user who
+	// signs in through an upstream provider is the exception, written in
+	// the request (bounded), since the sign-in waits for the user.
 	writes, err := apiwrite.New(apiwrite.Options{
 		Client: mgr.GetClient(),
 		Reader: mgr.GetAPIReader(),
@@ -155,6 +157,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		ServerKeys:  serverKeys,
 		Sessions:    s.Sessions,
 		Lockouts:    writes,
+		Provisioner: writes,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})
