@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +19,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 var _ login.UserProvisioner = (*Writer)(nil)
@@ -78,10 +82,11 @@ func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest
 		},
 		Spec: iamv1.OrgUserSpec{
 			Email: req.Email, EmailVerified: req.EmailVerified,
-			DisplayName: req.Name, GivenName: req.GivenName, FamilyName: req.FamilyName,
-			// Groups go in as sent; rules.TokenGroups filters them at
-			// token time like any admin-written groups.
-			Groups: slices.Clone(req.Groups),
+			DisplayName: cut(req.Name, maxDisplayName), GivenName: cut(req.GivenName, maxGivenName), FamilyName: cut(req.FamilyName, maxFamilyName),
+			// rules.TokenGroups filters groups at token time like any
+			// admin-written ones; what the CRD would refuse is dropped
+			// here, so that one odd upstream group cannot block the user.
+			Groups: FederatedGroups(req.Groups),
 			Roles:  slices.Clone(req.DefaultRoles),
 		},
 	}
@@ -128,9 +133,9 @@ func (w *Writer) syncProfile(ctx context.Context, u *iamv1.OrgUser, req login.Pr
 		}
 	}
 	set(&u.Spec.Email, req.Email)
-	set(&u.Spec.DisplayName, req.Name)
-	set(&u.Spec.GivenName, req.GivenName)
-	set(&u.Spec.FamilyName, req.FamilyName)
+	set(&u.Spec.DisplayName, cut(req.Name, maxDisplayName))
+	set(&u.Spec.GivenName, cut(req.GivenName, maxGivenName))
+	set(&u.Spec.FamilyName, cut(req.FamilyName, maxFamilyName))
 	if req.Email != "" {
 		u.Spec.EmailVerified = req.EmailVerified
 	}
@@ -138,4 +143,40 @@ func (w *Writer) syncProfile(ctx context.Context, u *iamv1.OrgUser, req login.Pr
 		return nil
 	}
 	return w.opts.Client.Patch(ctx, u, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// Bounds of OrgUser spec fields (api/v1alpha1 validation).
+const (
+	maxDisplayName   = 256
+	maxGivenName     = 128
+	maxFamilyName    = 128
+	maxGroups        = 64
+	maxGroupNameSize = 256
+)
+
+// cut shortens s to max characters.
+func cut(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max])
+}
+
+// FederatedGroups are the upstream groups that an OrgUser's spec.groups
+// may hold: without names reserved by Kubernetes and Orgkeeper
+// (rules.ReservedGroup), empty, padded or with control characters, or
+// duplicates, and at most the 64 the API allows, in the order sent.
+func FederatedGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if len(out) == maxGroups {
+			break
+		}
+		if g == "" || g != strings.TrimSpace(g) || utf8.RuneCountInString(g) > maxGroupNameSize ||
+			rules.ReservedGroup(g) || strings.IndexFunc(g, unicode.IsControl) >= 0 || slices.Contains(out, g) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
 }

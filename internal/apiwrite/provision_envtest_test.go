@@ -1,6 +1,7 @@
 package apiwrite
 
 import (
+	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -101,6 +102,21 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 		Expect(cur.Spec.Email).To(Equal("pat.doe@prov-sync.example"))
 		Expect(cur.Spec.DisplayName).To(Equal("Pat Q. Doe"))
 		Expect(cur.Spec.GivenName).To(Equal("Pat"), "what the provider did not send is kept")
+	})
+
+	It("creates the user even when the provider sends groups and names the API would refuse", func() {
+		newOrg("prov-odd")
+		w := startWriter()
+		req := create("prov-odd", "odd")
+		req.Groups = []string{"system:masters", "staff", "staff", " padded"}
+		req.GivenName = strings.Repeat("é", 200)
+		uid, err := w.Provision(envCtx, req)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(uid).NotTo(BeEmpty())
+		cur := &iamv1.OrgUser{}
+		Expect(k8s.Get(envCtx, client.ObjectKey{Namespace: "prov-odd", Name: FederatedUserName("", "corp", "odd")}, cur)).To(Succeed())
+		Expect(cur.Spec.Groups).To(Equal([]string{"staff"}))
+		Expect([]rune(cur.Spec.GivenName)).To(HaveLen(128))
 	})
 
 	It("names a person's user by provider and subject, never the same for another provider or owner", func() {
