@@ -39,6 +39,8 @@ type fedWorld struct {
 	mu sync.Mutex
 	// failNext makes the next Provision fail (the API server is away).
 	failNext bool
+	// frozen stops Provision from publishing a new snapshot.
+	frozen   bool
 	users    []iamv1.OrgUser // provisioned or linked
 	requests []login.ProvisionRequest
 }
@@ -47,6 +49,9 @@ const placeholderIssuer = "https://corp.invalid"
 
 func (w *fedWorld) rebuild() {
 	w.t.Helper()
+	if w.frozen {
+		return
+	}
 	pw := w.password
 	snap := world(w.now, func(in *snapshot.Input) {
 		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
@@ -393,5 +398,49 @@ func TestAnUpstreamErrorEndsOnTheBrandedPageWithAnOAuthError(t *testing.T) {
 	refused(t, e, id, rec, "user cancelled")
 	if !strings.Contains(rec.Body.String(), "ACME Corporation") || !strings.Contains(rec.Body.String(), "error=access_denied") {
 		t.Fatalf("want acme's page with the way back:\n%s", rec.Body.String())
+	}
+}
+
+func TestAProviderThatIsDownEndsOnTheBrandedPageWithTemporarilyUnavailable(t *testing.T) {
+	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
+	w.fake.Set(func(f *upstreamtest.Fake) {
+		f.Handlers["/.well-known/openid-configuration"] = func(rw http.ResponseWriter, _ *http.Request) {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	id := e.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
+	rec := e.chooseProvider(e.start(id), "corp")
+	refused(t, e, id, rec, "did not answer in time")
+	if !strings.Contains(rec.Body.String(), "error=temporarily_unavailable") || !strings.Contains(rec.Body.String(), "ACME Corporation") {
+		t.Fatalf("want acme's page with the way back as temporarily_unavailable:\n%s", rec.Body.String())
+	}
+}
+
+func TestAnInheritedProviderSignsInToTheDescendantAndRecordsItsOwner(t *testing.T) {
+	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
+	// platform's inheritable provider, offered by globex.
+	snap := world(e.clock.Now(), func(in *snapshot.Input) {
+		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
+			ObjectMeta: metav1.ObjectMeta{Name: "group-sso", Namespace: "platform", UID: "idp-platform-group-sso", Generation: 1},
+			Spec: iamv1.IdentityProviderSpec{
+				DisplayName: "Group SSO", Inheritable: true,
+				OIDC: &iamv1.OIDCIdentityProvider{Issuer: placeholderIssuer, ClientID: upstreamtest.FakeClientID},
+			},
+		})
+		for i := range in.Organizations {
+			if in.Organizations[i].Name == "globex" {
+				in.Organizations[i].Spec.Login = &iamv1.LoginSettings{IdentityProviders: []string{"group-sso"}}
+			}
+		}
+	})
+	snap.IdentityProvider("globex", "group-sso").Issuer = w.fake.URL
+	e.snaps.Set(snap)
+	w.frozen = true // the fake write path rebuilds acme's world, not this one
+	id := e.authorize(func(a *session.AuthRequest) { a.Organization = "globex" })
+	cb := atProvider(t, w.fake, e.chooseProvider(e.start(id), "group-sso"))
+	e.do(cb)
+	reqs := w.provisioned()
+	if len(reqs) != 1 || reqs[0].Namespace != "globex" || reqs[0].IdentityProviderOrg != "platform" || reqs[0].IdentityProvider != "group-sso" {
+		t.Fatalf("want one creation in globex of an identity at platform's provider, got %+v", reqs)
 	}
 }
