@@ -27,6 +27,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/server"
@@ -62,6 +63,10 @@ type Settings struct {
 	// the system namespace, made and rotated by the leader and loaded by
 	// every replica, so that all replicas share them.
 	ServerKeys server.ServerKeysGetter
+	// Connectors signs users in at upstream identity providers. Nil means
+	// the connector's defaults (https providers only); orgkeeper dev and
+	// tests pass one that allows loopback http or trusts a test CA.
+	Connectors *connector.Registry
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -158,6 +163,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Sessions:    s.Sessions,
 		Lockouts:    writes,
 		Provisioner: writes,
+		Connectors:  s.Connectors,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})
