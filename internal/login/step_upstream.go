@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -500,13 +499,8 @@ func (h *Handler) refuseUpstream(w http.ResponseWriter, r *http.Request, f *flow
 			name = idp.DisplayName
 		}
 	}
-	code := connector.OAuthCode(err)
-	var ce *connector.Error
-	if !errors.As(err, &ce) {
-		code = "server_error"
-	}
 	msg := connector.UserMessage(err, name)
-	back := h.cfg.ErrorRedirect(r.Context(), f.ar, code, msg)
+	back := h.cfg.ErrorRedirect(r.Context(), f.ar, connector.OAuthCode(err), msg)
 	if derr := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); derr != nil {
 		h.cfg.Log.Error(derr, "deleting refused auth request")
 	}
