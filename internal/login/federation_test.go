@@ -39,6 +39,12 @@ type fedWorld struct {
 	mu sync.Mutex
 	// failNext makes the next Provision fail (the API server is away).
 	failNext bool
+	// staged makes a creation show in two snapshots, as the projection may
+	// publish it: first the user without its identity (the status patch not
+	// seen yet), then, after a few more loads, with it.
+	staged bool
+	final  *snapshot.Snapshot
+	loads  int
 	// frozen stops Provision from publishing a new snapshot.
 	frozen   bool
 	users    []iamv1.OrgUser // provisioned or linked
@@ -119,7 +125,29 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 		uid = "user-" + req.Namespace + "-" + req.UserName
 	}
 	w.rebuild()
+	if w.staged && req.Action == login.ProvisionCreate {
+		w.final = w.snaps.Load()
+		w.users[len(w.users)-1].Status.FederatedIdentities = nil
+		w.rebuild()
+		w.users[len(w.users)-1].Status.FederatedIdentities = []iamv1.FederatedIdentity{fi}
+		w.loads = 0
+	}
 	return uid, nil
+}
+
+// Load is the handler's SnapshotSource: the store, and in staged mode the
+// final snapshot from the sixth load after a creation on (more than the
+// next sign-in makes before its callback).
+func (w *fedWorld) Load() *snapshot.Snapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.final != nil {
+		if w.loads++; w.loads >= 6 {
+			w.snaps.Set(w.final)
+			w.final = nil
+		}
+	}
+	return w.snaps.Load()
 }
 
 func (w *fedWorld) provisioned() []login.ProvisionRequest {
@@ -139,6 +167,7 @@ func newFedEnv(t *testing.T, mode iamv1.ProvisioningMode, password bool) (*env, 
 		c.Connectors = connector.NewRegistry(connector.Config{AllowLoopbackHTTP: true, Timeout: 5 * time.Second})
 		c.Provisioner = w
 		c.ProvisionWait = time.Second
+		c.Snapshots = w
 	})
 	w.snaps, w.now = e.snaps, e.clock.Now()
 	w.rebuild()
@@ -443,4 +472,17 @@ func TestAnInheritedProviderSignsInToTheDescendantAndRecordsItsOwner(t *testing.
 	if len(reqs) != 1 || reqs[0].Namespace != "globex" || reqs[0].IdentityProviderOrg != "platform" || reqs[0].IdentityProvider != "group-sso" {
 		t.Fatalf("want one creation in globex of an identity at platform's provider, got %+v", reqs)
 	}
+}
+
+func TestTheSignInRightAfterProvisioningFindsTheUserByItsIdentity(t *testing.T) {
+	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
+	w.staged = true
+	id := e.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
+	signedIn(t, e, id, e.do(atProvider(t, w.fake, e.chooseProvider(e.start(id), "corp"))))
+	// The first sign-in waited until the snapshot served the user with its
+	// identity, so the next one finds it by the identity, not by the email
+	// (which, unverified, would be refused).
+	e2 := e.otherBrowser()
+	id2 := e2.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
+	signedIn(t, e2, id2, e2.do(atProvider(t, w.fake, e2.chooseProvider(e2.start(id2), "corp"))))
 }

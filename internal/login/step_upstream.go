@@ -333,7 +333,7 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 			userID = uid // created
 		}
 	}
-	u, ok := h.waitForUser(ctx, org.Name, userID)
+	u, ok := h.waitForUser(ctx, org.Name, idp, id.Subject, userID)
 	if !ok {
 		h.renderUpstreamProblem(w, f, org, msgPreparing, "")
 		return
@@ -349,18 +349,19 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 	h.authenticated(w, r, f, u, h.cfg.Now(), []string{amrFederated}, "")
 }
 
-// waitForUser returns the user once the snapshot serves it in org: at
-// once for a known user, within ProvisionWait for one just written (the
-// snapshot follows the API server a moment later). The sign-in goes on
-// right away instead of asking the person to come back.
-func (h *Handler) waitForUser(ctx context.Context, org, userID string) (userView, bool) {
+// waitForUser returns the user once the snapshot serves it in org, linked
+// to subject at idp: at once for a known user, within ProvisionWait for one
+// just written or linked (the snapshot follows the API server a moment
+// later). Waiting for the link too, not only the user, keeps the next
+// sign-in from finding the user by email alone. The sign-in goes on right
+// away instead of asking the person to come back.
+func (h *Handler) waitForUser(ctx context.Context, org string, idp *snapshot.IdentityProvider, subject, userID string) (userView, bool) {
 	if userID == "" {
 		return userView{}, false
 	}
 	lookup := func() (userView, bool) {
-		s := h.cfg.Snapshots.Load()
-		u := s.UserByID(userID)
-		if u == nil || u.Org == nil || u.Org.Name != org {
+		u := h.cfg.Snapshots.Load().UserByFederatedIdentity(org, idp, subject)
+		if u == nil || u.ID != userID || u.Org == nil || u.Org.Name != org {
 			return userView{}, false
 		}
 		return toUserView(u)
