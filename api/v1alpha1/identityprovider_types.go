@@ -98,6 +98,9 @@ type OIDCIdentityProvider struct {
 	Issuer string `json:"issuer"`
 
 	// clientID is the client_id that the provider assigned to Orgkeeper.
+	// When you register Orgkeeper at the provider, give it the redirect URI
+	// <issuer>/login/callback/oidc, where <issuer> is Orgkeeper's issuer URL
+	// (--issuer-url), exactly: the same URI serves every provider.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256

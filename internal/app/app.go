@@ -27,6 +27,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/server"
@@ -62,6 +63,10 @@ type Settings struct {
 	// the system namespace, made and rotated by the leader and loaded by
 	// every replica, so that all replicas share them.
 	ServerKeys server.ServerKeysGetter
+	// Connectors signs users in at upstream identity providers. Nil means
+	// the connector's defaults (https providers only); orgkeeper dev and
+	// tests pass one that allows loopback http or trusts a test CA.
+	Connectors *connector.Registry
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -129,7 +134,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return mgr, nil, nil
 	}
 	// The server's writes to the API (lockouts) go through one queue per
-	// replica, never from request goroutines.
+	// replica, never from request goroutines; provisioning a user who
+	// signs in through an upstream provider is the exception, written in
+	// the request (bounded), since the sign-in waits for the user.
 	writes, err := apiwrite.New(apiwrite.Options{
 		Client: mgr.GetClient(),
 		Reader: mgr.GetAPIReader(),
@@ -156,6 +163,8 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		ServerKeys:  serverKeys,
 		Sessions:    s.Sessions,
 		Lockouts:    writes,
+		Provisioner: writes,
+		Connectors:  s.Connectors,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})

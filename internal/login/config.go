@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 )
@@ -136,6 +137,16 @@ type Config struct {
 	DummyHash string
 	// Lockouts is told about lockouts. Default NopLockoutRecorder.
 	Lockouts LockoutRecorder
+	// Connectors signs users in at upstream identity providers. Nil turns
+	// upstream sign-in off (the providers are not offered).
+	Connectors *connector.Registry
+	// Provisioner writes users that sign in through an upstream provider
+	// (just-in-time creation, linking, profile sync). Nil refuses sign-ins
+	// that need a write.
+	Provisioner UserProvisioner
+	// ProvisionWait bounds how long a sign-in waits for the snapshot to
+	// serve a user just provisioned. Default DefaultProvisionWait.
+	ProvisionWait time.Duration
 	// Throttle is the lockout policy; zero fields take defaults.
 	Throttle Throttle
 	// CSRFKey signs the CSRF tokens (at least 32 bytes). Every replica
@@ -230,6 +241,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ProvisionWait <= 0 {
+		cfg.ProvisionWait = DefaultProvisionWait
 	}
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()

@@ -60,6 +60,38 @@
 // Config.ClientIP: behind reverse proxies, internal/clientip with
 // --trusted-proxies.
 //
+// # Upstream identity providers (step_upstream.go)
+//
+// With Config.Connectors set, the method step offers the organization's
+// providers (snapshot Org.Login.IdentityProviders, inherited ones
+// included) as buttons (plain forms to PathUpstream, with the CSRF token)
+// beside the password form, or alone when password login is off. An
+// email from login_hint or the identifier form whose domain a provider
+// lists (Org.IdentityProviderForDomain) goes straight to it, and so does
+// login.autoRedirect with one provider and no password
+// (Login.RedirectTarget). Going to a provider calls connector Begin, keeps
+// the PendingState in AuthRequest.Upstream, sets UpstreamCookie (the auth
+// request's ID: the callback URL is fixed and cannot carry it) and
+// redirects. The redirect URI is <issuer>/login/callback/oidc
+// (PathUpstreamCallback) for every provider; it is what administrators
+// register at the provider.
+//
+// The callback loads the auth request (browser binding checked), takes the
+// pending state out of it in one atomic update (a replayed or concurrent
+// callback finds none), resolves the provider from the auth request's
+// organization (snapshot.IdentityProvider, UID checked), never from the
+// callback, and calls Finish. Errors end the auth request on the
+// organization's page with connector.UserMessage and give the client
+// connector.OAuthCode. The identity is then decided within that
+// organization only (decideUpstreamUser): the user linked to it; else the
+// user with its email when the provider says it is verified and the
+// domain is verified for the organization (rules.EmailVerified) and the
+// user has no account at that provider yet; else, with JustInTime, a new
+// user written through UserProvisioner (internal/apiwrite), which the
+// sign-in waits for in the snapshot up to ProvisionWait ("your account is
+// being prepared" after that); with ExistingUsersOnly, a refusal. amr is
+// "fed".
+//
 // # Browser security
 //
 // Every POST carries a CSRF token, an HMAC of a random HttpOnly, SameSite=Lax
@@ -70,5 +102,6 @@
 // Every response has frame-ancestors 'none', X-Frame-Options DENY,
 // Referrer-Policy no-referrer and Cache-Control no-store.
 //
-// Only directory.go knows the snapshot's types.
+// Only directory.go knows the snapshot's types, and step_upstream.go, which
+// hands snapshot.IdentityProvider to the connector.
 package login

@@ -40,6 +40,8 @@ func (h *Handler) routes() {
 	mux.HandleFunc("GET "+PathStart, h.start)
 	mux.HandleFunc("POST "+PathIdentifier, h.postIdentifier)
 	mux.HandleFunc("POST "+PathPassword, h.postPassword)
+	mux.HandleFunc("POST "+PathUpstream, h.postUpstream)
+	mux.HandleFunc("GET "+PathUpstreamCallback, h.upstreamCallback)
 	mux.HandleFunc(PathStart+"/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w, "")
 		http.NotFound(w, r)
@@ -263,6 +265,7 @@ func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, f *flow
 	h.render(w, http.StatusOK, "password", pageData{
 		Title: "Sign in", Brand: b, AppName: f.appName,
 		AuthRequestID: f.ar.ID, CSRF: token, Username: username, Error: msg,
+		Providers: h.providerButtons(f), NoPassword: !h.passwordOffered(f),
 	})
 }
 

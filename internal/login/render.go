@@ -44,6 +44,10 @@ type pageData struct {
 	AskOrg        bool
 	Organization  string
 	Error         string
+	// Providers are the upstream identity providers' buttons; NoPassword
+	// hides the password form when the organization turned it off.
+	Providers  []providerButton
+	NoPassword bool
 
 	// Error pages.
 	Message     string

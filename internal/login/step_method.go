@@ -42,12 +42,20 @@ func enterMethod(h *Handler, w http.ResponseWriter, r *http.Request, f *flow) {
 		h.redirectError(w, r, f.ar, "login_required", "The user is not signed in.")
 		return
 	}
+	if h.routeUpstream(w, r, f, org) {
+		return
+	}
 	for _, m := range methods {
 		if m.offered(org) {
 			// One method today; a choice page comes with the second.
 			m.start(h, w, r, f, org)
 			return
 		}
+	}
+	if len(h.providersOf(f, org)) > 0 {
+		// No password: the page has the providers' buttons only.
+		h.renderPassword(w, r, f, brandFor(org), f.username, "")
+		return
 	}
 	h.renderProblem(w, problemNoMethod, brandFor(org), f.appName, "")
 }

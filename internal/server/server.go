@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/oidc"
@@ -51,6 +52,13 @@ type Config struct {
 	// Lockouts is told when the login pages lock an account; nil records
 	// nothing.
 	Lockouts login.LockoutRecorder
+	// Provisioner writes users who sign in through an upstream identity
+	// provider (just-in-time creation, linking, profile sync); nil refuses
+	// those sign-ins that need a write.
+	Provisioner login.UserProvisioner
+	// Connectors signs users in at upstream identity providers; nil means
+	// a registry with the connector's defaults (https providers only).
+	Connectors *connector.Registry
 	// ClientIP returns the client's address, for per-address limits; nil
 	// means the direct peer. Behind reverse proxies, use a
 	// clientip.Resolver built from --trusted-proxies.
@@ -110,6 +118,11 @@ func New(cfg Config) (*Server, error) {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
 	}
+	if s.cfg.Connectors == nil {
+		// One registry for the server's life: connectors keep the
+		// providers' discovery and keys across key rotations (build).
+		s.cfg.Connectors = connector.NewRegistry(connector.Config{})
+	}
 	if s.cfg.ServerKeys == nil {
 		k, err := keys.NewServerKeys(time.Now(), nil)
 		if err != nil {
@@ -165,6 +178,8 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 			return oidc.CallbackURL(cfg.Issuer, id)
 		},
 		Lockouts:         cfg.Lockouts,
+		Provisioner:      cfg.Provisioner,
+		Connectors:       cfg.Connectors,
 		ClientIP:         cfg.ClientIP,
 		Log:              cfg.Log,
 		CSRFKey:          k.CSRF[:],

@@ -179,6 +179,12 @@ type AuthRequest struct {
 	// callback require that cookie, so the request ID alone (it travels in
 	// URLs, logs and Referer headers) cannot finish the sign-in elsewhere.
 	BrowserBinding string
+	// Upstream is the sign-in with an upstream identity provider that the
+	// method step began and whose callback has not come back yet. The
+	// callback takes it out (clears it) atomically before it is used, so
+	// that a replayed callback finds none. It holds secrets (state, nonce,
+	// PKCE verifier): it never leaves the server.
+	Upstream UpstreamPending
 
 	// Set after login.
 	UserID         string
@@ -206,6 +212,22 @@ func (r AuthRequest) Clone() AuthRequest {
 		r.MaxAge = &d
 	}
 	return r
+}
+
+// UpstreamPending is the server-side half of a sign-in at an upstream
+// identity provider (connector.PendingState, as plain strings so that every
+// store serializes it). The zero value means none is pending.
+type UpstreamPending struct {
+	State        string
+	Nonce        string
+	CodeVerifier string
+	RedirectURI  string
+	// IdPNamespace, IdPName and IdPUID name the IdentityProvider; Issuer is
+	// its issuer when the sign-in began.
+	IdPNamespace string
+	IdPName      string
+	IdPUID       string
+	Issuer       string
 }
 
 // AuthCode is an authorization code's record. The code itself is not stored.

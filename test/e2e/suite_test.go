@@ -86,6 +86,7 @@ var _ = BeforeSuite(func() {
 		HealthAddr:  "0",
 		Issuer:      issuer,
 		Listener:    listener,
+		Connectors:  upstreamConnectors(), // federation_test.go
 		Log:         logf.Log.WithName("server"),
 	})
 	Expect(err).NotTo(HaveOccurred())

@@ -42,6 +42,8 @@ type fakePending struct{ nonce, challenge, redirectURI string }
 type Fake struct {
 	// URL is the issuer.
 	URL string
+	// HTTPClient reaches the Fake (it trusts the TLS Fake's certificate).
+	HTTPClient *http.Client
 	// Key signs ID tokens; its public half is in the JWKS as KeyID.
 	Key   *ecdsa.PrivateKey
 	KeyID string
@@ -84,14 +86,33 @@ const (
 // NewFake starts a Fake that stops at the end of the test.
 func NewFake(t testing.TB) *Fake {
 	t.Helper()
+	return newFake(t, false)
+}
+
+// NewTLSFake starts a Fake on https (a test certificate for 127.0.0.1),
+// for tests that go through the snapshot, which serves https providers
+// only. Give the connector HTTPClient, which trusts the certificate.
+func NewTLSFake(t testing.TB) *Fake {
+	t.Helper()
+	return newFake(t, true)
+}
+
+func newFake(t testing.TB, tls bool) *Fake {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &Fake{Key: key, KeyID: "fake-key-1", Handlers: map[string]http.HandlerFunc{}, pending: map[string]fakePending{}}
-	srv := httptest.NewServer(http.HandlerFunc(f.serve))
+	var srv *httptest.Server
+	if tls {
+		srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	} else {
+		srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	}
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
+	f.HTTPClient = srv.Client()
 	return f
 }
 

@@ -1,0 +1,182 @@
+package apiwrite
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
+)
+
+var _ login.UserProvisioner = (*Writer)(nil)
+
+// IdentityProviderLabel is set on OrgUsers created on first sign-in through
+// an upstream identity provider, naming it.
+const IdentityProviderLabel = "iam.orgkeeper.io/identity-provider"
+
+// FederatedUserName is the name of the OrgUser that just-in-time
+// provisioning creates for subject at the identity provider idp (owned by
+// owner, "" for the user's own organization): derived from a hash, so that
+// two concurrent first sign-ins of one person name the same object and the
+// API server lets only one of them create it.
+func FederatedUserName(owner, idp, subject string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d:%s|%d:%s|%d:%s", len(owner), owner, len(idp), idp, len(subject), subject)))
+	return "fed-" + hex.EncodeToString(sum[:])[:40]
+}
+
+// Provision writes what a sign-in through an upstream provider needs, in
+// the request (not queued: the sign-in waits for it), and returns the
+// OrgUser's ID (metadata.uid). Create is idempotent: AlreadyExists means
+// another replica or tab created the same person's user, which is read
+// back. Link and Sync patch the existing user with optimistic
+// concurrency, retried on conflict.
+func (w *Writer) Provision(ctx context.Context, req login.ProvisionRequest) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
+	defer cancel()
+	fi := iamv1.FederatedIdentity{IdentityProvider: req.IdentityProvider, Organization: req.IdentityProviderOrg, Subject: req.Subject}
+	switch req.Action {
+	case login.ProvisionCreate:
+		return w.provisionCreate(ctx, req, fi)
+	case login.ProvisionLink, login.ProvisionSync:
+		if req.UserName == "" {
+			return "", fmt.Errorf("apiwrite: %s needs the OrgUser's name", req.Action)
+		}
+		var uid string
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			u := &iamv1.OrgUser{}
+			if err := w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: req.UserName}, u); err != nil {
+				return err
+			}
+			uid = string(u.UID)
+			if req.Action == login.ProvisionSync {
+				return w.syncProfile(ctx, u, req)
+			}
+			return w.addIdentity(ctx, u, fi)
+		})
+		return uid, err
+	default:
+		return "", fmt.Errorf("apiwrite: unknown provisioning action %q", req.Action)
+	}
+}
+
+func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest, fi iamv1.FederatedIdentity) (string, error) {
+	name := FederatedUserName(req.IdentityProviderOrg, req.IdentityProvider, req.Subject)
+	u := &iamv1.OrgUser{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: req.Namespace,
+			Labels: map[string]string{IdentityProviderLabel: req.IdentityProvider},
+		},
+		Spec: iamv1.OrgUserSpec{
+			Email: req.Email, EmailVerified: req.EmailVerified,
+			DisplayName: cut(req.Name, maxDisplayName), GivenName: cut(req.GivenName, maxGivenName), FamilyName: cut(req.FamilyName, maxFamilyName),
+			// rules.TokenGroups filters groups at token time like any
+			// admin-written ones; what the CRD would refuse is dropped
+			// here, so that one odd upstream group cannot block the user.
+			Groups: FederatedGroups(req.Groups),
+			Roles:  slices.Clone(req.DefaultRoles),
+		},
+	}
+	err := w.opts.Client.Create(ctx, u)
+	if apierrors.IsAlreadyExists(err) {
+		u = &iamv1.OrgUser{}
+		err = w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: name}, u)
+	}
+	if err != nil {
+		return "", fmt.Errorf("apiwrite: creating OrgUser %s/%s: %w", req.Namespace, name, err)
+	}
+	// The identity goes in through status (the subresource); the user is
+	// only found by it once this is written, so retry conflicts.
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur := &iamv1.OrgUser{}
+		if err := w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: name}, cur); err != nil {
+			return err
+		}
+		return w.addIdentity(ctx, cur, fi)
+	})
+	if err != nil {
+		return "", fmt.Errorf("apiwrite: recording the federated identity of %s/%s: %w", req.Namespace, name, err)
+	}
+	return string(u.UID), nil
+}
+
+// addIdentity adds fi to the user's status.federatedIdentities, unless it is
+// there; the optimistic lock makes a concurrent status write a Conflict.
+func (w *Writer) addIdentity(ctx context.Context, u *iamv1.OrgUser, fi iamv1.FederatedIdentity) error {
+	if slices.Contains(u.Status.FederatedIdentities, fi) {
+		return nil
+	}
+	before := u.DeepCopy()
+	u.Status.FederatedIdentities = append(u.Status.FederatedIdentities, fi)
+	return w.opts.Client.Status().Patch(ctx, u, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// syncProfile updates the profile fields the provider sent.
+func (w *Writer) syncProfile(ctx context.Context, u *iamv1.OrgUser, req login.ProvisionRequest) error {
+	before := u.DeepCopy()
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&u.Spec.Email, req.Email)
+	set(&u.Spec.DisplayName, cut(req.Name, maxDisplayName))
+	set(&u.Spec.GivenName, cut(req.GivenName, maxGivenName))
+	set(&u.Spec.FamilyName, cut(req.FamilyName, maxFamilyName))
+	if req.Email != "" {
+		u.Spec.EmailVerified = req.EmailVerified
+	}
+	if equality.Semantic.DeepEqual(u.Spec, before.Spec) {
+		return nil
+	}
+	return w.opts.Client.Patch(ctx, u, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+// Bounds of OrgUser spec fields (api/v1alpha1 validation).
+const (
+	maxDisplayName   = 256
+	maxGivenName     = 128
+	maxFamilyName    = 128
+	maxGroups        = 64
+	maxGroupNameSize = 256
+)
+
+// cut shortens s to max characters.
+func cut(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max])
+}
+
+// FederatedGroups are the upstream groups that an OrgUser's spec.groups
+// may hold: without names reserved by Kubernetes and Orgkeeper
+// (rules.ReservedGroup), empty, padded or with control characters, or
+// duplicates, and at most the 64 the API allows, in the order sent.
+func FederatedGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if len(out) == maxGroups {
+			break
+		}
+		if g == "" || g != strings.TrimSpace(g) || utf8.RuneCountInString(g) > maxGroupNameSize ||
+			rules.ReservedGroup(g) || strings.IndexFunc(g, unicode.IsControl) >= 0 || slices.Contains(out, g) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
