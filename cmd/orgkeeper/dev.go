@@ -16,6 +16,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/config"
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/clientip"
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
@@ -129,7 +130,10 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		HTTPAddr:    fl.httpAddr,
 		ClientIP:    proxies.ClientIP,
 		Sessions:    sessions,
-		Log:         ctrl.Log.WithName("oidc"),
+		// dev may sign in at an upstream on loopback over plain http, as
+		// the reconciler and the snapshot allow there (never in manager).
+		Connectors: connector.NewRegistry(connector.Config{AllowLoopbackHTTP: true}),
+		Log:        ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
 		return err
