@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 )
 
@@ -21,9 +22,11 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 	}
 	create := func(ns, subject string) login.ProvisionRequest {
 		return login.ProvisionRequest{
-			Action: login.ProvisionCreate, Namespace: ns, IdentityProvider: "corp", Subject: subject,
-			Email: subject + "@" + ns + ".example", EmailVerified: true, Name: "Pat Doe", GivenName: "Pat", FamilyName: "Doe",
-			Groups: []string{"staff"}, DefaultRoles: []string{"member"},
+			Action: login.ProvisionCreate, Namespace: ns, IdentityProvider: "corp",
+			Identity: connector.Identity{Subject: subject,
+				Email: subject + "@" + ns + ".example", EmailVerified: true, Name: "Pat Doe", GivenName: "Pat", FamilyName: "Doe",
+				Groups: []string{"staff"}},
+			DefaultRoles: []string{"member"},
 		}
 	}
 
@@ -72,7 +75,7 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 		Expect(k8s.Status().Patch(envCtx, u, client.MergeFrom(before))).To(Succeed())
 
 		w := startWriter()
-		req := login.ProvisionRequest{Action: login.ProvisionLink, Namespace: "prov-link", UserName: "alice", IdentityProvider: "corp", Subject: "s-alice"}
+		req := login.ProvisionRequest{Action: login.ProvisionLink, Namespace: "prov-link", UserName: "alice", IdentityProvider: "corp", Identity: connector.Identity{Subject: "s-alice"}}
 		uid, err := w.Provision(envCtx, req)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(uid).To(Equal(string(u.UID)))
@@ -94,7 +97,7 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 		Expect(err).NotTo(HaveOccurred())
 		_, err = w.Provision(envCtx, login.ProvisionRequest{
 			Action: login.ProvisionSync, Namespace: "prov-sync", UserName: FederatedUserName("", "corp", "pat"),
-			IdentityProvider: "corp", Subject: "pat", Email: "pat.doe@prov-sync.example", EmailVerified: true, Name: "Pat Q. Doe",
+			IdentityProvider: "corp", Identity: connector.Identity{Subject: "pat", Email: "pat.doe@prov-sync.example", EmailVerified: true, Name: "Pat Q. Doe"},
 		})
 		Expect(err).NotTo(HaveOccurred())
 		cur := &iamv1.OrgUser{}

@@ -78,15 +78,9 @@ type ProvisionRequest struct {
 	// ancestor organization that owns it when inherited, else "".
 	IdentityProvider    string
 	IdentityProviderOrg string
-	// Identity is what the provider asserted.
-	Subject           string
-	Email             string
-	EmailVerified     bool
-	Name              string
-	GivenName         string
-	FamilyName        string
-	PreferredUsername string
-	Groups            []string
+	// Identity is what the provider asserted (subject, email, profile,
+	// groups), as the connector read it.
+	connector.Identity
 	// DefaultRoles are spec.provisioning.defaultRoles, for Create.
 	DefaultRoles []string
 }
@@ -474,10 +468,7 @@ func profileDiffers(u *snapshot.User, id connector.Identity) bool {
 func provisionRequest(d upstreamDecision, org orgView, idp *snapshot.IdentityProvider, id connector.Identity) ProvisionRequest {
 	req := ProvisionRequest{
 		Action: d.action, Namespace: org.Name,
-		IdentityProvider: idp.Name, Subject: id.Subject,
-		Email: id.Email, EmailVerified: id.EmailVerified,
-		Name: id.Name, GivenName: id.GivenName, FamilyName: id.FamilyName,
-		PreferredUsername: id.PreferredUsername, Groups: id.Groups,
+		IdentityProvider: idp.Name, Identity: id,
 		DefaultRoles: idp.DefaultRoles,
 	}
 	if idp.Org != nil && idp.Org.Name != org.Name {
