@@ -16,81 +16,22 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
-const sysNS = "orgkeeper-system"
-
-func meta(kind, ns, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + kind + "-" + name), Generation: 1,
-		CreationTimestamp: metav1.NewTime(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}
-}
-
-// org is a placed Organization (status written as the reconciler would).
-func org(name string, path []string, opts ...func(*iamv1.Organization)) iamv1.Organization {
-	ns := sysNS
-	if len(path) > 1 {
-		ns = path[len(path)-2]
-	}
-	o := iamv1.Organization{ObjectMeta: meta("org", ns, name), Spec: iamv1.OrganizationSpec{DisplayName: "Org " + name}}
-	o.Status.Path = path
-	o.Status.Namespace = name
-	o.Status.Depth = int32(len(path) - 1)
-	o.Status.ID = string(o.UID)
-	if len(path) > 1 {
-		o.Status.Parent = path[len(path)-2]
-	}
-	for _, f := range opts {
-		f(&o)
-	}
-	return o
-}
-
-func user(orgName, name string, opts ...func(*iamv1.OrgUser)) iamv1.OrgUser {
-	u := iamv1.OrgUser{ObjectMeta: meta("user", orgName, name), Spec: iamv1.OrgUserSpec{
-		Email: name + "@" + orgName + ".example", EmailVerified: true, DisplayName: strings.ToUpper(name[:1]) + name[1:] + " Example",
-		GivenName: name, FamilyName: "Example",
-	}}
-	for _, f := range opts {
-		f(&u)
-	}
-	return u
-}
-
-func app(name string, opts ...func(*iamv1.SharedApplication)) iamv1.SharedApplication {
-	a := iamv1.SharedApplication{ObjectMeta: meta("app", "platform", name), Spec: iamv1.SharedApplicationSpec{
-		DisplayName:  "App " + name,
-		ClientType:   iamv1.ClientTypeConfidential,
-		RedirectURIs: []string{"https://" + name + ".example/callback"},
-		GrantTypes:   []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken},
-		Sharing:      &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected, Organizations: []string{"acme"}},
-	}}
-	for _, f := range opts {
-		f(&a)
-	}
-	return a
-}
-
-func secretFor(name string) corev1.Secret {
-	return corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: snapshot.GeneratedClientSecretName(name)},
-		Data:       map[string][]byte{snapshot.ClientSecretKey: []byte(clientSecret(name))},
-	}
-}
-
-func clientSecret(name string) string { return "secret-of-" + name }
+// clientSecret is the client secret of a confidential application of the
+// world (the one the SharedApplication reconciler would generate).
+func clientSecret(name string) string { return st.GeneratedClientSecret(name) }
 
 // world is the test installation: a root "platform" with children "acme"
 // and "globex"; alice (admin of acme) and bob (globex); applications
-// registered in platform.
+// registered in platform. Its objects come from snapshottest; the fields
+// say how a test's installation differs.
 type world struct {
 	suspendAcme  bool
 	disableAlice bool
@@ -99,55 +40,59 @@ type world struct {
 	// portal's sharing lists by name, with user mallory; an application
 	// "portal" of acme's own.
 	squatOrg, squatApp bool
-	// edit, when set, changes the input last (for example to set a
-	// status field as a reconciler would).
+	// orgs, users and apps add snapshottest options to the world's object
+	// of that name.
+	orgs  map[string][]st.OrgOption
+	users map[string][]st.UserOption
+	apps  map[string][]st.AppOption
+	// edit, when set, changes the input last (for example to remove an
+	// object).
 	edit func(*snapshot.Input)
 }
 
 func (w world) input(version int64) snapshot.Input {
-	acme := org("acme", []string{"platform", "acme"}, func(o *iamv1.Organization) {
-		o.Spec.DisplayName = "ACME Corporation"
-		o.Spec.Suspended = w.suspendAcme
+	acme := []st.OrgOption{st.WithParent("platform"), st.WithDisplayName("ACME Corporation"),
 		// alice's email is verified in tokens only at a domain acme holds.
-		o.Spec.Domains = []iamv1.Domain{"acme.example"}
-		o.Status.Domains = []iamv1.DomainStatus{{Name: "acme.example", Verified: true}}
-	})
-	in := snapshot.Input{
-		SystemNamespace: sysNS, Version: version, Now: time.Now(),
-		Organizations: []iamv1.Organization{
-			org("platform", []string{"platform"}),
-			acme,
-			org("globex", []string{"platform", "globex"}),
-		},
-		Users: []iamv1.OrgUser{
-			user("acme", "alice", func(u *iamv1.OrgUser) {
-				u.Spec.Roles = []string{"admin"}
-				u.Spec.Groups = []string{"engineering"}
-				u.Spec.ApplicationRoles = []iamv1.ApplicationRoleAssignment{{Application: "portal", Roles: []string{"buyer"}}}
-				u.Spec.Disabled = w.disableAlice
-			}),
-			user("globex", "bob"),
-		},
-		Applications: []iamv1.SharedApplication{
-			app("portal", func(a *iamv1.SharedApplication) {
-				a.Spec.Roles = []iamv1.ApplicationRole{{Name: "buyer"}}
-				a.Spec.PostLogoutRedirectURIs = []string{"https://portal.example/"}
-				a.Spec.GrantTypes = append(a.Spec.GrantTypes, iamv1.GrantTypeClientCredentials)
-			}),
-			app("other"),
-			app("spa", func(a *iamv1.SharedApplication) { a.Spec.ClientType = iamv1.ClientTypePublic }),
-			app("cli", func(a *iamv1.SharedApplication) {
-				a.Spec.ClientType = iamv1.ClientTypePublic
-				a.Spec.RedirectURIs = []string{"http://127.0.0.1/callback", "http://[::1]/callback"}
-			}),
-			app("opaque", func(a *iamv1.SharedApplication) {
-				a.Spec.AccessTokenFormat = iamv1.AccessTokenFormatOpaque
-				a.Spec.GrantTypes = []iamv1.GrantType{iamv1.GrantTypeClientCredentials}
-			}),
-		},
-		Secrets: []corev1.Secret{secretFor("portal"), secretFor("other"), secretFor("opaque")},
+		st.WithDomains("acme.example")}
+	if w.suspendAcme {
+		acme = append(acme, st.Suspended())
 	}
-	w.addSquatters(&in)
+	alice := []st.UserOption{st.WithNames("Alice Example", "alice", "Example"),
+		st.WithRoles("admin"), st.WithGroups("engineering"), st.WithApplicationRoles("portal", "buyer")}
+	if w.disableAlice {
+		alice = append(alice, st.Disabled())
+	}
+	// Every application is registered in platform and shared with acme.
+	shared := []st.AppOption{st.SharedWith(false, "acme"),
+		st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken)}
+	app := func(name string, opts ...st.AppOption) iamv1.SharedApplication {
+		return st.App("platform", name, append(append(append([]st.AppOption{}, shared...), opts...), w.apps[name]...)...)
+	}
+	var objects []any
+	if w.squatApp {
+		objects = append(objects, squattingApp()...) // older than the root's portal
+	}
+	objects = append(objects,
+		st.Org("platform", w.orgs["platform"]...),
+		st.Org("acme", append(acme, w.orgs["acme"]...)...),
+		st.Org("globex", append([]st.OrgOption{st.WithParent("platform")}, w.orgs["globex"]...)...),
+		st.User("acme", "alice", "alice@acme.example", append(alice, w.users["alice"]...)...),
+		st.User("globex", "bob", "bob@globex.example", append([]st.UserOption{st.WithNames("Bob Example", "bob", "Example")}, w.users["bob"]...)...),
+		app("portal", st.DefiningRoles("buyer"), st.WithPostLogoutRedirectURIs("https://portal.example/"),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken, iamv1.GrantTypeClientCredentials)),
+		app("other"),
+		app("spa", st.Public()),
+		app("cli", st.Public(), st.WithRedirectURIs("http://127.0.0.1/callback", "http://[::1]/callback")),
+		app("opaque", st.WithAccessTokenFormat(iamv1.AccessTokenFormatOpaque), st.WithGrantTypes(iamv1.GrantTypeClientCredentials)),
+	)
+	if w.squatOrg {
+		objects = append(objects, squattingOrg()...)
+	}
+	in := st.World(objects...)
+	in.Version, in.Now = version, time.Now()
+	if w.squatOrg {
+		shareWithSquattingOrg(&in)
+	}
 	if w.edit != nil {
 		w.edit(&in)
 	}

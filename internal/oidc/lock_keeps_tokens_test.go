@@ -5,21 +5,13 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // lockedAlice is a world whose alice has status.lockedUntil = until, as
 // after repeated wrong passwords; disabled also sets spec.disabled.
 func lockedAlice(until time.Time, disabled bool) world {
-	return world{disableAlice: disabled, edit: func(in *snapshot.Input) {
-		for i := range in.Users {
-			if in.Users[i].Name == "alice" {
-				in.Users[i].Status.LockedUntil = &metav1.Time{Time: until}
-			}
-		}
-	}}
+	return world{disableAlice: disabled, users: map[string][]st.UserOption{"alice": {st.LockedUntil(until)}}}
 }
 
 // A lock stops new password sign-ins, not the tokens of a sign-in before

@@ -6,22 +6,13 @@ import (
 	"time"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // mfaRequiredAt is a world whose organization name (acme, or its ancestor
 // platform) sets login.mfa: Required.
 func mfaRequiredAt(name string) world {
-	return world{edit: func(in *snapshot.Input) {
-		for i := range in.Organizations {
-			if o := &in.Organizations[i]; o.Name == name {
-				if o.Spec.Login == nil {
-					o.Spec.Login = &iamv1.LoginSettings{}
-				}
-				o.Spec.Login.MFA = iamv1.MFARequired
-			}
-		}
-	}}
+	return world{orgs: map[string][]st.OrgOption{name: {st.WithMFA(iamv1.MFARequired)}}}
 }
 
 // Turning login.mfa to Required retires the tokens of password-only

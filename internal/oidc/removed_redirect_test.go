@@ -9,17 +9,12 @@ import (
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // portalRedirects is a world whose portal registers exactly uris.
 func portalRedirects(uris ...string) world {
-	return world{edit: func(in *snapshot.Input) {
-		for i := range in.Applications {
-			if a := &in.Applications[i]; a.Name == "portal" {
-				a.Spec.RedirectURIs = uris
-			}
-		}
-	}}
+	return world{apps: map[string][]st.AppOption{"portal": {st.WithRedirectURIs(uris...)}}}
 }
 
 // A pending auth request keeps the redirect URI it was started with; once

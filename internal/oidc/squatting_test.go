@@ -5,46 +5,42 @@ import (
 	"slices"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
-// addSquatters adds to the world what an acme admin can create: an
-// organization below acme named like one that the root's portal lists but
-// that does not exist at the root, with a user (squatOrg), and an
-// application of acme named like the root's portal (squatApp).
-func (w world) addSquatters(in *snapshot.Input) {
-	if w.squatOrg {
-		addSquattingOrg(in)
-	}
-	if w.squatApp {
-		addSquattingApp(in)
+// What an acme admin can create to capture names (world.squatOrg and
+// world.squatApp): an organization below acme named like one that the
+// root's portal lists but that does not exist at the root, with a user; an
+// application of acme named like the root's portal.
+
+func squattingOrg() []any {
+	return []any{
+		st.Org("initech", st.WithParent("acme")),
+		st.User("initech", "mallory", "mallory@initech.example", st.WithNames("Mallory Example", "mallory", "Example")),
 	}
 }
 
-func addSquattingOrg(in *snapshot.Input) {
-	in.Organizations = append(in.Organizations, org("initech", []string{"platform", "acme", "initech"}))
-	in.Users = append(in.Users, user("initech", "mallory"))
+// shareWithSquattingOrg adds initech to portal's sharing list, as a root
+// admin who meant another initech would.
+func shareWithSquattingOrg(in *snapshot.Input) {
 	for i := range in.Applications {
-		if a := &in.Applications[i]; a.Name == "portal" {
+		if a := &in.Applications[i]; a.Name == "portal" && a.Namespace == "platform" {
 			a.Spec.Sharing.Organizations = append(a.Spec.Sharing.Organizations, "initech")
 		}
 	}
 }
 
-func addSquattingApp(in *snapshot.Input) {
-	sq := app("portal")
-	sq.Namespace = "acme"
-	sq.UID = "uid-app-acme-portal"
-	sq.CreationTimestamp = metav1.NewTime(sq.CreationTimestamp.Add(-1)) // older than the root's
-	sq.Spec.RedirectURIs = []string{"https://squatter.example/callback"}
-	in.Applications = append(in.Applications, sq)
-	sec := secretFor("portal")
-	sec.Namespace = "acme"
-	sec.Data = map[string][]byte{snapshot.ClientSecretKey: []byte(clientSecret("acme/portal"))}
-	in.Secrets = append(in.Secrets, corev1.Secret{ObjectMeta: sec.ObjectMeta, Data: sec.Data})
+// squattingApp is acme's portal with its own redirect URI and a client
+// secret of its own (clientSecret of its qualified client ID).
+func squattingApp() []any {
+	return []any{
+		st.App("acme", "portal", st.SharedWith(false, "acme"),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken),
+			st.WithRedirectURIs("https://squatter.example/callback"), st.WithoutGeneratedSecret()),
+		st.Secret("acme", snapshot.GeneratedClientSecretName("portal"), snapshot.ClientSecretKey, clientSecret("acme/portal")),
+	}
 }
 
 func TestASquattingOrganizationsUsersGetNoCodeForTheRootsApplication(t *testing.T) {

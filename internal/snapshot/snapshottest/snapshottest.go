@@ -15,6 +15,10 @@
 // (an object given earlier is older) and adds the generated client secret of
 // every Confidential application without a clientSecretRef, as the
 // SharedApplication reconciler would.
+//
+// Suites that run the real reconcilers (envtest, test/e2e) use the same
+// builders and send ForCreate's copy of each object to the API server, which
+// leaves out what the server and the reconcilers write themselves.
 package snapshottest
 
 import (
@@ -121,6 +125,27 @@ func WithLogin(l iamv1.LoginSettings) OrgOption {
 	return func(o *iamv1.Organization) { o.Spec.Login = &l }
 }
 
+// WithDisplayName sets spec.displayName (the builder's default is
+// "Org <name>").
+func WithDisplayName(n string) OrgOption {
+	return func(o *iamv1.Organization) { o.Spec.DisplayName = n }
+}
+
+// WithMFA sets spec.login.mfa, keeping the other login settings.
+func WithMFA(p iamv1.MFAPolicy) OrgOption {
+	return func(o *iamv1.Organization) {
+		if o.Spec.Login == nil {
+			o.Spec.Login = &iamv1.LoginSettings{}
+		}
+		o.Spec.Login.MFA = p
+	}
+}
+
+// WithDomainVerification sets spec.domainVerification (root only).
+func WithDomainVerification(m iamv1.DomainVerificationMode) OrgOption {
+	return func(o *iamv1.Organization) { o.Spec.DomainVerification = m }
+}
+
 // Suspended sets spec.suspended.
 func Suspended() OrgOption { return func(o *iamv1.Organization) { o.Spec.Suspended = true } }
 
@@ -160,6 +185,32 @@ func WithGroups(g ...string) UserOption { return func(u *iamv1.OrgUser) { u.Spec
 func WithApplicationRoles(app string, roles ...string) UserOption {
 	return func(u *iamv1.OrgUser) {
 		u.Spec.ApplicationRoles = append(u.Spec.ApplicationRoles, iamv1.ApplicationRoleAssignment{Application: app, Roles: roles})
+	}
+}
+
+// WithNames sets spec.displayName, givenName and familyName (the builder's
+// default display name is the object's name, and the other two are empty).
+func WithNames(display, given, family string) UserOption {
+	return func(u *iamv1.OrgUser) {
+		u.Spec.DisplayName, u.Spec.GivenName, u.Spec.FamilyName = display, given, family
+	}
+}
+
+// Disabled sets spec.disabled.
+func Disabled() UserOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = true } }
+
+// LockedUntil sets status.lockedUntil, as the server's lockout write does
+// after repeated failed sign-ins.
+func LockedUntil(t time.Time) UserOption {
+	return func(u *iamv1.OrgUser) { u.Status.LockedUntil = &metav1.Time{Time: t} }
+}
+
+// WithInitialPassword sets spec.initialPasswordSecretRef: the Secret (in
+// the user's namespace) whose key the OrgUser reconciler hashes into the
+// credential Secret. For a snapshot, add a CredentialSecret instead.
+func WithInitialPassword(secret, key string) UserOption {
+	return func(u *iamv1.OrgUser) {
+		u.Spec.InitialPasswordSecretRef = &iamv1.SecretKeyReference{Name: secret, Key: key}
 	}
 }
 
@@ -224,6 +275,29 @@ func DefiningRoles(names ...string) AppOption {
 	}
 }
 
+// DescribedRole adds one application role with a description to spec.roles.
+func DescribedRole(name, description string) AppOption {
+	return func(a *iamv1.SharedApplication) {
+		a.Spec.Roles = append(a.Spec.Roles, iamv1.ApplicationRole{Name: name, Description: description})
+	}
+}
+
+// WithAppDisplayName sets spec.displayName (the builder's default is
+// "App <name>").
+func WithAppDisplayName(n string) AppOption {
+	return func(a *iamv1.SharedApplication) { a.Spec.DisplayName = n }
+}
+
+// WithPostLogoutRedirectURIs sets spec.postLogoutRedirectURIs.
+func WithPostLogoutRedirectURIs(uris ...string) AppOption {
+	return func(a *iamv1.SharedApplication) { a.Spec.PostLogoutRedirectURIs = uris }
+}
+
+// WithAccessTokenFormat sets spec.accessTokenFormat.
+func WithAccessTokenFormat(f iamv1.AccessTokenFormat) AppOption {
+	return func(a *iamv1.SharedApplication) { a.Spec.AccessTokenFormat = f }
+}
+
 // WithClientSecretRef sets spec.clientSecretRef; World then generates no
 // Secret (add one with Secret).
 func WithClientSecretRef(name string) AppOption {
@@ -286,6 +360,30 @@ func WithIdPDomains(d ...string) IdPOption {
 func WithIdPSecretRef(name, key string) IdPOption {
 	return func(i *iamv1.IdentityProvider) {
 		i.Spec.OIDC.ClientSecretRef = &iamv1.SecretKeyReference{Name: name, Key: key}
+	}
+}
+
+// WithIdPDisplayName sets spec.displayName (the builder's default is
+// "IdP <name>").
+func WithIdPDisplayName(n string) IdPOption {
+	return func(i *iamv1.IdentityProvider) { i.Spec.DisplayName = n }
+}
+
+// WithIssuer sets spec.oidc.issuer.
+func WithIssuer(url string) IdPOption {
+	return func(i *iamv1.IdentityProvider) { i.Spec.OIDC.Issuer = url }
+}
+
+// WithIdPClientID sets spec.oidc.clientID.
+func WithIdPClientID(id string) IdPOption {
+	return func(i *iamv1.IdentityProvider) { i.Spec.OIDC.ClientID = id }
+}
+
+// WithProvisioning sets spec.provisioning: how sign-ins through the
+// provider create or link OrgUsers, and the roles a created user gets.
+func WithProvisioning(mode iamv1.ProvisioningMode, defaultRoles ...string) IdPOption {
+	return func(i *iamv1.IdentityProvider) {
+		i.Spec.Provisioning = &iamv1.Provisioning{Mode: mode, DefaultRoles: defaultRoles}
 	}
 }
 
@@ -410,4 +508,49 @@ func MustBuild(t testing.TB, in snapshot.Input) *snapshot.Snapshot {
 		t.FailNow()
 	}
 	return s
+}
+
+// --- Objects for an API server ---
+
+// Object is a kind the builders make.
+type Object interface {
+	iamv1.Organization | iamv1.OrgUser | iamv1.SharedApplication | iamv1.IdentityProvider | corev1.Secret
+}
+
+// ForCreate returns a deep copy of a built object as a test sends it to a
+// real API server (envtest, test/e2e), where the reconcilers write status
+// and place organizations themselves: without status, without the metadata
+// the API server assigns (UID, generation, creation time, resource
+// version) and without the annotations that steer World.
+func ForCreate[T Object](obj T) *T {
+	var m *metav1.ObjectMeta
+	p := &obj
+	switch o := any(p).(type) {
+	case *iamv1.Organization:
+		*o = *o.DeepCopy()
+		o.Status = iamv1.OrganizationStatus{}
+		m = &o.ObjectMeta
+	case *iamv1.OrgUser:
+		*o = *o.DeepCopy()
+		o.Status = iamv1.OrgUserStatus{}
+		m = &o.ObjectMeta
+	case *iamv1.SharedApplication:
+		*o = *o.DeepCopy()
+		o.Status = iamv1.SharedApplicationStatus{}
+		m = &o.ObjectMeta
+	case *iamv1.IdentityProvider:
+		*o = *o.DeepCopy()
+		o.Status = iamv1.IdentityProviderStatus{}
+		m = &o.ObjectMeta
+	case *corev1.Secret:
+		*o = *o.DeepCopy()
+		m = &o.ObjectMeta
+	}
+	m.UID, m.Generation, m.ResourceVersion, m.CreationTimestamp = "", 0, "", metav1.Time{}
+	delete(m.Annotations, unplacedAnnotation)
+	delete(m.Annotations, noSecretAnnotation)
+	if len(m.Annotations) == 0 {
+		m.Annotations = nil
+	}
+	return p
 }
