@@ -12,15 +12,13 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // fedWorld is the test installation with the IdentityProvider "corp" of
@@ -60,16 +58,12 @@ func (w *fedWorld) rebuild() {
 	}
 	pw := w.password
 	snap := world(w.now, func(in *snapshot.Input) {
-		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Name: "corp", Namespace: "acme", UID: "idp-acme-corp", Generation: 1},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName: "Corp SSO", Domains: []string{"acme.example"},
-				// The snapshot refuses plain-http issuers; the Fake's URL
-				// is put in below.
-				OIDC:         &iamv1.OIDCIdentityProvider{Issuer: placeholderIssuer, ClientID: upstreamtest.FakeClientID},
-				Provisioning: &iamv1.Provisioning{Mode: w.mode, DefaultRoles: []string{"member"}},
-			},
-		})
+		// The snapshot refuses plain-http issuers; the Fake's URL is put
+		// in below.
+		in.IdentityProviders = append(in.IdentityProviders, st.IdP("acme", "corp",
+			st.WithIdPDisplayName("Corp SSO"), st.WithIdPDomains("acme.example"),
+			st.WithIssuer(placeholderIssuer), st.WithIdPClientID(upstreamtest.FakeClientID),
+			st.WithProvisioning(w.mode, "member")))
 		for i := range in.Organizations {
 			if in.Organizations[i].Name == "acme" {
 				in.Organizations[i].Spec.Login = &iamv1.LoginSettings{IdentityProviders: []string{"corp"}, Password: &pw}
@@ -109,20 +103,17 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 	var uid string
 	switch req.Action {
 	case login.ProvisionCreate:
-		u := iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Name: "fed-" + req.Subject, Namespace: req.Namespace, UID: types.UID("user-fed-" + req.Subject), Generation: 1},
-			Spec: iamv1.OrgUserSpec{Email: req.Email, EmailVerified: req.EmailVerified, DisplayName: req.Name,
-				GivenName: req.GivenName, FamilyName: req.FamilyName, Roles: req.DefaultRoles},
-			Status: iamv1.OrgUserStatus{FederatedIdentities: []iamv1.FederatedIdentity{fi}},
-		}
+		u := st.User(req.Namespace, "fed-"+req.Subject, req.Email, st.WithEmailVerified(req.EmailVerified),
+			st.WithNames(req.Name, req.GivenName, req.FamilyName), st.WithRoles(req.DefaultRoles...),
+			st.WithFederatedIdentity(fi.IdentityProvider, fi.Organization, fi.Subject))
 		w.users = append(w.users, u)
 		uid = string(u.UID)
 	case login.ProvisionLink:
-		w.users = append(w.users, iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Name: req.UserName, Namespace: req.Namespace},
-			Status:     iamv1.OrgUserStatus{FederatedIdentities: []iamv1.FederatedIdentity{fi}},
-		})
-		uid = "user-" + req.Namespace + "-" + req.UserName
+		// Only the identity is taken from a linked user (rebuild).
+		u := st.User(req.Namespace, req.UserName, req.Email,
+			st.WithFederatedIdentity(fi.IdentityProvider, fi.Organization, fi.Subject))
+		w.users = append(w.users, u)
+		uid = string(u.UID)
 	}
 	w.rebuild()
 	if w.staged && req.Action == login.ProvisionCreate {
@@ -265,7 +256,7 @@ func TestAFirstSignInThroughTheProviderCreatesTheUserAndTheSecondReusesIt(t *tes
 		!slices.Equal(reqs[0].DefaultRoles, []string{"member"}) || reqs[0].IdentityProvider != "corp" {
 		t.Fatalf("want one creation in acme with the claims and default roles, got %+v", reqs)
 	}
-	if ar.UserID != "user-fed-"+upstreamtest.FakeSubject || ar.Organization != "acme" {
+	if ar.UserID != string(st.UID("user", "acme", "fed-"+upstreamtest.FakeSubject)) || ar.Organization != "acme" {
 		t.Fatalf("signed in as %q of %q", ar.UserID, ar.Organization)
 	}
 
@@ -359,7 +350,7 @@ func TestAnUnverifiedUpstreamEmailDoesNotLinkAnExistingUser(t *testing.T) {
 			continue
 		}
 		ar := signedIn(t, e, id, rec)
-		if reqs := w.provisioned(); len(reqs) != 1 || reqs[0].Action != login.ProvisionLink || reqs[0].UserName != "alice" || ar.UserID != "user-acme-alice" {
+		if reqs := w.provisioned(); len(reqs) != 1 || reqs[0].Action != login.ProvisionLink || reqs[0].UserName != "alice" || ar.UserID != string(st.UID("user", "acme", "alice")) {
 			t.Fatalf("a verified email should link alice, got %+v (user %q)", reqs, ar.UserID)
 		}
 	}
@@ -449,13 +440,9 @@ func TestAnInheritedProviderSignsInToTheDescendantAndRecordsItsOwner(t *testing.
 	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
 	// platform's inheritable provider, offered by globex.
 	snap := world(e.clock.Now(), func(in *snapshot.Input) {
-		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Name: "group-sso", Namespace: "platform", UID: "idp-platform-group-sso", Generation: 1},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName: "Group SSO", Inheritable: true,
-				OIDC: &iamv1.OIDCIdentityProvider{Issuer: placeholderIssuer, ClientID: upstreamtest.FakeClientID},
-			},
-		})
+		in.IdentityProviders = append(in.IdentityProviders, st.IdP("platform", "group-sso",
+			st.WithIdPDisplayName("Group SSO"), st.Inheritable(),
+			st.WithIssuer(placeholderIssuer), st.WithIdPClientID(upstreamtest.FakeClientID)))
 		for i := range in.Organizations {
 			if in.Organizations[i].Name == "globex" {
 				in.Organizations[i].Spec.Login = &iamv1.LoginSettings{IdentityProviders: []string{"group-sso"}}

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
@@ -22,10 +19,12 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/session/sessiontest"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 const (
-	systemNS    = "orgkeeper-system"
+	// systemNS is the world's system namespace.
+	systemNS    = st.SystemNamespace
 	issuer      = "https://id.example"
 	redirectURI = "https://portal.example/callback"
 	password    = "correct horse battery staple"
@@ -41,119 +40,38 @@ var passwordHash = sync.OnceValue(func() string {
 	return h
 })
 
-type orgOption func(*iamv1.Organization)
-
-func withDomains(domains ...string) orgOption {
-	return func(o *iamv1.Organization) {
-		for _, d := range domains {
-			o.Spec.Domains = append(o.Spec.Domains, iamv1.Domain(d))
-			o.Status.Domains = append(o.Status.Domains, iamv1.DomainStatus{Name: iamv1.Domain(d), Verified: true})
-		}
-	}
-}
-
-func withDisplayName(n string) orgOption {
-	return func(o *iamv1.Organization) { o.Spec.DisplayName = n }
-}
-
-func withPrimaryColor(c string) orgOption {
-	return func(o *iamv1.Organization) {
-		if o.Spec.Branding == nil {
-			o.Spec.Branding = &iamv1.Branding{}
-		}
-		o.Spec.Branding.PrimaryColor = iamv1.Color(c)
-	}
-}
-
-func suspended() orgOption { return func(o *iamv1.Organization) { o.Spec.Suspended = true } }
-
-func withMFA(p iamv1.MFAPolicy) orgOption {
-	return func(o *iamv1.Organization) { o.Spec.Login = &iamv1.LoginSettings{MFA: p} }
-}
-
-// org is a placed Organization under the root "platform" (or the root
-// itself when name is "platform").
-func org(name string, opts ...orgOption) iamv1.Organization {
-	ns, path := "platform", []string{"platform", name}
-	if name == "platform" {
-		ns, path = systemNS, []string{"platform"}
-	}
-	o := iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID("org-" + name), Generation: 1,
-			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))},
-		Spec:   iamv1.OrganizationSpec{DisplayName: strings.ToUpper(name[:1]) + name[1:] + " Inc."},
-		Status: iamv1.OrganizationStatus{Namespace: name, Path: path},
-	}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return o
-}
-
-type userOption func(*iamv1.OrgUser)
-
-func disabled() userOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = true } }
-
-func lockedUntil(t time.Time) userOption {
-	return func(u *iamv1.OrgUser) { u.Status.LockedUntil = &metav1.Time{Time: t} }
-}
-
-func withUsername(n string) userOption { return func(u *iamv1.OrgUser) { u.Spec.Username = n } }
-
-// user is an OrgUser with the test password, and its credential Secret.
-func user(orgName, name, email string, opts ...userOption) (iamv1.OrgUser, corev1.Secret) {
-	u := iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: orgName, UID: types.UID("user-" + orgName + "-" + name), Generation: 1},
-		Spec:       iamv1.OrgUserSpec{Email: email, EmailVerified: true},
-	}
-	for _, opt := range opts {
-		opt(&u)
-	}
-	sec := corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: systemNS, Name: snapshot.CredentialSecretName(string(u.UID))},
-		Data:       map[string][]byte{snapshot.CredentialPasswordKey: []byte(passwordHash())},
-	}
-	return u, sec
-}
-
-// world is the test installation: the application "portal" is shared with
-// acme, globex, umbrella (suspended), evil and strict (login.mfa Required),
-// not with initech. Changes, if any, edit the input before it is built.
+// world is the test installation, built from snapshottest's objects: the
+// application "portal" is shared with acme, globex, umbrella (suspended),
+// evil and strict (login.mfa Required), not with initech; every user has
+// the test password. Changes, if any, edit the input before it is built.
 func world(now time.Time, changes ...func(*snapshot.Input)) *snapshot.Snapshot {
-	in := snapshot.Input{
-		SystemNamespace: systemNS, Version: 1, Now: now,
-		Organizations: []iamv1.Organization{
-			org("platform"),
-			org("acme", withDomains("acme.example"), withDisplayName("ACME Corporation"), withPrimaryColor("#0B5FFF")),
-			org("globex", withDomains("globex.example")),
-			org("initech", withDomains("initech.example")),
-			org("umbrella", withDomains("umbrella.example"), suspended()),
-			org("evil", withDisplayName(`<script>alert("x")</script>`)),
-			org("strict", withDomains("strict.example"), withMFA(iamv1.MFARequired)),
-		},
-		Applications: []iamv1.SharedApplication{{
-			ObjectMeta: metav1.ObjectMeta{Name: "portal", Namespace: "platform", UID: "app-portal", Generation: 1},
-			Spec: iamv1.SharedApplicationSpec{
-				DisplayName:  "Partner Portal",
-				ClientType:   iamv1.ClientTypePublic,
-				RedirectURIs: []string{redirectURI},
-				Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-					Organizations: []string{"acme", "globex", "umbrella", "evil", "strict"}},
-			},
-		}},
+	child := st.WithParent("platform")
+	objects := []any{
+		st.Org("platform"),
+		st.Org("acme", child, st.WithDomains("acme.example"), st.WithDisplayName("ACME Corporation"),
+			st.WithBranding(iamv1.Branding{PrimaryColor: "#0B5FFF"})),
+		st.Org("globex", child, st.WithDomains("globex.example")),
+		st.Org("initech", child, st.WithDomains("initech.example")),
+		st.Org("umbrella", child, st.WithDomains("umbrella.example"), st.Suspended()),
+		st.Org("evil", child, st.WithDisplayName(`<script>alert("x")</script>`)),
+		st.Org("strict", child, st.WithDomains("strict.example"), st.WithMFA(iamv1.MFARequired)),
+		st.App("platform", "portal", st.WithAppDisplayName("Partner Portal"), st.Public(), st.WithRedirectURIs(redirectURI),
+			st.SharedWith(false, "acme", "globex", "umbrella", "evil", "strict")),
 	}
-	add := func(u iamv1.OrgUser, s corev1.Secret) {
-		in.Users = append(in.Users, u)
-		in.Secrets = append(in.Secrets, s)
+	for _, u := range []iamv1.OrgUser{
+		st.User("acme", "alice", "alice@acme.example", st.WithUsername("alice")),
+		st.User("acme", "bob", "bob@acme.example", st.Disabled()),
+		st.User("acme", "carol", "carol@acme.example", st.LockedUntil(now.Add(time.Hour))),
+		st.User("globex", "gina", "gina@globex.example"),
+		st.User("initech", "ivan", "ivan@initech.example"),
+		st.User("umbrella", "uma", "uma@umbrella.example"),
+		st.User("evil", "eve", "eve@evil.example"),
+		st.User("strict", "sam", "sam@strict.example"),
+	} {
+		objects = append(objects, u, st.CredentialSecret(u.UID, passwordHash(), ""))
 	}
-	add(user("acme", "alice", "alice@acme.example", withUsername("alice")))
-	add(user("acme", "bob", "bob@acme.example", disabled()))
-	add(user("acme", "carol", "carol@acme.example", lockedUntil(now.Add(time.Hour))))
-	add(user("globex", "gina", "gina@globex.example"))
-	add(user("initech", "ivan", "ivan@initech.example"))
-	add(user("umbrella", "uma", "uma@umbrella.example"))
-	add(user("evil", "eve", "eve@evil.example"))
-	add(user("strict", "sam", "sam@strict.example"))
+	in := st.World(objects...)
+	in.Now = now
 	for _, c := range changes {
 		c(&in)
 	}

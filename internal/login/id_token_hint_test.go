@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // An id_token_hint names the user the client expects. Another user's SSO
@@ -18,7 +19,7 @@ func TestTheSSOSessionOfAnotherUserDoesNotAnswerAnIDTokenHint(t *testing.T) {
 
 	// The hint names carol (verified by the provider before it stored the
 	// request); the browser holds alice's session.
-	hintCarol := func(a *session.AuthRequest) { a.HintSubject = "user-acme-carol" }
+	hintCarol := func(a *session.AuthRequest) { a.HintSubject = string(st.UID("user", "acme", "carol")) }
 
 	id := e.authorize(hintCarol, func(a *session.AuthRequest) { a.Prompt = []string{"none"} })
 	rec := e.start(id)
@@ -38,6 +39,9 @@ func TestTheSSOSessionOfAnotherUserDoesNotAnswerAnIDTokenHint(t *testing.T) {
 	}
 
 	// The hint of the session's own user is answered from the session.
-	id = e.authorize(func(a *session.AuthRequest) { a.HintSubject = "user-acme-alice"; a.Prompt = []string{"none"} })
+	id = e.authorize(func(a *session.AuthRequest) {
+		a.HintSubject = string(st.UID("user", "acme", "alice"))
+		a.Prompt = []string{"none"}
+	})
 	wantCallback(t, e, e.start(id), id)
 }

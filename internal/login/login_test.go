@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func wantStatus(t *testing.T, rec interface{ Result() *http.Response }, want int) {
@@ -37,7 +38,7 @@ func wantCallback(t *testing.T, e *env, rec interface{ Result() *http.Response }
 		t.Fatalf("want a redirect to the callback, got %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	ar := e.authRequest(id)
-	if !ar.Done || ar.UserID != "user-acme-alice" || ar.OrgID != "org-acme" || !slices.Equal(ar.AMR, []string{"pwd"}) || ar.AuthTime.IsZero() || ar.LoginSessionID == "" {
+	if !ar.Done || ar.UserID != string(st.UID("user", "acme", "alice")) || ar.OrgID != string(st.UID("org", "platform", "acme")) || !slices.Equal(ar.AMR, []string{"pwd"}) || ar.AuthTime.IsZero() || ar.LoginSessionID == "" {
 		t.Fatalf("auth request not completed for alice of acme: %+v", ar)
 	}
 	return ar
@@ -145,7 +146,7 @@ func TestAccountsLockAfterFiveFailuresForFifteenMinutes(t *testing.T) {
 		t.Fatalf("right password while locked: %q", got)
 	}
 	lo := e.lockouts.all()
-	if len(lo) != 1 || lo[0].UserID != "user-acme-alice" || lo[0].Org != "acme" || !lo[0].Until.Equal(e.clock.Now().Add(15*time.Minute)) {
+	if len(lo) != 1 || lo[0].UserID != string(st.UID("user", "acme", "alice")) || lo[0].Org != "acme" || !lo[0].Until.Equal(e.clock.Now().Add(15*time.Minute)) {
 		t.Errorf("lockouts recorded: %+v", lo)
 	}
 	// Unknown identifiers lock the same way.

@@ -18,6 +18,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // Regression tests for the security review of issue 6 (login side).
@@ -104,7 +105,7 @@ func TestAnOrganizationRequiringMFARefusesPasswordOnlySignIn(t *testing.T) {
 	// Nor does an SSO session made with a password alone pass (a session
 	// from before the policy changed).
 	s, err := e.store.CreateLoginSession(context.Background(), session.LoginSession{
-		UserID: "user-strict-sam", OrgID: "org-strict", AuthTime: e.clock.Now(), AMR: []string{"pwd"}})
+		UserID: string(st.UID("user", "strict", "sam")), OrgID: string(st.UID("org", "platform", "strict")), AuthTime: e.clock.Now(), AMR: []string{"pwd"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestAnAddressLimitBehindATrustedProxyDoesNotLockOutOtherClients(t *testing.
 func TestPromptNoneInAnOrganizationRequiringMFAAnswersTheClientWithoutAPage(t *testing.T) {
 	e := newEnv(t)
 	s, err := e.store.CreateLoginSession(context.Background(), session.LoginSession{
-		UserID: "user-strict-sam", OrgID: "org-strict", AuthTime: e.clock.Now(), AMR: []string{"pwd"}})
+		UserID: string(st.UID("user", "strict", "sam")), OrgID: string(st.UID("org", "platform", "strict")), AuthTime: e.clock.Now(), AMR: []string{"pwd"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,11 @@ func Org(name string, opts ...OrgOption) iamv1.Organization {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// The UID names the namespace the options put the organization in, as
+	// UID's documentation promises.
+	if o.UID == UID("org", SystemNamespace, name) {
+		o.UID = UID("org", o.Namespace, name)
+	}
 	return o
 }
 
@@ -194,6 +199,12 @@ func WithNames(display, given, family string) UserOption {
 	return func(u *iamv1.OrgUser) {
 		u.Spec.DisplayName, u.Spec.GivenName, u.Spec.FamilyName = display, given, family
 	}
+}
+
+// WithEmailVerified sets spec.emailVerified (the builder's default is
+// true).
+func WithEmailVerified(v bool) UserOption {
+	return func(u *iamv1.OrgUser) { u.Spec.EmailVerified = v }
 }
 
 // Disabled sets spec.disabled.
