@@ -11,10 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
@@ -22,6 +18,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // The server's tests run the real provider and login pages, as one
@@ -29,63 +26,11 @@ import (
 // own cookie jar that does not follow redirects.
 
 const (
-	sysNS       = "orgkeeper-system"
+	// sysNS is the world's system namespace.
+	sysNS       = st.SystemNamespace
 	redirectURI = "https://portal.example/callback"
 	password    = "correct horse battery staple"
 )
-
-func placed(name string, path ...string) iamv1.Organization {
-	ns := sysNS
-	if len(path) > 1 {
-		ns = path[len(path)-2]
-	}
-	o := iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID("org-" + name), Generation: 1,
-			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))},
-		Spec:   iamv1.OrganizationSpec{DisplayName: name},
-		Status: iamv1.OrganizationStatus{Namespace: name, Path: path, ID: "org-" + name},
-	}
-	return o
-}
-
-// world: the root platform, acme with alice, and the confidential client
-// portal shared with acme.
-func world(t testing.TB) *snapshot.Snapshot {
-	t.Helper()
-	hash, err := credentials.Hash(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Name: "alice", Namespace: "acme", UID: "user-alice", Generation: 1},
-		Spec:       iamv1.OrgUserSpec{Email: "alice@acme.example", EmailVerified: true},
-	}
-	snap, problems := snapshot.Build(snapshot.Input{
-		SystemNamespace: sysNS, Version: 1, Now: time.Now(),
-		Organizations: []iamv1.Organization{placed("platform", "platform"), placed("acme", "platform", "acme")},
-		Users:         []iamv1.OrgUser{alice},
-		Applications: []iamv1.SharedApplication{{
-			ObjectMeta: metav1.ObjectMeta{Name: "portal", Namespace: "platform", UID: "app-portal", Generation: 1},
-			Spec: iamv1.SharedApplicationSpec{
-				DisplayName:  "Portal",
-				ClientType:   iamv1.ClientTypeConfidential,
-				RedirectURIs: []string{redirectURI},
-				GrantTypes:   []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode},
-				Sharing:      &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected, Organizations: []string{"acme"}},
-			},
-		}},
-		Secrets: []corev1.Secret{
-			{ObjectMeta: metav1.ObjectMeta{Namespace: sysNS, Name: snapshot.CredentialSecretName("user-alice")},
-				Data: map[string][]byte{snapshot.CredentialPasswordKey: []byte(hash)}},
-			{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: snapshot.GeneratedClientSecretName("portal")},
-				Data: map[string][]byte{snapshot.ClientSecretKey: []byte("portal-secret")}},
-		},
-	})
-	for _, p := range problems {
-		t.Logf("snapshot problem: %s: %s", p.Object, p.Message)
-	}
-	return snap
-}
 
 // issuer is a running server.
 type issuer struct {
@@ -100,8 +45,21 @@ func newIssuer(t testing.TB) *issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hash, err := credentials.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The root platform, acme with alice, and the confidential client
+	// portal shared with acme.
+	alice := st.User("acme", "alice", "alice@acme.example")
 	snaps := &snapshot.Store{}
-	snaps.Set(world(t))
+	snaps.Set(st.MustBuild(t, st.World(
+		st.Org("platform"),
+		st.Org("acme", st.WithParent("platform")),
+		alice, st.CredentialSecret(alice.UID, hash, ""),
+		st.App("platform", "portal", st.WithRedirectURIs(redirectURI),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode), st.SharedWith(false, "acme")),
+	)))
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
