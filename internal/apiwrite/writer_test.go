@@ -22,6 +22,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -73,7 +74,8 @@ func TestMergeLockoutIsCommutative(t *testing.T) {
 	}
 }
 
-// world is a fake API server with one OrgUser.
+// world is a fake API server holding one OrgUser, acme/lou (built by
+// snapshottest, as every suite's objects are).
 type world struct {
 	c       client.WithWatch
 	user    *iamv1.OrgUser
@@ -88,7 +90,8 @@ func newWorld(t *testing.T, funcs interceptor.Funcs) *world {
 		t.Fatal(err)
 	}
 	w := &world{reg: prometheus.NewRegistry()}
-	w.user = &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "lou", UID: "uid-lou"}}
+	lou := snapshottest.User("acme", "lou", "lou@acme.example")
+	w.user = &lou
 	inner := funcs.SubResourcePatch
 	funcs.SubResourcePatch = func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, o ...client.SubResourcePatchOption) error {
 		w.patches.Add(1)
@@ -140,7 +143,7 @@ func runQueued(wr *Writer) {
 }
 
 func lockout(d time.Duration, n int) login.Lockout {
-	return login.Lockout{Org: "acme", UserID: "uid-lou", Failures: n, Until: t0.Add(d)}
+	return login.Lockout{Org: "acme", UserID: string(snapshottest.UID("user", "acme", "lou")), Failures: n, Until: t0.Add(d)}
 }
 
 func TestALockoutReachesTheUsersStatus(t *testing.T) {
