@@ -28,6 +28,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -153,77 +154,50 @@ func portalLocalhostRedirect() string {
 // password is every user's initial password.
 const password = "correct horse battery staple"
 
-// applyWorld creates the world through the API, parents first (a child's
-// namespace exists only once its parent's Organization is reconciled), and
-// waits until everything is Ready.
+// applyWorld creates the world, built with snapshottest, through the API,
+// parents first (a child's namespace exists only once its parent's
+// Organization is reconciled), and waits until everything is Ready. The
+// reconcilers place the organizations and write every status.
 func applyWorld() {
-	create(&iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "platform"},
-		Spec: iamv1.OrganizationSpec{DisplayName: "Platform",
-			DomainVerification: iamv1.DomainVerificationNone},
-	})
-	create(&iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Corporation", Domains: []iamv1.Domain{"acme.example"}},
-	})
-	create(&iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-eu"},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Europe", Domains: []iamv1.Domain{"eu.acme.example"}},
-	})
-	create(&iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "globex"},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "Globex", Domains: []iamv1.Domain{"globex.example"}},
-	})
-
-	user("acme", "alice", "alice@acme.example", func(u *iamv1.OrgUser) {
-		u.Spec.DisplayName = "Alice Liddell"
-		u.Spec.Roles = []string{"admin"}
-		u.Spec.ApplicationRoles = []iamv1.ApplicationRoleAssignment{{Application: "portal", Roles: []string{"buyer"}}}
-	})
-	user("acme-eu", "erin", "erin@eu.acme.example", func(u *iamv1.OrgUser) { u.Spec.DisplayName = "Erin Europa" })
-	user("globex", "gabe", "gabe@globex.example")
-	user("acme", "dan", "dan@acme.example", func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
-	user("acme", "lou", "lou@acme.example") // locked out by the lockout spec
-
-	create(&iamv1.SharedApplication{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "portal"},
-		Spec: iamv1.SharedApplicationSpec{
-			DisplayName: "Partner Portal",
-			ClientType:  iamv1.ClientTypeConfidential,
-			// The localhost form lets the redirect URI specs try a
-			// host name in another case.
-			RedirectURIs: []string{portalRedirect(), portalLocalhostRedirect()},
-			GrantTypes: []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken,
-				iamv1.GrantTypeClientCredentials},
-			Roles: []iamv1.ApplicationRole{{Name: "buyer", Description: "Can place orders"}},
-			Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-				Organizations: []string{"acme"}, IncludeSubOrganizations: true},
-		},
-	})
-	create(&iamv1.SharedApplication{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "spa"},
-		Spec: iamv1.SharedApplicationSpec{
-			DisplayName:  "Single-Page App",
-			ClientType:   iamv1.ClientTypePublic,
-			RedirectURIs: []string{spaRedirect()},
-			GrantTypes:   []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken},
-			Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-				Organizations: []string{"acme"}, IncludeSubOrganizations: true},
-		},
-	})
-
-	for _, o := range []client.Object{
-		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "platform"}},
-		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"}},
-		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-eu"}},
-		&iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "globex"}},
-		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "alice"}},
-		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme-eu", Name: "erin"}},
-		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "gabe"}},
-		&iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "dan"}},
-		&iamv1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "portal"}},
-		&iamv1.SharedApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "spa"}},
+	var ready []client.Object
+	for _, o := range []iamv1.Organization{
+		st.Org("platform", st.WithDisplayName("Platform"), st.WithDomainVerification(iamv1.DomainVerificationNone)),
+		st.Org("acme", st.WithParent("platform"), st.WithDisplayName("ACME Corporation"), st.WithDomains("acme.example")),
+		st.Org("acme-eu", st.WithParent("acme"), st.WithDisplayName("ACME Europe"), st.WithDomains("eu.acme.example")),
+		st.Org("globex", st.WithParent("platform"), st.WithDisplayName("Globex"), st.WithDomains("globex.example")),
 	} {
+		obj := st.ForCreate(o)
+		create(obj)
+		ready = append(ready, obj)
+	}
+
+	ready = append(ready,
+		user("acme", "alice", "alice@acme.example", st.WithNames("Alice Liddell", "", ""),
+			st.WithRoles("admin"), st.WithApplicationRoles("portal", "buyer")),
+		user("acme-eu", "erin", "erin@eu.acme.example", st.WithNames("Erin Europa", "", "")),
+		user("globex", "gabe", "gabe@globex.example"),
+		user("acme", "dan", "dan@acme.example", st.Disabled()),
+		user("acme", "lou", "lou@acme.example"), // locked out by the lockout spec
+	)
+
+	// Both are shared with acme and its sub-organizations.
+	for _, a := range []iamv1.SharedApplication{
+		st.App("platform", "portal", st.WithAppDisplayName("Partner Portal"),
+			// The localhost form lets the redirect URI specs try a host
+			// name in another case.
+			st.WithRedirectURIs(portalRedirect(), portalLocalhostRedirect()),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken, iamv1.GrantTypeClientCredentials),
+			st.DescribedRole("buyer", "Can place orders"), st.SharedWith(true, "acme")),
+		st.App("platform", "spa", st.WithAppDisplayName("Single-Page App"), st.Public(),
+			st.WithRedirectURIs(spaRedirect()),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken), st.SharedWith(true, "acme")),
+	} {
+		obj := st.ForCreate(a)
+		create(obj)
+		ready = append(ready, obj)
+	}
+
+	for _, o := range ready {
 		eventuallyReady(o)
 	}
 }
@@ -241,24 +215,16 @@ func create(obj client.Object) {
 	}).Should(Succeed(), "creating %T %s", obj, client.ObjectKeyFromObject(obj))
 }
 
-// user creates an OrgUser with an initial password Secret.
-func user(org, name, email string, mutate ...func(*iamv1.OrgUser)) {
+// user creates the OrgUser that snapshottest builds from the arguments,
+// with the initial password in a Secret of its own, and returns what it
+// created.
+func user(org, name, email string, opts ...st.UserOption) *iamv1.OrgUser {
 	GinkgoHelper()
-	create(&corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: org, Name: name + "-initial-password"},
-		StringData: map[string]string{"password": password},
-	})
-	u := &iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: org, Name: name},
-		Spec: iamv1.OrgUserSpec{
-			Email: email, EmailVerified: true,
-			InitialPasswordSecretRef: &iamv1.SecretKeyReference{Name: name + "-initial-password", Key: "password"},
-		},
-	}
-	for _, m := range mutate {
-		m(u)
-	}
+	secret := name + "-initial-password"
+	create(st.ForCreate(st.Secret(org, secret, "password", password)))
+	u := st.ForCreate(st.User(org, name, email, append([]st.UserOption{st.WithInitialPassword(secret, "password")}, opts...)...))
 	create(u)
+	return u
 }
 
 // eventuallyReady waits until obj has Ready=True for its current generation
