@@ -24,6 +24,9 @@ import (
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
+// sysNS is the world's system namespace.
+const sysNS = st.SystemNamespace
+
 // clientSecret is the client secret of a confidential application of the
 // world (the one the SharedApplication reconciler would generate).
 func clientSecret(name string) string { return st.GeneratedClientSecret(name) }
