@@ -4,12 +4,10 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // decisionWorld: acme (acme.example verified, with the child acme-labs
@@ -18,49 +16,21 @@ import (
 // globex, and lena of acme with an address at the child's domain.
 func decisionWorld(t *testing.T, mode iamv1.ProvisioningMode) (*snapshot.Snapshot, *snapshot.IdentityProvider) {
 	t.Helper()
-	placed := func(name, ns string, path []string, domains ...string) iamv1.Organization {
-		o := iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: types.UID("org-" + name), Generation: 1},
-			Status:     iamv1.OrganizationStatus{Namespace: name, Path: path},
-		}
-		for _, d := range domains {
-			o.Spec.Domains = append(o.Spec.Domains, iamv1.Domain(d))
-			o.Status.Domains = append(o.Status.Domains, iamv1.DomainStatus{Name: iamv1.Domain(d), Verified: true})
-		}
-		return o
-	}
-	user := func(org, name, email string, fi ...iamv1.FederatedIdentity) iamv1.OrgUser {
-		return iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: org, UID: types.UID("u-" + name), Generation: 1},
-			Spec:       iamv1.OrgUserSpec{Email: email, EmailVerified: true, DisplayName: "Same Name"},
-			Status:     iamv1.OrgUserStatus{FederatedIdentities: fi},
-		}
-	}
-	no := false
-	in := snapshot.Input{
-		SystemNamespace: "orgkeeper-system", Version: 1, Now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC),
-		Organizations: []iamv1.Organization{
-			placed("platform", "orgkeeper-system", []string{"platform"}),
-			placed("acme", "platform", []string{"platform", "acme"}, "acme.example"),
-			placed("acme-labs", "acme", []string{"platform", "acme", "acme-labs"}, "labs.example"),
-			placed("globex", "platform", []string{"platform", "globex"}, "globex.example"),
-		},
-		IdentityProviders: []iamv1.IdentityProvider{{
-			ObjectMeta: metav1.ObjectMeta{Name: "corp", Namespace: "acme", UID: "idp-corp", Generation: 1},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName:  "Corp",
-				OIDC:         &iamv1.OIDCIdentityProvider{Issuer: "https://corp.example", ClientID: "c"},
-				Provisioning: &iamv1.Provisioning{Mode: mode, SyncProfileOnLogin: &no},
-			},
-		}},
-		Users: []iamv1.OrgUser{
-			user("acme", "alice", "alice@acme.example", iamv1.FederatedIdentity{IdentityProvider: "corp", Subject: "s-alice"}),
-			user("acme", "bob", "bob@acme.example"),
-			user("acme", "lena", "lena@labs.example"),
-			user("acme", "otto", "otto@elsewhere.example"),
-			user("globex", "gina", "gina@globex.example"),
-		},
-	}
+	sameName := st.WithNames("Same Name", "", "")
+	in := st.World(
+		st.Org("platform"),
+		st.Org("acme", st.WithParent("platform"), st.WithDomains("acme.example")),
+		st.Org("acme-labs", st.WithParent("acme"), st.WithDomains("labs.example")),
+		st.Org("globex", st.WithParent("platform"), st.WithDomains("globex.example")),
+		st.IdP("acme", "corp", st.WithIdPDisplayName("Corp"), st.WithIssuer("https://corp.example"), st.WithIdPClientID("c"),
+			st.WithProvisioning(mode), st.WithSyncProfileOnLogin(false)),
+		st.User("acme", "alice", "alice@acme.example", sameName, st.WithFederatedIdentity("corp", "", "s-alice")),
+		st.User("acme", "bob", "bob@acme.example", sameName),
+		st.User("acme", "lena", "lena@labs.example", sameName),
+		st.User("acme", "otto", "otto@elsewhere.example", sameName),
+		st.User("globex", "gina", "gina@globex.example", sameName),
+	)
+	in.Now = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	s, _ := snapshot.Build(in)
 	idp := s.IdentityProvider("acme", "corp")
 	if idp == nil {

@@ -6,11 +6,10 @@ import (
 	"slices"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func TestNextStepFollowsWhatTheAuthRequestRecordedAndThePolicy(t *testing.T) {
@@ -70,12 +69,7 @@ func TestAdvanceDrivesTheSequenceThroughTheStages(t *testing.T) {
 		{"MFA Required with a method that was multi-factor: organization, method, done", iamv1.MFARequired, []string{"mfa"}, []step{stepOrganization, stepMethod, stepDone}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			root := iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "platform", Namespace: "sys", UID: "o-root"},
-				Status: iamv1.OrganizationStatus{Namespace: "platform", Path: []string{"platform"}}}
-			acme := iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "platform", UID: "o-acme"},
-				Spec:   iamv1.OrganizationSpec{Login: &iamv1.LoginSettings{MFA: c.mfa}},
-				Status: iamv1.OrganizationStatus{Namespace: "acme", Path: []string{"platform", "acme"}}}
-			snap, _ := snapshot.Build(snapshot.Input{SystemNamespace: "sys", Organizations: []iamv1.Organization{root, acme}})
+			snap, _ := snapshot.Build(st.World(st.Org("platform"), st.Org("acme", st.WithParent("platform"), st.WithMFA(c.mfa))))
 			var got []step
 			h := &Handler{}
 			record := func(s step, work func(*session.AuthRequest)) stage {

@@ -398,6 +398,17 @@ func WithProvisioning(mode iamv1.ProvisioningMode, defaultRoles ...string) IdPOp
 	}
 }
 
+// WithSyncProfileOnLogin sets spec.provisioning.syncProfileOnLogin, keeping
+// the rest of spec.provisioning.
+func WithSyncProfileOnLogin(v bool) IdPOption {
+	return func(i *iamv1.IdentityProvider) {
+		if i.Spec.Provisioning == nil {
+			i.Spec.Provisioning = &iamv1.Provisioning{}
+		}
+		i.Spec.Provisioning.SyncProfileOnLogin = &v
+	}
+}
+
 // --- Secrets ---
 
 // Secret is a Secret with one key.
