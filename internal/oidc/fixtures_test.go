@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,6 +94,7 @@ func (w world) input(version int64) snapshot.Input {
 	}
 	in := st.World(objects...)
 	in.Version, in.Now = version, time.Now()
+	w.mustName(in)
 	if w.squatOrg {
 		shareWithSquattingOrg(&in)
 	}
@@ -100,6 +102,29 @@ func (w world) input(version int64) snapshot.Input {
 		w.edit(&in)
 	}
 	return in
+}
+
+// mustName panics when orgs, users or apps name an object the world does not
+// have: a test whose options went nowhere would test the default world.
+func (w world) mustName(in snapshot.Input) {
+	missing := func(kind, name string) {
+		panic(fmt.Sprintf("world: options for %s %q, which the world does not have", kind, name))
+	}
+	for n := range w.orgs {
+		if !slices.ContainsFunc(in.Organizations, func(o iamv1.Organization) bool { return o.Name == n }) {
+			missing("organization", n)
+		}
+	}
+	for n := range w.users {
+		if !slices.ContainsFunc(in.Users, func(u iamv1.OrgUser) bool { return u.Name == n }) {
+			missing("user", n)
+		}
+	}
+	for n := range w.apps {
+		if !slices.ContainsFunc(in.Applications, func(a iamv1.SharedApplication) bool { return a.Name == n }) {
+			missing("application", n)
+		}
+	}
 }
 
 // env is a running issuer.

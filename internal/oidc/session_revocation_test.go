@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // Sessions are revoked by the users and orgs reconcilers writing
@@ -20,22 +18,10 @@ import (
 // status.sessionsRevokedAt = at. spec.disabled stays false: the user was
 // disabled and enabled again.
 func revokedAt(at time.Time, org string) world {
-	return world{edit: func(in *snapshot.Input) {
-		t := metav1.NewTime(at)
-		if org != "" {
-			for i := range in.Organizations {
-				if in.Organizations[i].Name == org {
-					in.Organizations[i].Status.SessionsRevokedAt = &t
-				}
-			}
-			return
-		}
-		for i := range in.Users {
-			if in.Users[i].Name == "alice" {
-				in.Users[i].Status.SessionsRevokedAt = &t
-			}
-		}
-	}}
+	if org != "" {
+		return world{orgs: map[string][]st.OrgOption{org: {st.OrgSessionsRevokedAt(at)}}}
+	}
+	return world{users: map[string][]st.UserOption{"alice": {st.SessionsRevokedAt(at)}}}
 }
 
 // tokensSignedInAt runs the code flow for alice at portal with a sign-in

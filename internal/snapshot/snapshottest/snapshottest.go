@@ -151,6 +151,13 @@ func WithDomainVerification(m iamv1.DomainVerificationMode) OrgOption {
 	return func(o *iamv1.Organization) { o.Spec.DomainVerification = m }
 }
 
+// OrgSessionsRevokedAt sets status.sessionsRevokedAt, as the Organization
+// reconciler does when the organization was suspended and resumed: sign-ins
+// before t no longer count.
+func OrgSessionsRevokedAt(t time.Time) OrgOption {
+	return func(o *iamv1.Organization) { o.Status.SessionsRevokedAt = &metav1.Time{Time: t} }
+}
+
 // Suspended sets spec.suspended.
 func Suspended() OrgOption { return func(o *iamv1.Organization) { o.Spec.Suspended = true } }
 
@@ -214,6 +221,13 @@ func Disabled() UserOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = t
 // after repeated failed sign-ins.
 func LockedUntil(t time.Time) UserOption {
 	return func(u *iamv1.OrgUser) { u.Status.LockedUntil = &metav1.Time{Time: t} }
+}
+
+// SessionsRevokedAt sets status.sessionsRevokedAt, as the OrgUser
+// reconciler does when the user was disabled and enabled again: sign-ins
+// before t no longer count.
+func SessionsRevokedAt(t time.Time) UserOption {
+	return func(u *iamv1.OrgUser) { u.Status.SessionsRevokedAt = &metav1.Time{Time: t} }
 }
 
 // WithInitialPassword sets spec.initialPasswordSecretRef: the Secret (in
