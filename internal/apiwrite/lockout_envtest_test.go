@@ -12,16 +12,14 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Recording lockouts on the API server", func() {
 	newUser := func(ns string) *iamv1.OrgUser {
 		GinkgoHelper()
 		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-		u := &iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "lou"},
-			Spec:       iamv1.OrgUserSpec{Email: "lou@" + ns + ".example"},
-		}
+		u := snapshottest.ForCreate(snapshottest.User(ns, "lou", "lou@"+ns+".example"))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		return u
 	}

@@ -13,6 +13,7 @@ import (
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Provisioning users who sign in through an upstream provider", func() {
@@ -65,10 +66,7 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 
 	It("links an existing OrgUser by adding the identity to its status, keeping what is there", func() {
 		newOrg("prov-link")
-		u := &iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "prov-link", Name: "alice"},
-			Spec:       iamv1.OrgUserSpec{Email: "alice@prov-link.example"},
-		}
+		u := snapshottest.ForCreate(snapshottest.User("prov-link", "alice", "alice@prov-link.example"))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		before := u.DeepCopy()
 		u.Status.FederatedIdentities = []iamv1.FederatedIdentity{{IdentityProvider: "other", Organization: "platform", Subject: "a1"}}
