@@ -33,17 +33,18 @@ func TestAnOrganizationsUIDNamesTheNamespaceItEndsUpIn(t *testing.T) {
 func TestTheSnapshotServesWhatTheNewOptionsSet(t *testing.T) {
 	locked := st.T0.Add(time.Hour)
 	s := st.MustBuild(t, st.World(
-		st.Org("platform", st.WithMFA(iamv1.MFAOptional)),
+		st.Org("platform", st.WithMFA(iamv1.MFAOptional), st.OrgSessionsRevokedAt(st.T0)),
 		st.Org("acme", st.WithParent("platform"), st.WithDisplayName("ACME Corporation"),
 			st.WithLogin(iamv1.LoginSettings{IdentityProviders: []string{"corp"}}), st.WithMFA(iamv1.MFAOptional)),
 		st.User("acme", "alice", "alice@acme.example", st.WithNames("Alice Liddell", "Alice", "Liddell"),
 			st.LockedUntil(locked), st.WithEmailVerified(false)),
 		st.User("acme", "dan", "dan@acme.example", st.Disabled()),
+		st.User("acme", "erin", "erin@acme.example", st.SessionsRevokedAt(locked)),
 		st.App("platform", "portal", st.WithAppDisplayName("Partner Portal"), st.SharedWithAll(),
 			st.WithPostLogoutRedirectURIs("https://portal.example/"), st.WithAccessTokenFormat(iamv1.AccessTokenFormatOpaque),
 			st.DescribedRole("buyer", "Can place orders")),
 		st.IdP("acme", "corp", st.WithIdPDisplayName("Corp SSO"), st.WithIssuer("https://sso.corp.example"),
-			st.WithIdPClientID("orgkeeper-acme"), st.WithProvisioning(iamv1.ProvisioningModeJustInTime, "member")),
+			st.WithIdPClientID("orgkeeper-acme"), st.WithProvisioning(iamv1.ProvisioningModeJustInTime, "member"), st.WithSyncProfileOnLogin(true)),
 	))
 	acme := s.Org("acme")
 	if acme == nil || acme.DisplayName != "ACME Corporation" {
@@ -57,12 +58,18 @@ func TestTheSnapshotServesWhatTheNewOptionsSet(t *testing.T) {
 	if dan := s.UserByID(string(st.UID("user", "acme", "dan"))); dan == nil || !dan.Disabled {
 		t.Fatalf("dan = %+v, want disabled", dan)
 	}
+	if erin := s.UserByID(string(st.UID("user", "acme", "erin"))); erin == nil || !erin.SessionsNotBefore.Equal(locked) {
+		t.Fatalf("erin = %+v, want sessions revoked at %v", erin, locked)
+	}
+	if p := s.Org("platform"); p == nil || !p.SessionsNotBefore.Equal(st.T0) {
+		t.Fatalf("platform = %+v, want sessions revoked at %v", p, st.T0)
+	}
 	portal := s.Client("portal")
 	if portal == nil || portal.AccessTokenFormat != iamv1.AccessTokenFormatOpaque || len(portal.PostLogoutRedirectURIs) != 1 {
 		t.Fatalf("portal = %+v", portal)
 	}
 	corp := s.IdentityProvider("acme", "corp")
-	if corp == nil || corp.Issuer != "https://sso.corp.example" || corp.ClientID != "orgkeeper-acme" || corp.DisplayName != "Corp SSO" {
+	if corp == nil || corp.Issuer != "https://sso.corp.example" || corp.ClientID != "orgkeeper-acme" || corp.DisplayName != "Corp SSO" || !corp.SyncProfileOnLogin {
 		t.Fatalf("corp = %+v", corp)
 	}
 }
