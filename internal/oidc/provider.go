@@ -15,7 +15,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // Config configures NewProvider.
@@ -78,6 +80,11 @@ type Config struct {
 	// such a request alone ends nothing). The login UI implements it. Nil:
 	// end-session requires an id_token_hint.
 	Logout LogoutConfirmer
+	// Metrics counts tokens issued; nil counts nothing.
+	Metrics *telemetry.Metrics
+	// Audit receives machine tokens and reuse of codes and refresh tokens;
+	// default audit.Discard.
+	Audit audit.Sink
 }
 
 // CallbackURL is where the login UI sends the browser once the auth request
@@ -118,6 +125,8 @@ func NewProvider(cfg Config) (http.Handler, error) {
 		DefaultLogoutRedirectURI: cfg.DefaultLogoutRedirectURI,
 		AuthRequestLifetime:      cfg.AuthRequestLifetime,
 		Now:                      cfg.Now,
+		Metrics:                  cfg.Metrics,
+		Audit:                    cfg.Audit,
 	})
 	if err != nil {
 		return nil, err
