@@ -9,7 +9,8 @@ import (
 )
 
 // InstrumentStore returns s counting its failures in
-// orgkeeper_session_store_errors_total{store=name}. A miss, a reuse, a
+// orgkeeper_session_store_errors_total{store=name}. A miss, an invalid
+// record refused (the caller logs its own bug), a reuse, a
 // revocation, an error of an update function and a cancelled request are
 // answers, not failures, and are not counted. A nil *Metrics returns s.
 //
@@ -31,7 +32,7 @@ type countedStore struct {
 var _ session.Store = (*countedStore)(nil)
 
 // expected are the store's answers that are not failures.
-var expected = []error{session.ErrNotFound, session.ErrAlreadyExists, session.ErrCodeReused,
+var expected = []error{session.ErrNotFound, session.ErrAlreadyExists, session.ErrInvalid, session.ErrCodeReused,
 	session.ErrRefreshTokenReused, session.ErrRevoked, context.Canceled}
 
 func (c *countedStore) count(op string, err error) {
