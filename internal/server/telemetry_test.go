@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -327,5 +328,30 @@ func TestARequestIDIsKeptOnlyWhenItIsShortAndPlain(t *testing.T) {
 				t.Errorf("X-Request-Id sent %q, answered %q; want kept=%v (and always an ID)", c.sent, got, c.kept)
 			}
 		})
+	}
+}
+
+func TestALockoutIsCountedAndAuditedWithTheLockedAccount(t *testing.T) {
+	o := newObservedIssuer(t)
+	b := o.browser()
+	loginURL := b.authorize("state-lock")
+	// The default policy locks the account at the fifth failure.
+	for i := range 5 {
+		b.passwordPost(loginURL, fmt.Sprintf("guess %d", i), "")
+	}
+	families := o.scrape(t)
+	if got, _ := value(families, "orgkeeper_lockouts_total", map[string]string{"organization": "acme", "scope": "account"}); got != 1 {
+		t.Errorf("account lockouts = %v, want 1", got)
+	}
+	if got, _ := value(families, "orgkeeper_signins_total", map[string]string{"organization": "acme", "method": "password", "result": "invalid_credentials"}); got != 4 {
+		t.Errorf("invalid_credentials = %v, want 4 (the fifth locks)", got)
+	}
+	if got, _ := value(families, "orgkeeper_signins_total", map[string]string{"organization": "acme", "method": "password", "result": "locked"}); got != 1 {
+		t.Errorf("locked = %v, want 1", got)
+	}
+	lines := o.auditLines(t)
+	if got := find(lines, audit.EventLockout, map[string]string{"organization": "acme", "userID": "user-alice", "reason": "account",
+		"clientAddress": "127.0.0.1"}); len(got) != 1 {
+		t.Errorf("want one lockout line for alice, got %d in\n%s", len(got), o.auditText())
 	}
 }
