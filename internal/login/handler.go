@@ -66,7 +66,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) EndSession(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	if c, cerr := r.Cookie(h.sessCookie); cerr == nil && c.Value != "" {
-		h.loggedOut(r)
 		err = h.cfg.Sessions.DeleteLoginSession(r.Context(), c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: h.sessCookie, Value: "", Path: "/", MaxAge: -1,

@@ -107,17 +107,3 @@ func (h *Handler) federated(r *http.Request, f *flow, idp *snapshot.IdentityProv
 	h.cfg.Audit.Record(r.Context(), audit.Event{Event: event, Organization: f.ar.Organization, Client: f.ar.ClientID,
 		UserID: userID, Provider: idp.Namespace + "/" + idp.Name, Result: audit.ResultSuccess})
 }
-
-// loggedOut records the end of the browser's login session, if it has one.
-func (h *Handler) loggedOut(r *http.Request) {
-	s, ok := h.loginSession(r)
-	if !ok {
-		return
-	}
-	org := ""
-	if o, ok := (directory{h.cfg.Snapshots.Load()}).orgByID(s.OrgID); ok {
-		org = o.Name
-	}
-	h.cfg.Audit.Record(r.Context(), audit.Event{Event: audit.EventLogout, Organization: org, UserID: s.UserID,
-		Result: audit.ResultSuccess})
-}

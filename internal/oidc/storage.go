@@ -300,6 +300,8 @@ func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 			if err := s.cfg.Sessions.DeleteLoginSession(ctx, id); err != nil {
 				return "", err
 			}
+			s.cfg.Audit.Record(ctx, audit.Event{Event: audit.EventLogout, Organization: s.orgName(ls.OrgID),
+				Client: req.ClientID, UserID: ls.UserID, Result: audit.ResultSuccess})
 		}
 	}
 	return req.RedirectURI, nil

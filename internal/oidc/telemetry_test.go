@@ -107,3 +107,24 @@ orgkeeper_tokens_issued_total{client="portal",grant_type="refresh_token"} 1
 		t.Errorf("user tokens audited as machine tokens: %+v", got)
 	}
 }
+
+func TestEndingASessionIsAuditedWithItsUserAndClient(t *testing.T) {
+	reg, sink := prometheus.NewRegistry(), &capturedEvents{}
+	e := newEnv(t, world{}, observed(t, reg, sink))
+	const redirect = "https://portal.example/callback"
+	alice := e.userID("acme", "alice")
+	code := e.codeFor("portal", redirect, alice, verifier)
+	status, body := e.redeem("portal", redirect, code, verifier)
+	if status != http.StatusOK {
+		t.Fatalf("redeem: %d %v", status, body)
+	}
+	resp, _ := e.send(http.MethodGet, "/end_session", url.Values{"id_token_hint": {body["id_token"].(string)},
+		"post_logout_redirect_uri": {"https://portal.example/"}})
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("end_session: %d", resp.StatusCode)
+	}
+	got := sink.of(audit.EventLogout)
+	if len(got) != 1 || got[0].UserID != alice || got[0].Client != "portal" || got[0].Organization != "acme" {
+		t.Errorf("logout audit events: %+v, want one for alice at portal in acme", got)
+	}
+}
