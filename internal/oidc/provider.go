@@ -348,7 +348,8 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request, next http.Handle
 		op.RequestError(w, r, oidc.ErrUnsupportedGrantType().WithDescription("%s is not supported", gt), nil)
 		return
 	}
-	next.ServeHTTP(w, r.WithContext(withOrganization(r.Context(), r.PostForm.Get("organization"))))
+	ctx := withPresentingClient(withOrganization(r.Context(), r.PostForm.Get("organization")), r)
+	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func containsGrant(gs []oidc.GrantType, g oidc.GrantType) bool {

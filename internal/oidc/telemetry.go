@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -51,6 +53,9 @@ func (s *Storage) tokenIssued(ctx context.Context, req op.TokenRequest, ug userG
 // reused records a code or refresh token presented again: it leaked, and
 // the grant it belongs to was revoked.
 func (s *Storage) reused(ctx context.Context, event, clientID, userID, org string) {
+	if clientID == "" {
+		clientID = presentingClient(ctx)
+	}
 	s.cfg.Audit.Record(ctx, audit.Event{Event: event, Client: clientID, UserID: userID, Organization: org,
 		Result: audit.ResultFailure, Reason: "reused"})
 }
@@ -61,4 +66,29 @@ func (s *Storage) orgName(id string) string {
 		return o.Name
 	}
 	return ""
+}
+
+type presentingClientKey struct{}
+
+// withPresentingClient keeps the client ID a token request names (HTTP
+// Basic or client_id), for the audit line of a refresh token found reused
+// at lookup, when the store no longer knows whose it was. The op package
+// has authenticated that client by the time the token is looked up.
+func withPresentingClient(ctx context.Context, r *http.Request) context.Context {
+	id := r.PostForm.Get("client_id")
+	if user, _, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(user); err == nil {
+			id = u
+		}
+	}
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, presentingClientKey{}, id)
+}
+
+// presentingClient is the client ID withPresentingClient kept, or "".
+func presentingClient(ctx context.Context) string {
+	id, _ := ctx.Value(presentingClientKey{}).(string)
+	return id
 }

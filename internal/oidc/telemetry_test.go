@@ -90,7 +90,8 @@ func TestReusingARotatedRefreshTokenIsAudited(t *testing.T) {
 	if status, _ := e.refresh("portal", rt1); status != http.StatusBadRequest {
 		t.Fatalf("reusing a rotated token: %d, want 400", status)
 	}
-	if got := sink.of(audit.EventRefreshTokenReuse); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "reused" {
+	if got := sink.of(audit.EventRefreshTokenReuse); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "reused" ||
+		got[0].Client != "portal" {
 		t.Errorf("refresh_token_reuse audit events: %+v, want one", got)
 	}
 	want := `
