@@ -42,12 +42,14 @@ func (l *writeLog) get(uid types.UID) lastWrite {
 	return l.m[uid]
 }
 
-// keepOnly forgets the objects that are not in live (deleted ones).
-func (l *writeLog) keepOnly(live map[types.UID]struct{}) {
+// keepOnly forgets the objects that are not in live (deleted ones), except
+// those written since notBefore: they may have been created after the
+// listing, and are needed by the next build.
+func (l *writeLog) keepOnly(live map[types.UID]struct{}, notBefore time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for uid := range l.m {
-		if _, ok := live[uid]; !ok {
+	for uid, w := range l.m {
+		if _, ok := live[uid]; !ok && w.at.Before(notBefore) {
 			delete(l.m, uid)
 		}
 	}
@@ -130,7 +132,8 @@ func (p *Projection) observeBuild(ctx context.Context, took time.Duration, size 
 	st.newestWrite = newest
 	p.auditChanges(ctx, objs)
 	st.built = true
-	p.writes.keepOnly(live)
+	// Write times have one-second precision, hence the margin.
+	p.writes.keepOnly(live, now.Add(-took-2*time.Second))
 }
 
 // auditChanges records created, changed (new generation) and deleted
