@@ -222,8 +222,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Log:         s.Log,
 		Metrics:     metrics,
 		Audit:       auditSink,
-		// A shared store is Redis (the only one there is); nil makes the
-		// server's own memory store.
+		// "" when the server makes its own memory store.
 		SessionStoreName: sessionStoreName(s.Sessions),
 	})
 	if err != nil {
