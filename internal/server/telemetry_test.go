@@ -355,3 +355,26 @@ func TestALockoutIsCountedAndAuditedWithTheLockedAccount(t *testing.T) {
 		t.Errorf("want one lockout line for alice, got %d in\n%s", len(got), o.auditText())
 	}
 }
+
+func TestASecondSignInThroughTheBrowsersSessionIsCountedAsSSO(t *testing.T) {
+	o := newObservedIssuer(t)
+	b := o.browser()
+	p := b.passwordPost(b.authorize("state-1"), password, "")
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("password: status %d", p.status)
+	}
+	b.get(p.location) // the callback: the code leaves, the session stays
+	// The same browser again: the login pages reuse its session.
+	if p := b.get(b.authorize("state-2")); p.status != http.StatusSeeOther {
+		t.Fatalf("SSO: status %d %q, want a redirect to the callback", p.status, p.location)
+	}
+	families := o.scrape(t)
+	for method, want := range map[string]float64{"password": 1, "sso": 1} {
+		if got, _ := value(families, "orgkeeper_signins_total", map[string]string{"organization": "acme", "method": method, "result": "success"}); got != want {
+			t.Errorf("%s sign-ins = %v, want %v", method, got, want)
+		}
+	}
+	if got := find(o.auditLines(t), audit.EventSignIn, map[string]string{"method": "sso", "result": "success", "userID": "user-alice"}); len(got) != 1 {
+		t.Errorf("want one SSO sign-in line, in\n%s", o.auditText())
+	}
+}
