@@ -49,6 +49,8 @@ type managerFlags struct {
 	systemNamespace         string
 	leaderElect             bool
 	metricsAddr             string
+	metricsMaxOrgs          int
+	metricsMaxClients       int
 	healthAddr              string
 	maxConcurrentReconciles int
 	kubeAPIQPS              float32
@@ -98,6 +100,10 @@ the non-resource URL /metrics.`,
 	f.BoolVar(&fl.leaderElect, "leader-elect", false,
 		"elect one leader among replicas to run the reconcilers (Lease "+app.LeaderElectionID+" in the system namespace)")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":8443", `address to serve Prometheus metrics on over HTTPS; "0" disables`)
+	f.IntVar(&fl.metricsMaxOrgs, "metrics-max-organizations", 100,
+		"distinct organizations (and identity providers) that get their own metric series; later ones are counted as \"other\". 0: none")
+	f.IntVar(&fl.metricsMaxClients, "metrics-max-clients", 100,
+		"distinct clients (applications) that get their own metric series; later ones are counted as \"other\". 0: none")
 	f.StringVar(&fl.healthAddr, "health-addr", ":8081", `address to serve /healthz and /readyz on; "0" disables`)
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
@@ -131,6 +137,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		},
 		LeaderElect: fl.leaderElect,
 		MetricsAddr: fl.metricsAddr,
+		Metrics:     app.MetricsSettings{MaxOrganizations: labelCap(fl.metricsMaxOrgs), MaxClients: labelCap(fl.metricsMaxClients)},
 		HealthAddr:  fl.healthAddr,
 		Issuer:      fl.server.issuerURL,
 		HTTPAddr:    fl.server.httpAddr,
@@ -161,4 +168,13 @@ func loadKubeconfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("loading --kubeconfig %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// labelCap turns a --metrics-max-* flag into app.MetricsSettings' terms,
+// where 0 is the default and a negative number means none.
+func labelCap(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

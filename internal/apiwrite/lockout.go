@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,7 +31,15 @@ func (w *Writer) RecordLockout(_ context.Context, l login.Lockout) error {
 		kind:   "lockout",
 		target: l.Org + "/" + l.UserID,
 		apply: func(ctx context.Context, c client.Client, r client.Reader) (bool, error) {
-			return applyLockout(ctx, c, r, l)
+			u, changed, err := applyLockout(ctx, c, r, l)
+			if changed && err == nil && w.opts.Events != nil {
+				// Once per lockout written: a repeat (another replica,
+				// a retry after a lost reply) changes nothing and says
+				// nothing.
+				w.opts.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonAccountLocked, "Lock",
+					"Sign-in locked until %s after %d failed attempts", l.Until.UTC().Format(time.RFC3339), l.Failures)
+			}
+			return changed, err
 		},
 	})
 }
@@ -38,21 +48,21 @@ func (w *Writer) RecordLockout(_ context.Context, l login.Lockout) error {
 // a lockedUntil is never moved back, so two replicas recording lockouts of
 // one user in any order converge to the later one, and repeating a lockout
 // changes nothing.
-func applyLockout(ctx context.Context, c client.Client, r client.Reader, l login.Lockout) (bool, error) {
+func applyLockout(ctx context.Context, c client.Client, r client.Reader, l login.Lockout) (*iamv1.OrgUser, bool, error) {
 	name, err := userName(ctx, c, l)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	u := &iamv1.OrgUser{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: l.Org, Name: name}, u); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if string(u.UID) != l.UserID {
-		return false, fmt.Errorf("%w: %s in %s was recreated", errNoMatch, name, l.Org)
+		return nil, false, fmt.Errorf("%w: %s in %s was recreated", errNoMatch, name, l.Org)
 	}
 	next, changed := MergeLockout(u.Status.FailedLogins, u.Status.LockedUntil, l)
 	if !changed {
-		return false, nil
+		return u, false, nil
 	}
 	before := u.DeepCopy()
 	u.Status.FailedLogins, u.Status.LockedUntil = next.FailedLogins, next.LockedUntil
@@ -61,10 +71,14 @@ func applyLockout(ctx context.Context, c client.Client, r client.Reader, l login
 	// and the next attempt merges into the newer status.
 	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 	if err := c.Status().Patch(ctx, u, patch); err != nil {
-		return false, err
+		return nil, false, err
 	}
-	return true, nil
+	return u, true, nil
 }
+
+// ReasonAccountLocked is the reason of the Warning Event on an OrgUser
+// whose sign-in was locked after repeated failures.
+const ReasonAccountLocked = "AccountLocked"
 
 // userName finds the name of the OrgUser with the lockout's ID (the login
 // pages know users by ID, the sub claim) in the cache.

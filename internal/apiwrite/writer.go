@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -58,6 +59,10 @@ type Options struct {
 	// Registerer takes the metric; default controller-runtime's registry,
 	// which the manager serves on --metrics-addr.
 	Registerer prometheus.Registerer
+	// Events receives a Kubernetes Event on each object a write changed
+	// that an administrator should see (a lockout on its OrgUser); nil
+	// emits none.
+	Events events.EventRecorder
 }
 
 // op is one write. apply reads the current object with r, computes the

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -22,17 +23,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/session/redisstore"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // LeaderElectionID is the Lease that replicas compete for.
@@ -69,6 +74,40 @@ type Settings struct {
 	Connectors *connector.Registry
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
+	// Metrics bounds and places Orgkeeper's own metrics.
+	Metrics MetricsSettings
+	// Audit receives security events; nil writes them as JSON lines
+	// through controller-runtime's logger, named "audit".
+	Audit audit.Sink
+}
+
+// MetricsSettings configure Orgkeeper's own metrics.
+type MetricsSettings struct {
+	// Registerer takes them; nil means controller-runtime's registry,
+	// which the manager serves on MetricsAddr. Tests pass their own.
+	Registerer prometheus.Registerer
+	// MaxOrganizations caps the organization (and identity provider)
+	// label's distinct values, MaxClients the client label's; zero means
+	// telemetry.DefaultMaxLabelValues, negative drops the label (every
+	// series says "other").
+	MaxOrganizations, MaxClients int
+}
+
+func (m MetricsSettings) options() telemetry.Options {
+	limit := func(n int) int {
+		switch {
+		case n == 0:
+			return telemetry.DefaultMaxLabelValues
+		case n < 0:
+			return 0
+		}
+		return n
+	}
+	reg := m.Registerer
+	if reg == nil {
+		reg = ctrlmetrics.Registry
+	}
+	return telemetry.Options{Registerer: reg, MaxOrganizations: limit(m.MaxOrganizations), MaxClients: limit(m.MaxClients)}
 }
 
 // NewScheme knows the Kubernetes kinds and Orgkeeper's.
@@ -91,9 +130,23 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics, err := telemetry.New(s.Metrics.options())
+	if err != nil {
+		return nil, nil, err
+	}
+	auditSink := s.Audit
+	if auditSink == nil {
+		auditSink = audit.NewLogSink(ctrl.Log)
+	}
+	proj := &projection.Projection{SystemNamespace: s.Controller.SystemNamespace,
+		AllowLoopbackIssuers: s.Controller.AllowLoopbackIssuers, Metrics: metrics, Audit: auditSink}
+	cacheOpts := controller.CacheOptions(s.Controller)
+	// The projection notes each object's last write (for the lag metric
+	// and the audit line) before the cache drops managedFields.
+	cacheOpts.DefaultTransform = proj.TrackWrites(cacheOpts.DefaultTransform)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
-		Cache:  controller.CacheOptions(s.Controller),
+		Cache:  cacheOpts,
 		Metrics: metricsserver.Options{
 			BindAddress:    s.MetricsAddr,
 			SecureServing:  true,
@@ -115,8 +168,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return nil, nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	snapshots := &snapshot.Store{}
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: s.Controller.SystemNamespace, Snapshots: snapshots,
-		AllowLoopbackIssuers: s.Controller.AllowLoopbackIssuers}
+	proj.Reader, proj.Snapshots, proj.Elected = mgr.GetClient(), snapshots, mgr.Elected()
 	if err := proj.SetupWithManager(mgr); err != nil {
 		return nil, nil, err
 	}
@@ -141,6 +193,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Client: mgr.GetClient(),
 		Reader: mgr.GetAPIReader(),
 		Log:    s.Log.WithName("apiwrite"),
+		Events: mgr.GetEventRecorder("orgkeeper-server"),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -167,6 +220,10 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Connectors:  s.Connectors,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
+		Metrics:     metrics,
+		Audit:       auditSink,
+		// "" when the server makes its own memory store.
+		SessionStoreName: sessionStoreName(s.Sessions),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -192,6 +249,19 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		}
 	}
 	return mgr, srv, nil
+}
+
+// sessionStoreName labels the session store's failures.
+func sessionStoreName(s session.Store) string {
+	switch s.(type) {
+	case nil:
+		return ""
+	case *session.Memory:
+		return "memory"
+	case *redisstore.Store:
+		return "redis"
+	}
+	return "custom"
 }
 
 // pinger is a session store that can check its connection (redisstore).

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -45,6 +46,9 @@ type IdentityProviderReconciler struct {
 	DiscoveryTimeout time.Duration
 	// Now is the clock of the recheck schedule; nil is time.Now.
 	Now func() time.Time
+	// Recorder emits Events when discovery starts failing or recovers
+	// (admin_events.go); nil emits none.
+	Recorder events.EventRecorder
 
 	discoveries discoveries
 }
@@ -153,6 +157,9 @@ func (r *IdentityProviderReconciler) reconcileDiscovery(ctx context.Context, idp
 	issuer := idp.Spec.OIDC.Issuer
 	res, next := r.discover(ctx, idp, issuer)
 	out.discovery = discoveryCheck(issuer, res, r.recheckPeriod())
+	if e, ok := discoveryEvent(idp.Status.Conditions, out.discovery); ok {
+		emit(r.Recorder, idp, "Discover", e)
+	}
 	out.recheck = next
 	if res.err != nil {
 		idp.Status.Discovery = nil

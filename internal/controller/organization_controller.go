@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -39,6 +40,9 @@ type OrganizationReconciler struct {
 	// Server, when set, makes Ready carry the snapshot build's Problems and
 	// wait until the OIDC server serves the organization's generation.
 	Server Server
+	// Recorder emits Events on domain changes (admin_events.go); nil
+	// emits none.
+	Recorder events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -310,7 +314,9 @@ func (r *OrganizationReconciler) resolveDomains(ctx context.Context, org, root *
 			claimants[d] = append(claimants[d], &list.Items[i])
 		}
 	}
+	before := org.Status.Domains
 	org.Status.Domains = resolveDomains(org, mode, claimants)
+	emit(r.Recorder, org, "ResolveDomains", domainEvents(before, org.Status.Domains)...)
 	out.domains = domainsCheck(org.Status.Domains)
 	return nil
 }

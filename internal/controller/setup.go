@@ -76,6 +76,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		APIReader:       mgr.GetAPIReader(),
 		SystemNamespace: opts.SystemNamespace,
 		Server:          opts.Server,
+		Recorder:        mgr.GetEventRecorder("orgkeeper-organization"),
 	}
 	if err := orgs.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the Organization reconciler: %w", err)
@@ -120,6 +121,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Server:                 opts.Server,
 		AllowLoopbackIssuers:   opts.AllowLoopbackIssuers,
 		DiscoveryRecheckPeriod: opts.DiscoveryRecheckPeriod,
+		Recorder:               mgr.GetEventRecorder("orgkeeper-identityprovider"),
 	}
 	if err := idps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the IdentityProvider reconciler: %w", err)

@@ -1,20 +1,41 @@
 package login_test
 
 import (
+	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // BenchmarkPasswordLogin posts the password form through the handler (CSRF
 // check, snapshot lookup, throttle check, argon2id at production
 // parameters, login session, auth request update, redirect). Showing the
 // page that carries the form is outside the timer.
-func BenchmarkPasswordLogin(b *testing.B) {
-	e := newEnv(b)
+func BenchmarkPasswordLogin(b *testing.B) { benchmarkPasswordLogin(b, func(*login.Config) {}) }
+
+// BenchmarkPasswordLoginObserved is BenchmarkPasswordLogin with metrics
+// and audit lines on (JSON, as the manager writes them), to show their
+// cost on the hot path.
+func BenchmarkPasswordLoginObserved(b *testing.B) {
+	m, err := telemetry.New(telemetry.Options{Registerer: prometheus.NewRegistry(), MaxOrganizations: 100, MaxClients: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink := audit.NewLogSink(crzap.New(crzap.WriteTo(io.Discard), crzap.UseDevMode(false)))
+	benchmarkPasswordLogin(b, func(c *login.Config) { c.Metrics, c.Audit = m, sink })
+}
+
+func benchmarkPasswordLogin(b *testing.B, configure func(*login.Config)) {
+	e := newEnvWith(b, configure)
 	for b.Loop() {
 		b.StopTimer()
 		clear(e.cookies) // no SSO session: every login checks the password

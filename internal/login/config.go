@@ -14,9 +14,11 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // SessionStore is what the login pages need of session.Store: the auth
@@ -169,6 +171,12 @@ type Config struct {
 	// Log receives server-side errors (never shown to users). Default:
 	// discard.
 	Log logr.Logger
+	// Metrics counts sign-ins, lockouts and upstream errors; nil counts
+	// nothing.
+	Metrics *telemetry.Metrics
+	// Audit receives the security events of sign-in; default
+	// audit.Discard.
+	Audit audit.Sink
 }
 
 // Handler serves the login pages under /login. Create it with New.
@@ -226,6 +234,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Lockouts == nil {
 		cfg.Lockouts = NopLockoutRecorder{}
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Discard
 	}
 	if cfg.CSRFKey == nil {
 		cfg.CSRFKey = make([]byte, 32)

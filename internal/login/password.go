@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orgkeeper/orgkeeper/internal/clientip"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // passwordMethod is the local password: the password page, and its form
@@ -70,6 +71,7 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f *flow,
 		return userView{}, false
 	}
 	if !res.allowed {
+		h.signInEnded(r, f, u.ID, telemetry.MethodPassword, telemetry.SignInLocked, reasonLocked)
 		h.renderProblem(w, problemTooManyAttempts, b, f.appName, "")
 		return userView{}, false
 	}
@@ -90,8 +92,9 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f *flow,
 		match = false
 	}
 	if !match || !known || u.PasswordHash == "" {
-		nowLocked, err := h.attemptFailed(ctx, keys, res, func(count int, until time.Time) {
-			if known {
+		nowLocked, err := h.attemptFailed(ctx, keys, res, func(scope string, count int, until time.Time) {
+			h.lockedOut(ctx, f, u.ID, scope)
+			if known && scope == telemetry.LockoutAccount {
 				if err := h.cfg.Lockouts.RecordLockout(ctx, Lockout{Org: org.Name, UserID: u.ID, Failures: count, Until: until}); err != nil {
 					h.cfg.Log.Error(err, "recording lockout", "org", org.Name, "user", u.ID)
 				}
@@ -102,18 +105,22 @@ func (h *Handler) checkPassword(w http.ResponseWriter, r *http.Request, f *flow,
 			return userView{}, false
 		}
 		if nowLocked {
+			h.signInEnded(r, f, u.ID, telemetry.MethodPassword, telemetry.SignInLocked, reasonLocked)
 			h.renderProblem(w, problemTooManyAttempts, b, f.appName, "")
 			return userView{}, false
 		}
+		h.signInEnded(r, f, u.ID, telemetry.MethodPassword, telemetry.SignInInvalidCredentials, wrongCredentialsReason(known))
 		h.renderPassword(w, r, f, b, identifier, msgWrongCredentials)
 		return userView{}, false
 	}
 	// Only now, with the right password, may the page say more.
 	if u.Disabled {
+		h.signInEnded(r, f, u.ID, telemetry.MethodPassword, telemetry.SignInDisabled, reasonDisabled)
 		h.renderProblem(w, problemDisabled, b, f.appName, "")
 		return userView{}, false
 	}
 	if h.userLocked(u) {
+		h.signInEnded(r, f, u.ID, telemetry.MethodPassword, telemetry.SignInLocked, reasonLocked)
 		h.renderProblem(w, problemTooManyAttempts, b, f.appName, "")
 		return userView{}, false
 	}

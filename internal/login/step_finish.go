@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // enterSecondFactor runs when the organization's effective policy requires
@@ -15,10 +16,12 @@ import (
 func enterSecondFactor(h *Handler, w http.ResponseWriter, r *http.Request, f *flow) {
 	const why = "The organization requires a second factor, which this server does not offer yet."
 	if hasPrompt(f.ar, "none") {
+		h.signInRefused(r, f, reasonMFARequired)
 		h.redirectError(w, r, f.ar, "access_denied", why)
 		return
 	}
 	org, _ := f.org()
+	h.signInRefused(r, f, reasonMFARequired)
 	h.refuse(w, r, f, problemMFARequired, brandFor(org), why)
 }
 
@@ -34,6 +37,7 @@ func enterSecondFactor(h *Handler, w http.ResponseWriter, r *http.Request, f *fl
 func enterDone(h *Handler, w http.ResponseWriter, r *http.Request, f *flow) {
 	ctx := r.Context()
 	sessionHash := f.ar.LoginSessionID
+	method := methodOf(f.ar.AMR, sessionHash != "")
 	if sessionHash == "" {
 		s, err := h.cfg.Sessions.CreateLoginSession(ctx, session.LoginSession{
 			UserID:   f.ar.UserID,
@@ -65,5 +69,6 @@ func enterDone(h *Handler, w http.ResponseWriter, r *http.Request, f *flow) {
 	}) {
 		return
 	}
+	h.signInEnded(r, f, f.ar.UserID, method, telemetry.SignInSuccess, "")
 	http.Redirect(w, r, h.cfg.CallbackURL(ctx, f.ar.ID), http.StatusSeeOther)
 }

@@ -66,9 +66,11 @@ func (h *Handler) orgAllows(w http.ResponseWriter, r *http.Request, f *flow, org
 	b := brandFor(org)
 	switch {
 	case org.Suspended:
+		h.signInRefused(r, f, "suspended")
 		h.renderProblem(w, problemSuspended, b, f.appName, "")
 		return false
 	case !f.dir.sharedWith(f.ar.ClientID, org.Name):
+		h.signInRefused(r, f, reasonNotShared)
 		h.refuse(w, r, f, problemNotShared, b, "The application is not shared with the user's organization.")
 		return false
 	}

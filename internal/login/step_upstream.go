@@ -14,6 +14,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // Sign-in through an upstream identity provider, the second method of the
@@ -326,6 +327,9 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 		case d.user == nil:
 			userID = uid // created
 		}
+		if err == nil {
+			h.federated(r, f, idp, d.action, userID)
+		}
 	}
 	u, ok := h.waitForUser(ctx, org.Name, idp, id.Subject, userID)
 	if !ok {
@@ -333,10 +337,12 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 		return
 	}
 	if u.Disabled {
+		h.signInEnded(r, f, u.ID, telemetry.MethodUpstream, telemetry.SignInDisabled, reasonDisabled)
 		h.renderProblem(w, problemDisabled, b, f.appName, "")
 		return
 	}
 	if h.userLocked(u) {
+		h.signInEnded(r, f, u.ID, telemetry.MethodUpstream, telemetry.SignInLocked, reasonLocked)
 		h.renderProblem(w, problemTooManyAttempts, b, f.appName, "")
 		return
 	}
@@ -491,6 +497,7 @@ func (h *Handler) refuseUpstream(w http.ResponseWriter, r *http.Request, f *flow
 			name = idp.DisplayName
 		}
 	}
+	h.upstreamFailed(r, f, idp, err)
 	msg := connector.UserMessage(err, name)
 	back := h.cfg.ErrorRedirect(r.Context(), f.ar, connector.OAuthCode(err), msg)
 	if derr := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); derr != nil {
@@ -501,6 +508,7 @@ func (h *Handler) refuseUpstream(w http.ResponseWriter, r *http.Request, f *flow
 
 // refuseMessage ends the auth request with access_denied and msg.
 func (h *Handler) refuseMessage(w http.ResponseWriter, r *http.Request, f *flow, _ brand, msg string) {
+	h.signInEnded(r, f, f.ar.UserID, telemetry.MethodUpstream, telemetry.SignInDenied, reasonNotAllowed)
 	org, _ := f.org()
 	back := h.cfg.ErrorRedirect(r.Context(), f.ar, "access_denied", msg)
 	if err := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); err != nil {

@@ -3,6 +3,8 @@ package login
 import (
 	"context"
 	"time"
+
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // Password guessing is throttled per account and per client address, apart:
@@ -86,8 +88,9 @@ func (h *Handler) reserveAttempt(ctx context.Context, k attemptKeys) (reservatio
 
 // attemptFailed locks the account or the address when the failed attempt
 // was the last one its limit allows, and reports whether it locked either.
-// onAccountLock is told the count and the end of an account lock.
-func (h *Handler) attemptFailed(ctx context.Context, k attemptKeys, res reservation, onAccountLock func(count int, until time.Time)) (bool, error) {
+// onLock is told each lock it sets: its scope (telemetry.LockoutAccount or
+// LockoutAddress), the count and when it ends.
+func (h *Handler) attemptFailed(ctx context.Context, k attemptKeys, res reservation, onLock func(scope string, count int, until time.Time)) (bool, error) {
 	t := h.throttle
 	locked := false
 	if res.account >= t.MaxFailures {
@@ -100,13 +103,15 @@ func (h *Handler) attemptFailed(ctx context.Context, k attemptKeys, res reservat
 		if until.IsZero() {
 			until = h.cfg.Now().Add(t.LockDuration)
 		}
-		onAccountLock(res.account, until)
+		onLock(telemetry.LockoutAccount, res.account, until)
 	}
 	if res.address >= t.MaxFailuresPerIP {
-		if _, err := h.lock(ctx, k.address); err != nil {
+		l, err := h.lock(ctx, k.address)
+		if err != nil {
 			return false, err
 		}
 		locked = true
+		onLock(telemetry.LockoutAddress, res.address, l.WindowEnd)
 	}
 	return locked, nil
 }

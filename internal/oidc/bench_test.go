@@ -6,23 +6,36 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
+	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
-func BenchmarkClientCredentialsES256(b *testing.B) { benchmarkClientCredentials(b, keys.ES256) }
+func BenchmarkClientCredentialsES256(b *testing.B) { benchmarkClientCredentials(b, keys.ES256, false) }
 
-func BenchmarkClientCredentialsRS256(b *testing.B) { benchmarkClientCredentials(b, keys.RS256) }
+func BenchmarkClientCredentialsRS256(b *testing.B) { benchmarkClientCredentials(b, keys.RS256, false) }
+
+// BenchmarkClientCredentialsES256Observed adds what the server puts around
+// the provider (request ID, latency histogram) and the provider's metrics
+// and audit lines (JSON, as the manager writes them), to show their cost.
+func BenchmarkClientCredentialsES256Observed(b *testing.B) {
+	benchmarkClientCredentials(b, keys.ES256, true)
+}
 
 // benchmarkClientCredentials issues machine tokens for an organization over
 // keep-alive connections to an httptest.Server, in parallel.
-func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm) {
+func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm, observed bool) {
 	generated, err := keys.NewKeySet(time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -36,14 +49,30 @@ func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := newEnvWithKeys(b, world{}, ks)
+	var opts []envOption
+	var m *telemetry.Metrics
+	if observed {
+		if m, err = telemetry.New(telemetry.Options{Registerer: prometheus.NewRegistry(), MaxOrganizations: 100, MaxClients: 100}); err != nil {
+			b.Fatal(err)
+		}
+		sink := audit.NewLogSink(crzap.New(crzap.WriteTo(io.Discard), crzap.UseDevMode(false)))
+		opts = append(opts, func(_ *env, c *orgoidc.Config) { c.Metrics, c.Audit = m, sink })
+	}
+	e := newEnvWithKeys(b, world{}, ks, opts...)
+	issuer := e.issuer
+	if observed {
+		// As internal/server wraps the provider.
+		wrapped := httptest.NewServer(audit.Middleware(nil, m.InstrumentHTTP(e.srv.Config.Handler)))
+		b.Cleanup(wrapped.Close)
+		issuer = wrapped.URL
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	body := url.Values{"grant_type": {"client_credentials"}, "organization": {"acme"}}.Encode()
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oauth/token", strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, issuer+"/oauth/token", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth("portal", clientSecret("portal"))
 			resp, err := client.Do(req)

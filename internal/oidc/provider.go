@@ -15,7 +15,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/session"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // Config configures NewProvider.
@@ -78,6 +80,11 @@ type Config struct {
 	// such a request alone ends nothing). The login UI implements it. Nil:
 	// end-session requires an id_token_hint.
 	Logout LogoutConfirmer
+	// Metrics counts tokens issued; nil counts nothing.
+	Metrics *telemetry.Metrics
+	// Audit receives machine tokens and reuse of codes and refresh tokens;
+	// default audit.Discard.
+	Audit audit.Sink
 }
 
 // CallbackURL is where the login UI sends the browser once the auth request
@@ -118,6 +125,8 @@ func NewProvider(cfg Config) (http.Handler, error) {
 		DefaultLogoutRedirectURI: cfg.DefaultLogoutRedirectURI,
 		AuthRequestLifetime:      cfg.AuthRequestLifetime,
 		Now:                      cfg.Now,
+		Metrics:                  cfg.Metrics,
+		Audit:                    cfg.Audit,
 	})
 	if err != nil {
 		return nil, err
@@ -339,7 +348,8 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request, next http.Handle
 		op.RequestError(w, r, oidc.ErrUnsupportedGrantType().WithDescription("%s is not supported", gt), nil)
 		return
 	}
-	next.ServeHTTP(w, r.WithContext(withOrganization(r.Context(), r.PostForm.Get("organization"))))
+	ctx := withPresentingClient(withOrganization(r.Context(), r.PostForm.Get("organization")), r)
+	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func containsGrant(gs []oidc.GrantType, g oidc.GrantType) bool {

@@ -11,8 +11,10 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 var (
@@ -48,6 +50,11 @@ type StorageConfig struct {
 	AuthRequestLifetime time.Duration
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Metrics counts tokens issued; nil counts nothing.
+	Metrics *telemetry.Metrics
+	// Audit receives machine tokens and reuse of codes and refresh tokens;
+	// default audit.Discard.
+	Audit audit.Sink
 }
 
 // Storage implements op.Storage over the snapshot, the session store and
@@ -67,6 +74,9 @@ func NewStorage(cfg StorageConfig) (*Storage, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Discard
 	}
 	return &Storage{cfg: cfg}, nil
 }
@@ -144,6 +154,7 @@ func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	c, err := s.cfg.Sessions.ConsumeCode(ctx, code)
 	if errors.Is(err, session.ErrCodeReused) {
+		s.reused(ctx, audit.EventCodeReuse, c.ClientID, "", "")
 		if rerr := s.cfg.Sessions.RevokeRefreshTokenFamily(ctx, c.AuthRequestID); rerr != nil {
 			return nil, fmt.Errorf("code reused; revoking its tokens: %w", rerr)
 		}
@@ -289,6 +300,8 @@ func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 			if err := s.cfg.Sessions.DeleteLoginSession(ctx, id); err != nil {
 				return "", err
 			}
+			s.cfg.Audit.Record(ctx, audit.Event{Event: audit.EventLogout, Organization: s.orgName(ls.OrgID),
+				Client: req.ClientID, UserID: ls.UserID, Result: audit.ResultSuccess})
 		}
 	}
 	return req.RedirectURI, nil

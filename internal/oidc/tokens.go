@@ -13,6 +13,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 )
 
@@ -99,8 +100,11 @@ func (s *Storage) issue(req op.TokenRequest) (userGrant, string, time.Time, erro
 
 // CreateAccessToken returns the ID and expiry of an access token without a
 // refresh token.
-func (s *Storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
-	_, id, exp, err := s.issue(req)
+func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	ug, id, exp, err := s.issue(req)
+	if err == nil {
+		s.tokenIssued(ctx, req, ug)
+	}
 	return id, exp, err
 }
 
@@ -140,9 +144,13 @@ func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	default:
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
+	if r, ok := req.(*refreshRequest); ok && errors.Is(err, session.ErrRefreshTokenReused) {
+		s.reused(ctx, audit.EventRefreshTokenReuse, r.rt.ClientID, r.rt.Subject, s.orgName(r.rt.OrgID))
+	}
 	if err != nil {
 		return "", "", time.Time{}, refreshError(err)
 	}
+	s.tokenIssued(ctx, req, ug)
 	return id, token, exp, nil
 }
 
@@ -167,6 +175,9 @@ func refreshError(err error) error {
 // shared with it. The op package then compares the client.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	rt, err := s.cfg.Sessions.GetRefreshToken(ctx, token)
+	if errors.Is(err, session.ErrRefreshTokenReused) {
+		s.reused(ctx, audit.EventRefreshTokenReuse, rt.ClientID, rt.Subject, s.orgName(rt.OrgID))
+	}
 	if err != nil {
 		return nil, refreshError(err)
 	}

@@ -17,12 +17,14 @@ import (
 
 	"github.com/go-logr/logr"
 
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // Config configures the server.
@@ -65,6 +67,16 @@ type Config struct {
 	ClientIP func(*http.Request) string
 	// Log receives server-side errors.
 	Log logr.Logger
+	// Metrics counts sign-ins, tokens, request latency and session store
+	// failures; nil counts nothing.
+	Metrics *telemetry.Metrics
+	// SessionStoreName labels the session store's failures (memory,
+	// redis); default "memory" for the store the server makes, else
+	// "custom".
+	SessionStoreName string
+	// Audit receives the security events of sign-in and of the token
+	// endpoint; nil records none.
+	Audit audit.Sink
 }
 
 // The login pages confirm sign-out requests that carry no id_token_hint.
@@ -117,7 +129,14 @@ func New(cfg Config) (*Server, error) {
 	if s.sessions == nil {
 		s.memory = session.NewMemory()
 		s.sessions = s.memory
+		if s.cfg.SessionStoreName == "" {
+			s.cfg.SessionStoreName = "memory"
+		}
 	}
+	if s.cfg.SessionStoreName == "" {
+		s.cfg.SessionStoreName = "custom"
+	}
+	s.sessions = cfg.Metrics.InstrumentStore(s.sessions, s.cfg.SessionStoreName)
 	if s.cfg.Connectors == nil {
 		// One registry for the server's life: connectors keep the
 		// providers' discovery and keys across key rotations (build).
@@ -148,7 +167,9 @@ func New(cfg Config) (*Server, error) {
 	if k != nil {
 		s.built.Store(&builtHandler{keys: k, handler: h})
 	}
-	s.handler = http.HandlerFunc(s.serve)
+	// Every request gets its ID and client address for the audit line, and
+	// its latency measured, before any handler runs.
+	s.handler = audit.Middleware(cfg.ClientIP, cfg.Metrics.InstrumentHTTP(http.HandlerFunc(s.serve)))
 	return s, nil
 }
 
@@ -182,6 +203,8 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 		Connectors:       cfg.Connectors,
 		ClientIP:         cfg.ClientIP,
 		Log:              cfg.Log,
+		Metrics:          cfg.Metrics,
+		Audit:            cfg.Audit,
 		CSRFKey:          k.CSRF[:],
 		PreviousCSRFKeys: previousCSRF,
 	})
@@ -206,6 +229,8 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 		// One client-address resolver for the per-address limits of the
 		// login pages and of /authorize.
 		ClientIP: cfg.ClientIP,
+		Metrics:  cfg.Metrics,
+		Audit:    cfg.Audit,
 	})
 	if err != nil {
 		return nil, err

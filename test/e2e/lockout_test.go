@@ -5,6 +5,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -22,6 +24,13 @@ var _ = Describe("Failed sign-ins", func() {
 			g.Expect(u.Status.LockedUntil).NotTo(BeNil())
 			g.Expect(u.Status.FailedLogins).To(BeNumerically(">=", 5))
 			g.Expect(u.Status.State).To(Equal(iamv1.OrgUserStateLocked))
+		}).Should(Succeed())
+		// The administrator also sees it as a Warning Event on the OrgUser.
+		Eventually(func(g Gomega) {
+			list := &eventsv1.EventList{}
+			g.Expect(k8s.List(ctx, list, client.InNamespace("acme"))).To(Succeed())
+			g.Expect(list.Items).To(ContainElement(And(HaveField("Reason", "AccountLocked"), HaveField("Type", "Warning"),
+				HaveField("Regarding.Name", "lou"), HaveField("Regarding.Kind", "OrgUser"))))
 		}).Should(Succeed())
 
 		a := authorize(portal)

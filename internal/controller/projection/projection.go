@@ -32,8 +32,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/audit"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry"
 )
 
 // SigningKeySecret is the Secret in the system namespace that holds the
@@ -60,6 +62,20 @@ type Projection struct {
 	// AllowLoopbackIssuers serves identity providers on plain http loopback
 	// issuers (snapshot.Input.AllowLoopbackIssuers): dev and tests only.
 	AllowLoopbackIssuers bool
+	// Metrics records build duration, snapshot size and projection lag;
+	// nil records nothing.
+	Metrics *telemetry.Metrics
+	// Audit receives admin changes (objects created, changed or deleted)
+	// on the leader; nil records none.
+	Audit audit.Sink
+	// Elected is closed once this replica leads (manager.Elected()); nil
+	// means it always does.
+	Elected <-chan struct{}
+
+	// writes is set by TrackWrites; tstate only Reconcile touches.
+	writesOnce sync.Once
+	writes     *writeLog
+	tstate     telemetryState
 
 	version atomic.Int64
 	keySet  atomic.Pointer[keys.KeySet]
@@ -156,6 +172,7 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	secrets := &corev1.SecretList{}
 	for _, l := range []client.ObjectList{orgs, users, apps, idps, secrets} {
 		if err := p.Reader.List(ctx, l, noCopy); err != nil {
+			p.Metrics.SnapshotBuilt(time.Since(start), err, telemetry.SnapshotSize{})
 			return reconcile.Result{}, fmt.Errorf("listing for the snapshot: %w", err)
 		}
 	}
@@ -184,6 +201,7 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	p.mu.Unlock()
 
 	p.announce(snap, prev, byObject, prevProblems, orgs.Items, users.Items, apps.Items, idps.Items)
+	p.observeBuild(ctx, time.Since(start), sizeOf(snap, idps.Items), objectsOf(orgs, users, apps, idps), objectsOf(secrets))
 	logf.FromContext(ctx).V(1).Info("snapshot published", "version", snap.Version,
 		"organizations", len(orgs.Items), "users", len(users.Items), "applications", len(apps.Items),
 		"problems", len(problems), "took", time.Since(start))
