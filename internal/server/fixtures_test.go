@@ -39,27 +39,32 @@ type issuer struct {
 	sessions *session.Memory
 }
 
+// world is the issuer's world: the root platform, acme with alice (password
+// password), and the confidential client portal shared with acme.
+func world(t testing.TB) *snapshot.Snapshot {
+	t.Helper()
+	hash, err := credentials.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := st.User("acme", "alice", "alice@acme.example")
+	return st.MustBuild(t, st.World(
+		st.Org("platform"),
+		st.Org("acme", st.WithParent("platform")),
+		alice, st.CredentialSecret(alice.UID, hash, ""),
+		st.App("platform", "portal", st.WithRedirectURIs(redirectURI),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode), st.SharedWith(false, "acme")),
+	))
+}
+
 func newIssuer(t testing.TB) *issuer {
 	t.Helper()
 	ks, err := keys.NewKeySet(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := credentials.Hash(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The root platform, acme with alice, and the confidential client
-	// portal shared with acme.
-	alice := st.User("acme", "alice", "alice@acme.example")
 	snaps := &snapshot.Store{}
-	snaps.Set(st.MustBuild(t, st.World(
-		st.Org("platform"),
-		st.Org("acme", st.WithParent("platform")),
-		alice, st.CredentialSecret(alice.UID, hash, ""),
-		st.App("platform", "portal", st.WithRedirectURIs(redirectURI),
-			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode), st.SharedWith(false, "acme")),
-	)))
+	snaps.Set(world(t))
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)

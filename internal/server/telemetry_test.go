@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -186,7 +187,7 @@ func (o *observedIssuer) redeem(t *testing.T, code string) (int, map[string]any)
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
 	req, _ := http.NewRequest(http.MethodPost, o.url+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("portal", "portal-secret")
+	req.SetBasicAuth("portal", st.GeneratedClientSecret("portal"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func signInAndRedeem(t *testing.T, o *observedIssuer) []string {
 	if status, _ := o.redeem(t, c); status != http.StatusBadRequest {
 		t.Fatalf("second redemption of the code: status %d, want 400", status)
 	}
-	secrets := []string{password, "wrong password 1234", c, "portal-secret"}
+	secrets := []string{password, "wrong password 1234", c, st.GeneratedClientSecret("portal")}
 	for _, k := range []string{"access_token", "id_token", "refresh_token"} {
 		if s, ok := tokens[k].(string); ok && s != "" {
 			secrets = append(secrets, s)
@@ -284,13 +285,13 @@ func TestAuditLinesOfARealFlowNameWhoWhereAndWhyButNoSecret(t *testing.T) {
 		}
 	}
 	failed := find(lines, audit.EventSignIn, map[string]string{"result": "failure", "reason": "invalid_credentials",
-		"organization": "acme", "client": "portal", "userID": "user-alice", "method": "password",
+		"organization": "acme", "client": "portal", "userID": string(st.UID("user", "acme", "alice")), "method": "password",
 		"requestID": "req-wrong-1", "clientAddress": "127.0.0.1"})
 	if len(failed) != 1 {
 		t.Errorf("want one failed sign-in line with the request's ID and address, got %d in\n%s", len(failed), o.auditText())
 	}
 	ok := find(lines, audit.EventSignIn, map[string]string{"result": "success", "organization": "acme", "client": "portal",
-		"userID": "user-alice", "method": "password", "requestID": "req-right-1"})
+		"userID": string(st.UID("user", "acme", "alice")), "method": "password", "requestID": "req-right-1"})
 	if len(ok) != 1 {
 		t.Errorf("want one successful sign-in line, got %d in\n%s", len(ok), o.auditText())
 	}
@@ -350,7 +351,7 @@ func TestALockoutIsCountedAndAuditedWithTheLockedAccount(t *testing.T) {
 		t.Errorf("locked = %v, want 1", got)
 	}
 	lines := o.auditLines(t)
-	if got := find(lines, audit.EventLockout, map[string]string{"organization": "acme", "userID": "user-alice", "reason": "account",
+	if got := find(lines, audit.EventLockout, map[string]string{"organization": "acme", "userID": string(st.UID("user", "acme", "alice")), "reason": "account",
 		"clientAddress": "127.0.0.1"}); len(got) != 1 {
 		t.Errorf("want one lockout line for alice, got %d in\n%s", len(got), o.auditText())
 	}
@@ -374,7 +375,7 @@ func TestASecondSignInThroughTheBrowsersSessionIsCountedAsSSO(t *testing.T) {
 			t.Errorf("%s sign-ins = %v, want %v", method, got, want)
 		}
 	}
-	if got := find(o.auditLines(t), audit.EventSignIn, map[string]string{"method": "sso", "result": "success", "userID": "user-alice"}); len(got) != 1 {
+	if got := find(o.auditLines(t), audit.EventSignIn, map[string]string{"method": "sso", "result": "success", "userID": string(st.UID("user", "acme", "alice"))}); len(got) != 1 {
 		t.Errorf("want one SSO sign-in line, in\n%s", o.auditText())
 	}
 }
