@@ -97,13 +97,13 @@ func (w *fedWorld) rebuild() {
 }
 
 // Provision plays the server's write path and the snapshot that follows it.
-func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (string, error) {
+func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (login.ProvisionResult, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.requests = append(w.requests, req)
 	if w.failNext {
 		w.failNext = false
-		return "", errors.New("the API server is away")
+		return login.ProvisionResult{}, errors.New("the API server is away")
 	}
 	fi := iamv1.FederatedIdentity{IdentityProvider: req.IdentityProvider, Organization: req.IdentityProviderOrg, Subject: req.Subject}
 	var uid string
@@ -112,7 +112,7 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 		u := iamv1.OrgUser{
 			ObjectMeta: metav1.ObjectMeta{Name: "fed-" + req.Subject, Namespace: req.Namespace, UID: types.UID("user-fed-" + req.Subject), Generation: 1},
 			Spec: iamv1.OrgUserSpec{Email: req.Email, EmailVerified: req.EmailVerified, DisplayName: req.Name,
-				GivenName: req.GivenName, FamilyName: req.FamilyName, Roles: req.DefaultRoles},
+				GivenName: req.GivenName, FamilyName: req.FamilyName, Roles: req.DefaultRoles, Groups: req.Groups},
 			Status: iamv1.OrgUserStatus{FederatedIdentities: []iamv1.FederatedIdentity{fi}},
 		}
 		w.users = append(w.users, u)
@@ -132,7 +132,7 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 		w.users[len(w.users)-1].Status.FederatedIdentities = []iamv1.FederatedIdentity{fi}
 		w.loads = 0
 	}
-	return uid, nil
+	return login.ProvisionResult{UserID: uid}, nil
 }
 
 // Load is the handler's SnapshotSource: the store, and in staged mode the
