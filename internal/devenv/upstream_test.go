@@ -18,6 +18,8 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
@@ -38,6 +40,7 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		c        client.Client
 		issuer   string
 		up       *devenv.Upstream
+		stopUp   context.CancelFunc
 		demo     oauth2.Config
 		verifier *gooidc.IDTokenVerifier
 	)
@@ -60,7 +63,8 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		Expect(err).NotTo(HaveOccurred())
 		issuer = "http://" + l.Addr().String()
 		mgr, srv, err := app.NewManager(env.Config, app.Settings{
-			Controller:  controller.Options{SystemNamespace: "orgkeeper-system", AllowLoopbackIssuers: true},
+			Controller: controller.Options{SystemNamespace: "orgkeeper-system", AllowLoopbackIssuers: true,
+				DiscoveryRecheckPeriod: 2 * time.Second},
 			MetricsAddr: "0",
 			HealthAddr:  "0",
 			Issuer:      issuer,
@@ -78,7 +82,8 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		}()
 		DeferCleanup(func() { stop(); <-mgrDone })
 
-		upCtx, stopUp := context.WithCancel(context.Background())
+		var upCtx context.Context
+		upCtx, stopUp = context.WithCancel(context.Background())
 		up, err = devenv.StartUpstream(upCtx, devenv.UpstreamOptions{Addr: "127.0.0.1:0", RedirectURI: devenv.UpstreamRedirectURI(issuer), Log: GinkgoLogr})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { stopUp(); <-up.Done() })
@@ -173,6 +178,21 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		Expect(claims).To(HaveKeyWithValue("sub", string(gabe.UID)))
 		Expect(c.Get(ctx, client.ObjectKeyFromObject(gabe), gabe)).To(Succeed())
 		Expect(gabe.Status.FederatedIdentities).To(ContainElement(HaveField("IdentityProvider", devenv.UpstreamIdentityProvider)))
+	})
+
+	It("shows a provider that went away: Ready=False on the IdentityProvider, and globex's error page instead of a sign-in", func(ctx SpecContext) {
+		stopUp()
+		<-up.Done()
+		idp := &iamv1.IdentityProvider{}
+		Eventually(func(g Gomega) {
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: devenv.UpstreamOrganization, Name: devenv.UpstreamIdentityProvider}, idp)).To(Succeed())
+			ready := meta.FindStatusCondition(idp.Status.Conditions, iamv1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Message).To(ContainSubstring("localhost"))
+		}).WithTimeout(time.Minute).Should(Succeed())
+		_, err := signIn(ctx, "grace@globex.example", password("grace@globex.example"))
+		Expect(err).To(MatchError(ContainSubstring("stopped at " + issuer)))
 	})
 })
 
