@@ -158,7 +158,7 @@ func (w *fedWorld) provisioned() []login.ProvisionRequest {
 
 // newFedEnv is the login handler with upstream sign-in on, acme's provider
 // on a Fake, and the fake write path.
-func newFedEnv(t *testing.T, mode iamv1.ProvisioningMode, password bool) (*env, *fedWorld) {
+func newFedEnv(t testing.TB, mode iamv1.ProvisioningMode, password bool) (*env, *fedWorld) {
 	t.Helper()
 	fake := upstreamtest.NewFake(t)
 	fake.Set(func(f *upstreamtest.Fake) { f.Public = true })
