@@ -46,7 +46,11 @@ type fedWorld struct {
 	final  *snapshot.Snapshot
 	loads  int
 	// frozen stops Provision from publishing a new snapshot.
-	frozen   bool
+	frozen bool
+	// more changes the input (another provider, say); served, with its
+	// real issuer set, by serve.
+	more     func(in *snapshot.Input)
+	serve    func(s *snapshot.Snapshot)
 	users    []iamv1.OrgUser // provisioned or linked
 	requests []login.ProvisionRequest
 }
@@ -87,12 +91,18 @@ func (w *fedWorld) rebuild() {
 				in.Users = append(in.Users, u)
 			}
 		}
+		if w.more != nil {
+			w.more(in)
+		}
 	})
 	idp := snap.IdentityProvider("acme", "corp")
 	if idp == nil {
 		w.t.Fatal("the snapshot does not serve acme/corp")
 	}
 	idp.Issuer = w.fake.URL
+	if w.serve != nil {
+		w.serve(snap)
+	}
 	w.snaps.Set(snap)
 }
 

@@ -309,6 +309,7 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *flow, org orgView, idp *snapshot.IdentityProvider, id connector.Identity) {
 	ctx := r.Context()
 	b := brandFor(org)
+	id = vouchedIdentity(f.dir.s, org.Name, idp, id)
 	d := decideUpstreamUser(f.dir.s, org.Name, idp, id)
 	if d.refusal != "" {
 		h.refuseMessage(w, r, f, b, d.refusal)
@@ -441,6 +442,40 @@ func decideUpstreamUser(s *snapshot.Snapshot, org string, idp *snapshot.Identity
 		return upstreamDecision{refusal: fmt.Sprintf(msgNoEmail, name)}
 	}
 	return upstreamDecision{action: ProvisionCreate}
+}
+
+// vouchedIdentity is id with email_verified taken back when another
+// provider is the authority for the email's domain: the one the
+// organization signing in, or the organization holding the domain, routes
+// the domain to (spec.domains, home-realm discovery). That provider signs
+// in everyone with an address there, so only its word that the address is
+// verified counts. Without this, any other provider of the organization
+// (a partners' or social login) could claim a colleague's address,
+// verified, and be linked to the colleague's account, or put it verified
+// into a new user's tokens.
+func vouchedIdentity(s *snapshot.Snapshot, org string, idp *snapshot.IdentityProvider, id connector.Identity) connector.Identity {
+	if id.EmailVerified && domainRoutedElsewhere(s, org, idp, id.Email) {
+		id.EmailVerified = false
+	}
+	return id
+}
+
+// domainRoutedElsewhere reports whether email's domain routes to a provider
+// other than idp, in org or in the organization holding the domain.
+func domainRoutedElsewhere(s *snapshot.Snapshot, org string, idp *snapshot.IdentityProvider, email string) bool {
+	d := rules.EmailDomain(email)
+	if d == "" {
+		return false
+	}
+	for _, o := range []*snapshot.Org{s.Org(org), s.OrgByDomain(d)} {
+		if o == nil {
+			continue
+		}
+		if r := o.IdentityProviderForDomain(d); r != nil && (r.Namespace != idp.Namespace || r.Name != idp.Name || r.UID != idp.UID) {
+			return true
+		}
+	}
+	return false
 }
 
 // linkedAt reports whether u is linked to an account at idp already.
