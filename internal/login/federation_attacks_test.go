@@ -76,7 +76,9 @@ func TestOnlyTheProviderADomainRoutesToVouchesForItsAddresses(t *testing.T) {
 
 	// The domain's own provider still links alice.
 	w.fake.Set(func(f *upstreamtest.Fake) {
-		f.Claims = func(c map[string]any) { c["sub"], c["email"], c["email_verified"] = "corp-alice", "alice@acme.example", true }
+		f.Claims = func(c map[string]any) {
+			c["sub"], c["email"], c["email_verified"] = "corp-alice", "alice@acme.example", true
+		}
 	})
 	c := e.otherBrowser()
 	id3 := c.authorize(func(a *session.AuthRequest) { a.Organization = "acme" })
