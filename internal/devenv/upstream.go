@@ -129,7 +129,7 @@ func StartUpstream(ctx context.Context, opts UpstreamOptions) (*Upstream, error)
 	}
 	l, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("corporate identity provider: %w", err)
+		return nil, fmt.Errorf("globex's corporate identity provider (--upstream-addr, \"\" for none): %w", err)
 	}
 	up := &Upstream{
 		Issuer:       fmt.Sprintf("http://localhost:%d", l.Addr().(*net.TCPAddr).Port),
