@@ -3,6 +3,7 @@ package login_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,4 +115,43 @@ func TestAnAttackersCallbackOpenedInTheVictimsBrowserDoesNotSignTheVictimIn(t *t
 	}
 	rec := attacker.do(httptest.NewRequest(http.MethodGet, attackerCallback.URL.String(), nil))
 	signedIn(t, attacker, idA, rec)
+}
+
+// An administrator of globex lists acme's domain on a provider of globex
+// (and a domain nobody verified). acme's people are still routed to acme,
+// and even a sign-in that the client sends to globex does not go to that
+// provider: a provider routes only domains its own organization holds.
+func TestAProviderCannotRouteADomainItsOrganizationDoesNotHold(t *testing.T) {
+	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
+	squatter := upstreamtest.NewFake(t)
+	w.more = func(in *snapshot.Input) {
+		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
+			ObjectMeta: metav1.ObjectMeta{Name: "squat", Namespace: "globex", UID: "idp-globex-squat", Generation: 1},
+			Spec: iamv1.IdentityProviderSpec{
+				DisplayName: "Squat", Domains: []string{"acme.example", "unclaimed.example"},
+				OIDC:        &iamv1.OIDCIdentityProvider{Issuer: "https://squat.invalid", ClientID: upstreamtest.FakeClientID},
+			},
+		})
+	}
+	w.serve = func(s *snapshot.Snapshot) { s.IdentityProvider("globex", "squat").Issuer = squatter.URL }
+	w.rebuild()
+
+	// alice@acme.example: acme, and acme's own provider.
+	id := e.authorize(func(a *session.AuthRequest) { a.LoginHint = "alice@acme.example" })
+	atProvider(t, w.fake, e.start(id))
+	if ar := e.authRequest(id); ar.Organization != "acme" {
+		t.Fatalf("alice was routed to %q", ar.Organization)
+	}
+	// The client asks for globex with an acme (or unclaimed) address:
+	// globex's page, not the squatting provider.
+	for _, hint := range []string{"alice@acme.example", "someone@unclaimed.example"} {
+		id := e.authorize(func(a *session.AuthRequest) { a.Organization, a.LoginHint = "globex", hint })
+		rec := e.start(id)
+		if loc := rec.Header().Get("Location"); strings.HasPrefix(loc, squatter.URL) {
+			t.Fatalf("%s was sent to globex's provider for a domain globex does not hold: %q", hint, loc)
+		}
+	}
+	if n := squatter.Hits("/.well-known/openid-configuration") + squatter.Hits("/token"); n != 0 {
+		t.Fatalf("the squatting provider was contacted %d times", n)
+	}
 }
