@@ -129,7 +129,7 @@ func TestAProviderCannotRouteADomainItsOrganizationDoesNotHold(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: "squat", Namespace: "globex", UID: "idp-globex-squat", Generation: 1},
 			Spec: iamv1.IdentityProviderSpec{
 				DisplayName: "Squat", Domains: []string{"acme.example", "unclaimed.example"},
-				OIDC:        &iamv1.OIDCIdentityProvider{Issuer: "https://squat.invalid", ClientID: upstreamtest.FakeClientID},
+				OIDC: &iamv1.OIDCIdentityProvider{Issuer: "https://squat.invalid", ClientID: upstreamtest.FakeClientID},
 			},
 		})
 	}
