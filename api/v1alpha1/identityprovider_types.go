@@ -229,10 +229,12 @@ type Provisioning struct {
 	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[A-Za-z0-9]([-A-Za-z0-9_.:]*[A-Za-z0-9])?$')",message="spec.provisioning.defaultRoles: each role must be 1 to 63 letters, digits or - _ . :, starting and ending with a letter or digit"
 	DefaultRoles []string `json:"defaultRoles,omitempty"`
 
-	// syncProfileOnLogin updates the OrgUser's names and groups (and its
-	// email, when the provider says it is verified) from the provider's
-	// claims at each sign-in. Defaults to true; when false, the profile is
-	// copied only when the user is created.
+	// syncProfileOnLogin updates the OrgUser's names (and its email, when
+	// the provider says it is verified) from the provider's claims at each
+	// sign-in, and the groups of users this provider created; the groups
+	// of an existing user linked to it stay as its administrators set them.
+	// Defaults to true; when false, the profile is copied only when the
+	// user is created.
 	// +optional
 	// +kubebuilder:default=true
 	SyncProfileOnLogin *bool `json:"syncProfileOnLogin,omitempty"`

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,6 +29,7 @@ type devFlags struct {
 	noSamples      bool
 	httpAddr       string
 	demoAddr       string
+	upstreamAddr   string
 	trustedProxies string
 	readyTimeout   time.Duration
 	sessions       sessionFlags
@@ -43,8 +46,11 @@ kube-controller-manager (namespace and garbage-collector controllers), the
 Orgkeeper CRDs, the operator, and the demo organizations of config/samples.
 
 It serves the OIDC issuer and login pages on --http-addr and a demo
-application that signs in through it on --demo-addr. The demo users get fresh
-random passwords, printed at start (development only).
+application that signs in through it on --demo-addr. On --upstream-addr it
+runs globex's corporate identity provider, a second issuer with users of its
+own: anyone signing in with a globex.example address is sent there and, the
+first time, created in globex. The demo users and the provider's users get
+fresh random passwords, printed at start (development only).
 
 Once the issuer serves the demo world it prints one line containing
 "orgkeeper dev ready", the issuer, the demo application and the path of
@@ -75,6 +81,8 @@ does both).`,
 		"comma-separated CIDRs (or addresses) of reverse proxies in front of the issuer; only they may name the client's address in X-Forwarded-For or Forwarded. Empty: trust none")
 	f.StringVar(&fl.demoAddr, "demo-addr", "127.0.0.1:9090",
 		`address of the demo application; the demo-app sample registers http://127.0.0.1:9090/callback; "" disables it`)
+	f.StringVar(&fl.upstreamAddr, "upstream-addr", "127.0.0.1:9091",
+		`loopback address of globex's corporate identity provider (its issuer is http://localhost:<port>); "" runs none and leaves out the sample that uses it`)
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
 	fl.sessions.add(cmd)
@@ -169,12 +177,15 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if !mgr.GetCache().WaitForCacheSync(steps) {
 		return stepErr(errors.New("the manager's caches did not sync"))
 	}
-	var logins []devenv.DemoLogin
-	demo := ""
+	var logins, upstreamLogins []devenv.DemoLogin
+	demo, upstreamIssuer := "", ""
 	if !fl.noSamples {
 		samples, err := config.Samples()
 		if err != nil {
 			return fmt.Errorf("reading the embedded samples: %w", err)
+		}
+		if samples, upstreamIssuer, upstreamLogins, err = startUpstream(steps, samples, issuer, fl.upstreamAddr, log); err != nil {
+			return stepErr(err)
 		}
 		log.Info("applying the demo world", "objects", len(samples))
 		if err := devenv.ApplyObjects(steps, c, samples, fl.readyTimeout, log); err != nil {
@@ -203,11 +214,36 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	for _, l := range logins {
 		fmt.Fprintf(out, "demo user %-24s password %s  (organization %s)\n", l.Email, l.Password, l.Organization)
 	}
+	for _, l := range upstreamLogins {
+		fmt.Fprintf(out, "sso user  %-24s password %s  (at %s, globex's corporate sign-in)\n", l.Email, l.Password, upstreamIssuer)
+	}
 	fmt.Fprintf(out, "orgkeeper dev ready: issuer %s%s, kubeconfig %s (kubectl --kubeconfig %s get organizations -A)\n",
 		issuer, demo, kubeconfig, kubeconfig)
 	<-steps.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// startUpstream starts globex's corporate identity provider on addr and
+// points the samples' globex-sso IdentityProvider at it. With addr "" it
+// runs none and leaves that sample out, which would point at nothing.
+func startUpstream(ctx context.Context, samples []*unstructured.Unstructured, issuer, addr string, log logr.Logger) ([]*unstructured.Unstructured, string, []devenv.DemoLogin, error) {
+	if addr == "" {
+		return devenv.WithoutUpstreamSample(samples), "", nil, nil
+	}
+	up, err := devenv.StartUpstream(ctx, devenv.UpstreamOptions{
+		Addr:        addr,
+		RedirectURI: devenv.UpstreamRedirectURI(issuer),
+		Log:         log.WithName("corporate-idp"),
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if _, err := devenv.PointSamplesAtUpstream(samples, up); err != nil {
+		return nil, "", nil, err
+	}
+	log.Info("globex's corporate identity provider started", "issuer", up.Issuer)
+	return samples, up.Issuer, up.Logins, nil
 }
 
 // ignoreCanceled drops err when ctx was cancelled by Ctrl-C: that is a

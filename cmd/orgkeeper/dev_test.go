@@ -29,7 +29,7 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 		t.Skip(devenv.ErrNoAssets.Error())
 	}
 	fl := &devFlags{stateDir: t.TempDir(), readyTimeout: 2 * time.Minute, log: devLogOptions(),
-		httpAddr: "127.0.0.1:8080", demoAddr: "127.0.0.1:9090"}
+		httpAddr: "127.0.0.1:8080", demoAddr: "127.0.0.1:9090", upstreamAddr: "127.0.0.1:9091"}
 	fl.log.DestWriter = io.Discard
 	setupLogging(&fl.log)
 

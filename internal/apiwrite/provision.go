@@ -43,8 +43,9 @@ func FederatedUserName(owner, idp, subject string) string {
 // OrgUser's ID (metadata.uid). Create is idempotent: AlreadyExists means
 // another replica or tab created the same person's user, which is read
 // back. Link and Sync patch the existing user with optimistic
-// concurrency, retried on conflict.
-func (w *Writer) Provision(ctx context.Context, req login.ProvisionRequest) (string, error) {
+// concurrency, retried on conflict. The result names the user's version
+// after the write, which the sign-in waits for the snapshot to serve.
+func (w *Writer) Provision(ctx context.Context, req login.ProvisionRequest) (login.ProvisionResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
 	defer cancel()
 	fi := iamv1.FederatedIdentity{IdentityProvider: req.IdentityProvider, Organization: req.IdentityProviderOrg, Subject: req.Subject}
@@ -53,27 +54,32 @@ func (w *Writer) Provision(ctx context.Context, req login.ProvisionRequest) (str
 		return w.provisionCreate(ctx, req, fi)
 	case login.ProvisionLink, login.ProvisionSync:
 		if req.UserName == "" {
-			return "", fmt.Errorf("apiwrite: %s needs the OrgUser's name", req.Action)
+			return login.ProvisionResult{}, fmt.Errorf("apiwrite: %s needs the OrgUser's name", req.Action)
 		}
-		var uid string
+		var res login.ProvisionResult
 		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 			u := &iamv1.OrgUser{}
 			if err := w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: req.UserName}, u); err != nil {
 				return err
 			}
-			uid = string(u.UID)
+			var err error
 			if req.Action == login.ProvisionSync {
-				return w.syncProfile(ctx, u, req)
+				err = w.syncProfile(ctx, u, req)
+			} else {
+				err = w.addIdentity(ctx, u, fi)
 			}
-			return w.addIdentity(ctx, u, fi)
+			// A patch updates u from the answer: its generation is the
+			// one written.
+			res = login.ProvisionResult{UserID: string(u.UID), Generation: u.Generation}
+			return err
 		})
-		return uid, err
+		return res, err
 	default:
-		return "", fmt.Errorf("apiwrite: unknown provisioning action %q", req.Action)
+		return login.ProvisionResult{}, fmt.Errorf("apiwrite: unknown provisioning action %q", req.Action)
 	}
 }
 
-func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest, fi iamv1.FederatedIdentity) (string, error) {
+func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest, fi iamv1.FederatedIdentity) (login.ProvisionResult, error) {
 	name := FederatedUserName(req.IdentityProviderOrg, req.IdentityProvider, req.Subject)
 	u := &iamv1.OrgUser{
 		ObjectMeta: metav1.ObjectMeta{
@@ -96,7 +102,7 @@ func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest
 		err = w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: name}, u)
 	}
 	if err != nil {
-		return "", fmt.Errorf("apiwrite: creating OrgUser %s/%s: %w", req.Namespace, name, err)
+		return login.ProvisionResult{}, fmt.Errorf("apiwrite: creating OrgUser %s/%s: %w", req.Namespace, name, err)
 	}
 	// The identity goes in through status (the subresource); the user is
 	// only found by it once this is written, so retry conflicts.
@@ -108,9 +114,9 @@ func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest
 		return w.addIdentity(ctx, cur, fi)
 	})
 	if err != nil {
-		return "", fmt.Errorf("apiwrite: recording the federated identity of %s/%s: %w", req.Namespace, name, err)
+		return login.ProvisionResult{}, fmt.Errorf("apiwrite: recording the federated identity of %s/%s: %w", req.Namespace, name, err)
 	}
-	return string(u.UID), nil
+	return login.ProvisionResult{UserID: string(u.UID), Generation: u.Generation}, nil
 }
 
 // addIdentity adds fi to the user's status.federatedIdentities, unless it is
@@ -138,6 +144,13 @@ func (w *Writer) syncProfile(ctx context.Context, u *iamv1.OrgUser, req login.Pr
 	set(&u.Spec.FamilyName, cut(req.FamilyName, maxFamilyName))
 	if req.Email != "" {
 		u.Spec.EmailVerified = req.EmailVerified
+	}
+	// The groups of a user this provider created follow the provider's (the
+	// token rule still filters them, as any). A linked user's groups are
+	// its administrators' to manage, and stay. The name proves the creation:
+	// only this provider's first sign-in of this subject makes it.
+	if len(req.Groups) > 0 && u.Name == FederatedUserName(req.IdentityProviderOrg, req.IdentityProvider, req.Subject) {
+		u.Spec.Groups = FederatedGroups(req.Groups)
 	}
 	if equality.Semantic.DeepEqual(u.Spec, before.Spec) {
 		return nil

@@ -43,7 +43,11 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 			if i%2 == 1 {
 				w = b
 			}
-			wg.Go(func() { ids[i], errs[i] = w.Provision(envCtx, create("prov-race", "pat")) })
+			wg.Go(func() {
+				var res login.ProvisionResult
+				res, errs[i] = w.Provision(envCtx, create("prov-race", "pat"))
+				ids[i] = res.UserID
+			})
 		}
 		wg.Wait()
 		for i := range n {
@@ -74,7 +78,8 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 
 		w := startWriter()
 		req := login.ProvisionRequest{Action: login.ProvisionLink, Namespace: "prov-link", UserName: "alice", IdentityProvider: "corp", Identity: connector.Identity{Subject: "s-alice"}}
-		uid, err := w.Provision(envCtx, req)
+		res, err := w.Provision(envCtx, req)
+		uid := res.UserID
 		Expect(err).NotTo(HaveOccurred())
 		Expect(uid).To(Equal(string(u.UID)))
 		// Linking twice (a second tab) changes nothing.
@@ -111,7 +116,8 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 		req := create("prov-odd", "odd")
 		req.Groups = []string{"system:masters", "staff", "staff", " padded"}
 		req.GivenName = strings.Repeat("é", 200)
-		uid, err := w.Provision(envCtx, req)
+		res, err := w.Provision(envCtx, req)
+		uid := res.UserID
 		Expect(err).NotTo(HaveOccurred())
 		Expect(uid).NotTo(BeEmpty())
 		cur := &iamv1.OrgUser{}

@@ -71,14 +71,14 @@ func DemoPasswords(ctx context.Context, c client.Client, objs []*unstructured.Un
 }
 
 // ServedKinds keeps the objects whose Ready condition means "served by the
-// issuer": Organizations, OrgUsers and SharedApplications. (An
-// IdentityProvider of the samples points at an upstream that does not exist
-// on this machine, so it is not waited for.)
+// issuer": Organizations, OrgUsers, SharedApplications and
+// IdentityProviders (the samples' one is the corporate provider dev runs,
+// so it becomes Ready once its discovery document is fetched).
 func ServedKinds(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 	var out []*unstructured.Unstructured
 	for _, o := range objs {
 		switch o.GetKind() {
-		case "Organization", "OrgUser", "SharedApplication":
+		case "Organization", "OrgUser", "SharedApplication", "IdentityProvider":
 			out = append(out, o)
 		}
 	}

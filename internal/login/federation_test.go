@@ -44,7 +44,11 @@ type fedWorld struct {
 	final  *snapshot.Snapshot
 	loads  int
 	// frozen stops Provision from publishing a new snapshot.
-	frozen   bool
+	frozen bool
+	// more changes the input (another provider, say); served, with its
+	// real issuer set, by serve.
+	more     func(in *snapshot.Input)
+	serve    func(s *snapshot.Snapshot)
 	users    []iamv1.OrgUser // provisioned or linked
 	requests []login.ProvisionRequest
 }
@@ -81,30 +85,36 @@ func (w *fedWorld) rebuild() {
 				in.Users = append(in.Users, u)
 			}
 		}
+		if w.more != nil {
+			w.more(in)
+		}
 	})
 	idp := snap.IdentityProvider("acme", "corp")
 	if idp == nil {
 		w.t.Fatal("the snapshot does not serve acme/corp")
 	}
 	idp.Issuer = w.fake.URL
+	if w.serve != nil {
+		w.serve(snap)
+	}
 	w.snaps.Set(snap)
 }
 
 // Provision plays the server's write path and the snapshot that follows it.
-func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (string, error) {
+func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (login.ProvisionResult, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.requests = append(w.requests, req)
 	if w.failNext {
 		w.failNext = false
-		return "", errors.New("the API server is away")
+		return login.ProvisionResult{}, errors.New("the API server is away")
 	}
 	fi := iamv1.FederatedIdentity{IdentityProvider: req.IdentityProvider, Organization: req.IdentityProviderOrg, Subject: req.Subject}
 	var uid string
 	switch req.Action {
 	case login.ProvisionCreate:
 		u := st.User(req.Namespace, "fed-"+req.Subject, req.Email, st.WithEmailVerified(req.EmailVerified),
-			st.WithNames(req.Name, req.GivenName, req.FamilyName), st.WithRoles(req.DefaultRoles...),
+			st.WithNames(req.Name, req.GivenName, req.FamilyName), st.WithRoles(req.DefaultRoles...), st.WithGroups(req.Groups...),
 			st.WithFederatedIdentity(fi.IdentityProvider, fi.Organization, fi.Subject))
 		w.users = append(w.users, u)
 		uid = string(u.UID)
@@ -123,7 +133,7 @@ func (w *fedWorld) Provision(_ context.Context, req login.ProvisionRequest) (str
 		w.users[len(w.users)-1].Status.FederatedIdentities = []iamv1.FederatedIdentity{fi}
 		w.loads = 0
 	}
-	return uid, nil
+	return login.ProvisionResult{UserID: uid}, nil
 }
 
 // Load is the handler's SnapshotSource: the store, and in staged mode the
@@ -149,7 +159,7 @@ func (w *fedWorld) provisioned() []login.ProvisionRequest {
 
 // newFedEnv is the login handler with upstream sign-in on, acme's provider
 // on a Fake, and the fake write path.
-func newFedEnv(t *testing.T, mode iamv1.ProvisioningMode, password bool) (*env, *fedWorld) {
+func newFedEnv(t testing.TB, mode iamv1.ProvisioningMode, password bool) (*env, *fedWorld) {
 	t.Helper()
 	fake := upstreamtest.NewFake(t)
 	fake.Set(func(f *upstreamtest.Fake) { f.Public = true })

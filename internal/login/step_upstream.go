@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,11 +88,20 @@ type ProvisionRequest struct {
 }
 
 // UserProvisioner writes users that sign in through an upstream provider
-// (internal/apiwrite implements it). Provision returns the OrgUser's ID
-// (metadata.uid, the sub claim). It runs in the request: it must be
+// (internal/apiwrite implements it). It runs in the request: it must be
 // bounded, and idempotent (two first logins of one person make one user).
 type UserProvisioner interface {
-	Provision(ctx context.Context, req ProvisionRequest) (userID string, err error)
+	Provision(ctx context.Context, req ProvisionRequest) (ProvisionResult, error)
+}
+
+// ProvisionResult is the OrgUser a provisioning wrote.
+type ProvisionResult struct {
+	// UserID is its ID (metadata.uid, the sub claim).
+	UserID string
+	// Generation is its metadata.generation after the write: the sign-in
+	// waits until the snapshot serves that version, so the tokens carry
+	// the profile just synced. 0 asks no wait beyond the user and link.
+	Generation int64
 }
 
 // Problems of the upstream method, shown on the organization's page.
@@ -300,12 +310,13 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *flow, org orgView, idp *snapshot.IdentityProvider, id connector.Identity) {
 	ctx := r.Context()
 	b := brandFor(org)
+	id = vouchedIdentity(f.dir.s, org.Name, idp, id)
 	d := decideUpstreamUser(f.dir.s, org.Name, idp, id)
 	if d.refusal != "" {
 		h.refuseMessage(w, r, f, b, d.refusal)
 		return
 	}
-	userID := ""
+	userID, generation := "", int64(0)
 	if d.user != nil {
 		userID = d.user.ID
 	}
@@ -315,7 +326,7 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 			return
 		}
 		req := provisionRequest(d, org, idp, id)
-		uid, err := h.cfg.Provisioner.Provision(ctx, req)
+		res, err := h.cfg.Provisioner.Provision(ctx, req)
 		switch {
 		case err != nil && d.action == ProvisionSync:
 			// The user exists; a stale profile does not stop the sign-in.
@@ -325,13 +336,16 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 			h.renderUpstreamProblem(w, f, org, msgPreparing, "")
 			return
 		case d.user == nil:
-			userID = uid // created
+			userID = res.UserID // created
+			generation = res.Generation
+		default:
+			generation = res.Generation
 		}
 		if err == nil {
 			h.federated(r, f, idp, d.action, userID)
 		}
 	}
-	u, ok := h.waitForUser(ctx, org.Name, idp, id.Subject, userID)
+	u, ok := h.waitForUser(ctx, org.Name, idp, id.Subject, userID, generation)
 	if !ok {
 		h.renderUpstreamProblem(w, f, org, msgPreparing, "")
 		return
@@ -350,18 +364,20 @@ func (h *Handler) upstreamIdentity(w http.ResponseWriter, r *http.Request, f *fl
 }
 
 // waitForUser returns the user once the snapshot serves it in org, linked
-// to subject at idp: at once for a known user, within ProvisionWait for one
-// just written or linked (the snapshot follows the API server a moment
-// later). Waiting for the link too, not only the user, keeps the next
-// sign-in from finding the user by email alone. The sign-in goes on right
-// away instead of asking the person to come back.
-func (h *Handler) waitForUser(ctx context.Context, org string, idp *snapshot.IdentityProvider, subject, userID string) (userView, bool) {
+// to subject at idp, at generation or later: at once for a known user,
+// within ProvisionWait for one just written, linked or synced (the snapshot
+// follows the API server a moment later). Waiting for the link too, not
+// only the user, keeps the next sign-in from finding the user by email
+// alone; waiting for the generation puts the synced profile and groups in
+// this sign-in's tokens. The sign-in goes on right away instead of asking
+// the person to come back.
+func (h *Handler) waitForUser(ctx context.Context, org string, idp *snapshot.IdentityProvider, subject, userID string, generation int64) (userView, bool) {
 	if userID == "" {
 		return userView{}, false
 	}
 	lookup := func() (userView, bool) {
 		u := h.cfg.Snapshots.Load().UserByFederatedIdentity(org, idp, subject)
-		if u == nil || u.ID != userID || u.Org == nil || u.Org.Name != org {
+		if u == nil || u.ID != userID || u.Org == nil || u.Org.Name != org || u.Generation < generation {
 			return userView{}, false
 		}
 		return toUserView(u)
@@ -434,6 +450,40 @@ func decideUpstreamUser(s *snapshot.Snapshot, org string, idp *snapshot.Identity
 	return upstreamDecision{action: ProvisionCreate}
 }
 
+// vouchedIdentity is id with email_verified taken back when another
+// provider is the authority for the email's domain: the one the
+// organization signing in, or the organization holding the domain, routes
+// the domain to (spec.domains, home-realm discovery). That provider signs
+// in everyone with an address there, so only its word that the address is
+// verified counts. Without this, any other provider of the organization
+// (a partners' or social login) could claim a colleague's address,
+// verified, and be linked to the colleague's account, or put it verified
+// into a new user's tokens.
+func vouchedIdentity(s *snapshot.Snapshot, org string, idp *snapshot.IdentityProvider, id connector.Identity) connector.Identity {
+	if id.EmailVerified && domainRoutedElsewhere(s, org, idp, id.Email) {
+		id.EmailVerified = false
+	}
+	return id
+}
+
+// domainRoutedElsewhere reports whether email's domain routes to a provider
+// other than idp, in org or in the organization holding the domain.
+func domainRoutedElsewhere(s *snapshot.Snapshot, org string, idp *snapshot.IdentityProvider, email string) bool {
+	d := rules.EmailDomain(email)
+	if d == "" {
+		return false
+	}
+	for _, o := range []*snapshot.Org{s.Org(org), s.OrgByDomain(d)} {
+		if o == nil {
+			continue
+		}
+		if r := o.IdentityProviderForDomain(d); r != nil && (r.Namespace != idp.Namespace || r.Name != idp.Name || r.UID != idp.UID) {
+			return true
+		}
+	}
+	return false
+}
+
 // linkedAt reports whether u is linked to an account at idp already.
 func linkedAt(u *snapshot.User, idp *snapshot.IdentityProvider) bool {
 	owner := ""
@@ -468,7 +518,34 @@ func profileDiffers(u *snapshot.User, id connector.Identity) bool {
 	return (id.Email != "" && !strings.EqualFold(id.Email, u.Email)) ||
 		(id.Name != "" && id.Name != u.DisplayName) ||
 		(id.GivenName != "" && id.GivenName != u.GivenName) ||
-		(id.FamilyName != "" && id.FamilyName != u.FamilyName)
+		(id.FamilyName != "" && id.FamilyName != u.FamilyName) ||
+		groupsDiffer(u, id.Groups)
+}
+
+// groupsDiffer reports whether the provider's groups may differ from the
+// user's. u.Groups is the groups claim, which rules.TokenGroups has
+// filtered, so a group the rule drops looks like a difference on every
+// sign-in: the write path then finds nothing to change and writes nothing.
+// No groups sent means nothing to compare (the claim may be absent).
+func groupsDiffer(u *snapshot.User, upstream []string) bool {
+	if len(upstream) == 0 {
+		return false
+	}
+	admin := ""
+	if u.Org != nil && u.Admin {
+		admin = rules.AdminGroup(u.Org.Name)
+	}
+	for _, g := range upstream {
+		if !rules.ReservedGroup(g) && !slices.Contains(u.Groups, g) {
+			return true
+		}
+	}
+	for _, g := range u.Groups {
+		if g != admin && !slices.Contains(upstream, g) {
+			return true
+		}
+	}
+	return false
 }
 
 func provisionRequest(d upstreamDecision, org orgView, idp *snapshot.IdentityProvider, id connector.Identity) ProvisionRequest {

@@ -80,6 +80,13 @@ type networkError struct{ url, text string }
 // or disabled for the page.
 func newChrome(javaScript bool) *chrome {
 	GinkgoHelper()
+	return newChromeWith(javaScript)
+}
+
+// newChromeWith is newChrome with more allocator options (for example a
+// test certificate to trust).
+func newChromeWith(javaScript bool, extra ...chromedp.ExecAllocatorOption) *chrome {
+	GinkgoHelper()
 	path := requireChromium()
 	// Only the flags this project allows; chromedp adds the DevTools port.
 	opts := []chromedp.ExecAllocatorOption{
@@ -94,6 +101,7 @@ func newChrome(javaScript bool) *chrome {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(GinkgoT().TempDir()),
 	}
+	opts = append(opts, extra...)
 	life, lifeCancel := context.WithTimeout(context.Background(), chromeLifetime)
 	allocCtx, allocCancel := chromedp.NewExecAllocator(life, opts...)
 	tab, tabCancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(GinkgoWriter.Printf))

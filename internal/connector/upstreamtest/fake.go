@@ -75,7 +75,14 @@ type Fake struct {
 
 	// hits counts requests per path.
 	hits sync.Map // path -> *atomic.Int64
+	// busy is the time spent answering requests, in nanoseconds.
+	busy atomic.Int64
 }
+
+// Busy is the total time the Fake has spent answering requests: the
+// upstream's own share of a sign-in, which benchmarks of Orgkeeper's
+// share subtract.
+func (f *Fake) Busy() time.Duration { return time.Duration(f.busy.Load()) }
 
 // Fake's client credentials, as in IdentityProvider.
 const (
@@ -215,6 +222,8 @@ func SignES256(key *ecdsa.PrivateKey, kid string, payload []byte) string {
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() { f.busy.Add(int64(time.Since(start))) }()
 	v, _ := f.hits.LoadOrStore(r.URL.Path, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
 	f.mu.Lock()

@@ -7,6 +7,7 @@
 package orgkeeperidp
 
 import (
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -54,14 +55,32 @@ func (u User) Email() string { return u.Name + "@" + Domain }
 // Provider is Orgkeeper's issuer running as an upstream provider.
 type Provider struct {
 	// URL is the issuer.
-	URL  string
-	keys atomic.Pointer[keys.KeySet]
+	URL string
+	// Certificate is the https upstream's certificate (NewTLS), nil on
+	// plain http. It is httptest's test certificate, the same as
+	// upstreamtest.NewTLSFake's, so a client that trusts one trusts both.
+	Certificate *x509.Certificate
+	keys        atomic.Pointer[keys.KeySet]
 }
 
 // New starts the upstream on 127.0.0.1 with users, and the
 // application ClientID whose one redirect URI is redirectURI. It stops at
 // the end of the test.
 func New(t testing.TB, redirectURI string, users ...User) *Provider {
+	t.Helper()
+	return start(t, false, redirectURI, users)
+}
+
+// NewTLS is New on https, for tests that go through the snapshot, which
+// serves https providers only, and for browsers, which keep the two
+// issuers' cookies apart by their names (secure cookies have the __Host-
+// prefix).
+func NewTLS(t testing.TB, redirectURI string, users ...User) *Provider {
+	t.Helper()
+	return start(t, true, redirectURI, users)
+}
+
+func start(t testing.TB, tls bool, redirectURI string, users []User) *Provider {
 	t.Helper()
 	objects := []any{
 		st.Org(Org, st.WithDomains(Domain)),
@@ -84,7 +103,13 @@ func New(t testing.TB, redirectURI string, users ...User) *Provider {
 	u := &Provider{}
 	u.RotateKeys(t)
 	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	if tls {
+		srv.StartTLS()
+		u.Certificate = srv.Certificate()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	u.URL = srv.URL
 	s, err := server.New(server.Config{Issuer: srv.URL, Snapshots: snaps, Keys: u})
