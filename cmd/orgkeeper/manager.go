@@ -53,6 +53,8 @@ type managerFlags struct {
 	maxConcurrentReconciles int
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
+	shutdownDelay           time.Duration
+	shutdownTimeout         time.Duration
 	server                  serverFlags
 	sessions                sessionFlags
 	log                     zap.Options
@@ -81,8 +83,14 @@ With --issuer-url it also serves the OIDC issuer and login pages on
 --http-addr, on every replica.
 
 Probes: GET /healthz and /readyz on --health-addr (ready once the caches are
-synced and, with the issuer on, it has its first snapshot and signing keys). Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get
-the non-resource URL /metrics.`,
+synced and, with the issuer on, it has its first snapshot and signing keys).
+Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get the
+non-resource URL /metrics.
+
+On SIGTERM (or SIGINT) /readyz fails at once; the issuer keeps serving for
+--shutdown-delay, then stops accepting connections and lets the requests in
+flight finish within --shutdown-timeout before the process exits. A second
+signal exits at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			setupLogging(&fl.log)
@@ -102,6 +110,10 @@ the non-resource URL /metrics.`,
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
+	f.DurationVar(&fl.shutdownDelay, "shutdown-delay", app.DefaultShutdownDelay,
+		"on SIGTERM, how long the issuer keeps serving with /readyz failing before it stops accepting connections, so that load balancers stop sending it requests first")
+	f.DurationVar(&fl.shutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout,
+		"on SIGTERM, how long requests in flight may take to finish once the issuer stops accepting connections; then they are cut off. The pod's termination grace period must exceed --shutdown-delay plus this")
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
@@ -139,6 +151,9 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ClientIP:    proxies.ClientIP,
 		Sessions:    sessions,
 		Log:         ctrl.Log.WithName("oidc"),
+
+		ShutdownDelay:   fl.shutdownDelay,
+		ShutdownTimeout: fl.shutdownTimeout,
 	})
 	if err != nil {
 		return err

@@ -67,8 +67,28 @@ type Settings struct {
 	// the connector's defaults (https providers only); orgkeeper dev and
 	// tests pass one that allows loopback http or trusts a test CA.
 	Connectors *connector.Registry
+	// ShutdownDelay is how long the issuer keeps serving after the stop
+	// signal while readiness already fails, so that load balancers stop
+	// sending it requests before it stops accepting them. Zero stops
+	// accepting at once (dev, tests).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds how long requests in flight may take to finish
+	// once the issuer stops accepting; zero means
+	// server.DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
+}
+
+// gracePeriod is how long the manager may take to stop: the issuer's delay
+// and timeout, plus the write queue's drain and the reconcilers' last passes,
+// which run alongside.
+func (s Settings) gracePeriod() time.Duration {
+	timeout := s.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = server.DefaultShutdownTimeout
+	}
+	return s.ShutdownDelay + timeout + 10*time.Second
 }
 
 // NewScheme knows the Kubernetes kinds and Orgkeeper's.
@@ -110,6 +130,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       s.Controller.SystemNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptr.To(s.gracePeriod()),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the manager: %w", err)
@@ -167,6 +188,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Connectors:  s.Connectors,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
+		// How long the requests in flight get once the drain's delay
+		// is over.
+		ShutdownTimeout: s.ShutdownTimeout,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -174,10 +198,14 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if _, err := srv.Listen(); err != nil {
 		return nil, nil, err
 	}
-	if err := mgr.Add(srv); err != nil {
+	drained := &drain{server: srv, delay: s.ShutdownDelay, log: s.Log}
+	if err := mgr.Add(drained); err != nil {
 		return nil, nil, err
 	}
 	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("shutdown", drained.Ready); err != nil {
 		return nil, nil, err
 	}
 	if p, ok := s.Sessions.(pinger); ok {
