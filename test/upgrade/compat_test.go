@@ -185,3 +185,36 @@ func removeFirstEnumValue(s *apiextensionsv1.JSONSchemaProps, path string, where
 		}
 	}
 }
+
+func TestLostNamesWhatAnObjectNoLongerHas(t *testing.T) {
+	was := map[string]any{
+		"metadata": map[string]any{"name": "acme", "resourceVersion": "1", "labels": map[string]any{"team": "a"}},
+		"spec":     map[string]any{"displayName": "ACME", "domains": []any{"acme.example"}, "branding": map[string]any{"primaryColor": "#D2281E"}},
+	}
+	for _, tc := range []struct {
+		name string
+		is   map[string]any
+		want []string
+	}{
+		{"the same object with a new resourceVersion and a new defaulted field loses nothing", map[string]any{
+			"metadata": map[string]any{"name": "acme", "resourceVersion": "2", "labels": map[string]any{"team": "a"}},
+			"spec":     map[string]any{"displayName": "ACME", "domains": []any{"acme.example"}, "branding": map[string]any{"primaryColor": "#D2281E"}, "new": true},
+		}, nil},
+		{"a pruned nested field and a changed list are both named", map[string]any{
+			"metadata": map[string]any{"name": "acme", "labels": map[string]any{"team": "a"}},
+			"spec":     map[string]any{"displayName": "ACME", "domains": []any{}, "branding": map[string]any{}},
+		}, []string{".spec.domains", ".spec.branding.primaryColor"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := strings.Join(lost(was, tc.is, ""), "\n")
+			if tc.want == nil && got != "" {
+				t.Errorf("want no loss, got %s", got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("want %s named, got %q", w, got)
+				}
+			}
+		})
+	}
+}
