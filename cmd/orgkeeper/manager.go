@@ -48,6 +48,9 @@ type managerFlags struct {
 	kubeconfig              string
 	systemNamespace         string
 	leaderElect             bool
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	metricsAddr             string
 	healthAddr              string
 	maxConcurrentReconciles int
@@ -105,6 +108,12 @@ signal exits at once.`,
 		"namespace of the operator, the root Organization, signing keys and users' credentials")
 	f.BoolVar(&fl.leaderElect, "leader-elect", false,
 		"elect one leader among replicas to run the reconcilers (Lease "+app.LeaderElectionID+" in the system namespace)")
+	f.DurationVar(&fl.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"how long a standby replica waits after the leader's last renewal before it takes over")
+	f.DurationVar(&fl.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"how long the leader keeps trying to renew before it gives up leading (shorter than the lease duration)")
+	f.DurationVar(&fl.retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"how often replicas try to acquire or renew the lease")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":8443", `address to serve Prometheus metrics on over HTTPS; "0" disables`)
 	f.StringVar(&fl.healthAddr, "health-addr", ":8081", `address to serve /healthz and /readyz on; "0" disables`)
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
@@ -141,17 +150,19 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 		},
-		LeaderElect: fl.leaderElect,
-		MetricsAddr: fl.metricsAddr,
-		HealthAddr:  fl.healthAddr,
-		Issuer:      fl.server.issuerURL,
-		HTTPAddr:    fl.server.httpAddr,
-		TLSCertFile: fl.server.tlsCertFile,
-		TLSKeyFile:  fl.server.tlsKeyFile,
-		ClientIP:    proxies.ClientIP,
-		Sessions:    sessions,
-		Log:         ctrl.Log.WithName("oidc"),
-
+		LeaderElect:     fl.leaderElect,
+		LeaseDuration:   fl.leaseDuration,
+		RenewDeadline:   fl.renewDeadline,
+		RetryPeriod:     fl.retryPeriod,
+		MetricsAddr:     fl.metricsAddr,
+		HealthAddr:      fl.healthAddr,
+		Issuer:          fl.server.issuerURL,
+		HTTPAddr:        fl.server.httpAddr,
+		TLSCertFile:     fl.server.tlsCertFile,
+		TLSKeyFile:      fl.server.tlsKeyFile,
+		ClientIP:        proxies.ClientIP,
+		Sessions:        sessions,
+		Log:             ctrl.Log.WithName("oidc"),
 		ShutdownDelay:   fl.shutdownDelay,
 		ShutdownTimeout: fl.shutdownTimeout,
 	})

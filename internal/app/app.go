@@ -42,6 +42,11 @@ const LeaderElectionID = "orgkeeper-leader"
 type Settings struct {
 	Controller  controller.Options
 	LeaderElect bool
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means controller-runtime's defaults (15s, 10s, 2s). A standby
+	// replica takes over at most LeaseDuration (plus RetryPeriod) after the
+	// leader stopped renewing.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MetricsAddr and HealthAddr: "0" disables.
 	MetricsAddr string
 	HealthAddr  string
@@ -131,6 +136,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		LeaderElectionNamespace:       s.Controller.SystemNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       ptr.To(s.gracePeriod()),
+		LeaseDuration:                 positive(s.LeaseDuration),
+		RenewDeadline:                 positive(s.RenewDeadline),
+		RetryPeriod:                   positive(s.RetryPeriod),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the manager: %w", err)
@@ -220,6 +228,14 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		}
 	}
 	return mgr, srv, nil
+}
+
+// positive is &d, or nil (the default) when d is not positive.
+func positive(d time.Duration) *time.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return &d
 }
 
 // pinger is a session store that can check its connection (redisstore).
