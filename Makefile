@@ -43,6 +43,14 @@ chart: manifests ## Copy the CRDs, RBAC and admission policy from config/ into t
 	cp config/rbac/org_admin_role.yaml $(CHART_DIR)/files/org-admin-role.yaml
 	cp config/policy/org_admin_limits.yaml $(CHART_DIR)/files/org-admin-limits.yaml
 
+# The upgrade test (test/upgrade) upgrades from the CRDs and samples of an
+# earlier commit, copied into test/upgrade/testdata/<commit>/ so that it needs
+# no git history. Add a release to upgrade from: make upgrade-testdata REV=<commit>.
+.PHONY: upgrade-testdata
+upgrade-testdata: ## Copy the CRDs and samples of commit REV into test/upgrade/testdata/<REV>/ for the upgrade test.
+	@test -n "$(REV)" || { echo "usage: make upgrade-testdata REV=<commit>"; exit 1; }
+	hack/upgrade-testdata.sh "$(REV)"
+
 .PHONY: verify-generated
 verify-generated: generate manifests docs chart ## Fail when generated files (code, CRDs, RBAC, API reference, chart copies) are stale.
 	@if [ -n "$$(git status --porcelain -- api config docs/reference $(CHART_DIR))" ]; then \

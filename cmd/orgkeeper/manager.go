@@ -48,6 +48,9 @@ type managerFlags struct {
 	kubeconfig              string
 	systemNamespace         string
 	leaderElect             bool
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	metricsAddr             string
 	metricsMaxOrgs          int
 	metricsMaxClients       int
@@ -55,6 +58,8 @@ type managerFlags struct {
 	maxConcurrentReconciles int
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
+	shutdownDelay           time.Duration
+	shutdownTimeout         time.Duration
 	server                  serverFlags
 	sessions                sessionFlags
 	log                     zap.Options
@@ -83,8 +88,14 @@ With --issuer-url it also serves the OIDC issuer and login pages on
 --http-addr, on every replica.
 
 Probes: GET /healthz and /readyz on --health-addr (ready once the caches are
-synced and, with the issuer on, it has its first snapshot and signing keys). Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get
-the non-resource URL /metrics.`,
+synced and, with the issuer on, it has its first snapshot and signing keys).
+Metrics: HTTPS on --metrics-addr, for callers allowed by RBAC to get the
+non-resource URL /metrics.
+
+On SIGTERM (or SIGINT) /readyz fails at once; the issuer keeps serving for
+--shutdown-delay, then stops accepting connections and lets the requests in
+flight finish within --shutdown-timeout before the process exits. A second
+signal exits at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			setupLogging(&fl.log)
@@ -99,6 +110,12 @@ the non-resource URL /metrics.`,
 		"namespace of the operator, the root Organization, signing keys and users' credentials")
 	f.BoolVar(&fl.leaderElect, "leader-elect", false,
 		"elect one leader among replicas to run the reconcilers (Lease "+app.LeaderElectionID+" in the system namespace)")
+	f.DurationVar(&fl.leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"how long a standby replica waits after the leader's last renewal before it takes over")
+	f.DurationVar(&fl.renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"how long the leader keeps trying to renew before it gives up leading (shorter than the lease duration)")
+	f.DurationVar(&fl.retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"how often replicas try to acquire or renew the lease")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":8443", `address to serve Prometheus metrics on over HTTPS; "0" disables`)
 	f.IntVar(&fl.metricsMaxOrgs, "metrics-max-organizations", 100,
 		"distinct organizations (and identity providers) that get their own metric series; later ones are counted as \"other\". 0: none")
@@ -108,6 +125,10 @@ the non-resource URL /metrics.`,
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
+	f.DurationVar(&fl.shutdownDelay, "shutdown-delay", app.DefaultShutdownDelay,
+		"on SIGTERM, how long the issuer keeps serving with /readyz failing before it stops accepting connections, so that load balancers stop sending it requests first")
+	f.DurationVar(&fl.shutdownTimeout, "shutdown-timeout", app.DefaultShutdownTimeout,
+		"on SIGTERM, how long requests in flight may take to finish once the issuer stops accepting connections; then they are cut off. The pod's termination grace period must exceed --shutdown-delay plus this")
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
 	addLogFlags(cmd, &fl.log)
@@ -135,17 +156,22 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 		},
-		LeaderElect: fl.leaderElect,
-		MetricsAddr: fl.metricsAddr,
-		Metrics:     app.MetricsSettings{MaxOrganizations: labelCap(fl.metricsMaxOrgs), MaxClients: labelCap(fl.metricsMaxClients)},
-		HealthAddr:  fl.healthAddr,
-		Issuer:      fl.server.issuerURL,
-		HTTPAddr:    fl.server.httpAddr,
-		TLSCertFile: fl.server.tlsCertFile,
-		TLSKeyFile:  fl.server.tlsKeyFile,
-		ClientIP:    proxies.ClientIP,
-		Sessions:    sessions,
-		Log:         ctrl.Log.WithName("oidc"),
+		LeaderElect:     fl.leaderElect,
+		LeaseDuration:   fl.leaseDuration,
+		RenewDeadline:   fl.renewDeadline,
+		RetryPeriod:     fl.retryPeriod,
+		MetricsAddr:     fl.metricsAddr,
+		Metrics:         app.MetricsSettings{MaxOrganizations: labelCap(fl.metricsMaxOrgs), MaxClients: labelCap(fl.metricsMaxClients)},
+		HealthAddr:      fl.healthAddr,
+		Issuer:          fl.server.issuerURL,
+		HTTPAddr:        fl.server.httpAddr,
+		TLSCertFile:     fl.server.tlsCertFile,
+		TLSKeyFile:      fl.server.tlsKeyFile,
+		ClientIP:        proxies.ClientIP,
+		Sessions:        sessions,
+		Log:             ctrl.Log.WithName("oidc"),
+		ShutdownDelay:   fl.shutdownDelay,
+		ShutdownTimeout: fl.shutdownTimeout,
 	})
 	if err != nil {
 		return err

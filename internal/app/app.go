@@ -47,6 +47,11 @@ const LeaderElectionID = "orgkeeper-leader"
 type Settings struct {
 	Controller  controller.Options
 	LeaderElect bool
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means controller-runtime's defaults (15s, 10s, 2s). A standby
+	// replica takes over at most LeaseDuration (plus RetryPeriod) after the
+	// leader stopped renewing.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MetricsAddr and HealthAddr: "0" disables.
 	MetricsAddr string
 	HealthAddr  string
@@ -72,6 +77,15 @@ type Settings struct {
 	// the connector's defaults (https providers only); orgkeeper dev and
 	// tests pass one that allows loopback http or trusts a test CA.
 	Connectors *connector.Registry
+	// ShutdownDelay is how long the issuer keeps serving after the stop
+	// signal while readiness already fails, so that load balancers stop
+	// sending it requests before it stops accepting them. Zero stops
+	// accepting at once (dev, tests).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds how long requests in flight may take to finish
+	// once the issuer stops accepting; zero means
+	// server.DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 	// Metrics bounds and places Orgkeeper's own metrics.
@@ -108,6 +122,17 @@ func (m MetricsSettings) options() telemetry.Options {
 		reg = ctrlmetrics.Registry
 	}
 	return telemetry.Options{Registerer: reg, MaxOrganizations: limit(m.MaxOrganizations), MaxClients: limit(m.MaxClients)}
+}
+
+// gracePeriod is how long the manager may take to stop: the issuer's delay
+// and timeout, plus the write queue's drain and the reconcilers' last passes,
+// which run alongside.
+func (s Settings) gracePeriod() time.Duration {
+	timeout := s.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = server.DefaultShutdownTimeout
+	}
+	return s.ShutdownDelay + timeout + 10*time.Second
 }
 
 // NewScheme knows the Kubernetes kinds and Orgkeeper's.
@@ -163,6 +188,10 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       s.Controller.SystemNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       ptr.To(s.gracePeriod()),
+		LeaseDuration:                 positive(s.LeaseDuration),
+		RenewDeadline:                 positive(s.RenewDeadline),
+		RetryPeriod:                   positive(s.RetryPeriod),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the manager: %w", err)
@@ -224,6 +253,9 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Audit:       auditSink,
 		// "" when the server makes its own memory store.
 		SessionStoreName: sessionStoreName(s.Sessions),
+		// How long the requests in flight get once the drain's delay
+		// is over.
+		ShutdownTimeout: s.ShutdownTimeout,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -231,10 +263,14 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if _, err := srv.Listen(); err != nil {
 		return nil, nil, err
 	}
-	if err := mgr.Add(srv); err != nil {
+	drained := &drain{server: srv, delay: s.ShutdownDelay, log: s.Log}
+	if err := mgr.Add(drained); err != nil {
 		return nil, nil, err
 	}
 	if err := mgr.AddReadyzCheck("issuer", srv.Ready); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("shutdown", drained.Ready); err != nil {
 		return nil, nil, err
 	}
 	if p, ok := s.Sessions.(pinger); ok {
@@ -262,6 +298,14 @@ func sessionStoreName(s session.Store) string {
 		return "redis"
 	}
 	return "custom"
+}
+
+// positive is &d, or nil (the default) when d is not positive.
+func positive(d time.Duration) *time.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return &d
 }
 
 // pinger is a session store that can check its connection (redisstore).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -37,6 +38,10 @@ type Options struct {
 	// namespace and garbage-collector controllers, so deleted namespaces go
 	// away and owned objects follow their owners.
 	WithControllerManager bool
+	// CRDs replaces the CRDs that Start installs; nil means the embedded
+	// ones of this build. The upgrade test starts with an earlier
+	// release's CRDs.
+	CRDs []*apiextensionsv1.CustomResourceDefinition
 	// StartTimeout bounds the start of each component. Default 60s.
 	StartTimeout time.Duration
 	// Log receives progress messages. Default: discarded.
@@ -99,9 +104,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	crds, err := config.CRDs()
-	if err != nil {
-		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+	crds := opts.CRDs
+	if crds == nil {
+		if crds, err = config.CRDs(); err != nil {
+			return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+		}
 	}
 	etcdLog, err := e.openLog(etcdBinary)
 	if err != nil {

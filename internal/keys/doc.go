@@ -13,15 +13,26 @@
 //
 // # Rotation and overlap
 //
-// Each algorithm has a current key, which signs, and at most one previous key,
-// which is only published so that tokens it signed keep verifying. When the
-// current key is at least one period old, Rotate makes a new current key and
-// the old current key becomes the previous one, replacing (dropping) the key
-// that was previous before. On a regular schedule a key therefore signs for
-// one period and is published for one more: it is dropped once it is 2*period
-// old. The key just retired is always kept for a full period, even when
-// rotation was overdue (the operator was down), because other replicas may
-// have signed with it until a moment ago.
+// Each algorithm has a current key, which signs, at most one previous key and
+// one next key, which are only published. When the current key is at least
+// one period old, Rotate makes the next key current, the old current key the
+// previous one (dropping the key that was previous before) and a new next
+// key. On a regular schedule a key is therefore published for one period
+// before it signs, signs for one period, and is published for one more: it
+// is dropped once it is 3*period old.
+//
+// Both overlaps exist for replicas. The previous key is kept for a full
+// period, even when rotation was overdue (the operator was down), because
+// other replicas may have signed with it until a moment ago. The next key is
+// published ahead because replicas load a rotated Secret at slightly
+// different moments: a token that a replica which has loaded it signs with
+// the new current key must verify against the JWKS of a replica which has
+// not, and that JWKS has listed the key (as next) for a period already.
+//
+// Next keys are kept under their own index in the Secret (NextIndexKey), so
+// that an earlier release, which reads only IndexKey, still loads a Secret
+// written by this one; a set loaded from a Secret without next keys gets
+// them at the next Rotate.
 //
 // Key IDs are RFC 7638 JWK thumbprints (SHA-256, base64url), so the same key
 // always has the same ID and a Secret cannot claim a wrong one.

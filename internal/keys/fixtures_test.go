@@ -61,13 +61,14 @@ func fixtureKey(t testing.TB, alg jose.SignatureAlgorithm, n int, created time.T
 	return k
 }
 
-// fullSet has, for both algorithms, a previous key (pool 0) created at t0 and
-// a current key (pool 1) created at t0+period.
+// fullSet has, for both algorithms, a previous key (pool 0) created at t0, a
+// current key (pool 1) created at t0+period and a next key (pool 2) created
+// at t0+period.
 func fullSet(t testing.TB, period time.Duration) *KeySet {
 	t.Helper()
 	s, err := NewKeySetFromPairs(ES256, map[jose.SignatureAlgorithm]Pair{
-		ES256: {Current: fixtureKey(t, ES256, 1, t0.Add(period)), Previous: fixtureKey(t, ES256, 0, t0)},
-		RS256: {Current: fixtureKey(t, RS256, 1, t0.Add(period)), Previous: fixtureKey(t, RS256, 0, t0)},
+		ES256: {Current: fixtureKey(t, ES256, 1, t0.Add(period)), Previous: fixtureKey(t, ES256, 0, t0), Next: fixtureKey(t, ES256, 2, t0.Add(period))},
+		RS256: {Current: fixtureKey(t, RS256, 1, t0.Add(period)), Previous: fixtureKey(t, RS256, 0, t0), Next: fixtureKey(t, RS256, 2, t0.Add(period))},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,14 @@ type Key struct {
 	private crypto.Signer
 }
 
+// since returns the key with its creation time set to t: a next key that
+// becomes current counts its age from then.
+func (k *Key) since(t time.Time) *Key {
+	c := *k
+	c.created = t.UTC()
+	return &c
+}
+
 // Generate makes a new key for alg (ES256 or RS256) from crypto/rand.
 func Generate(alg jose.SignatureAlgorithm, created time.Time) (*Key, error) {
 	var (

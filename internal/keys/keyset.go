@@ -17,9 +17,14 @@ type Pair struct {
 	// Previous was current before the last rotation; it is only published.
 	// Nil when there is none.
 	Previous *Key
+	// Next becomes current at the next rotation; until then it is only
+	// published, so that every replica's JWKS already holds the key that
+	// a replica which has loaded the rotated set signs with. Nil in sets
+	// written before next keys existed; Rotate adds one.
+	Next *Key
 }
 
-// KeySet is the current and previous key of each algorithm, and which
+// KeySet is the current, previous and next key of each algorithm, and which
 // algorithm signs by default. It is immutable: Rotate returns a new set. A nil
 // *KeySet (nothing loaded yet) has no keys, and its SigningKey is an error.
 type KeySet struct {
@@ -46,13 +51,16 @@ func NewKeySetFromPairs(defaultAlg jose.SignatureAlgorithm, pairs map[jose.Signa
 		if p.Current == nil {
 			return nil, fmt.Errorf("keys: %s has no current key", alg)
 		}
-		for _, k := range []*Key{p.Current, p.Previous} {
+		for _, k := range []*Key{p.Current, p.Previous, p.Next} {
 			if k != nil && k.alg != alg {
 				return nil, fmt.Errorf("keys: key %s is %s, listed under %s", k.id, k.alg, alg)
 			}
 		}
 		if p.Previous != nil && p.Previous.id == p.Current.id {
 			return nil, fmt.Errorf("keys: %s key %s is both current and previous", alg, p.Current.id)
+		}
+		if p.Next != nil && (p.Next.id == p.Current.id || (p.Previous != nil && p.Next.id == p.Previous.id)) {
+			return nil, fmt.Errorf("keys: %s key %s is next and also current or previous", alg, p.Next.id)
 		}
 		s.pairs[alg] = p
 	}
@@ -79,21 +87,23 @@ func (s *KeySet) Pair(alg jose.SignatureAlgorithm) (Pair, bool) {
 	return p, ok
 }
 
-// Keys returns every key, the default algorithm first, current before
-// previous within an algorithm.
+// Keys returns every key, the default algorithm first, then within an
+// algorithm current, previous and next.
 func (s *KeySet) Keys() []*Key {
 	var out []*Key
 	for _, alg := range s.SignatureAlgorithms() {
 		p := s.pairs[alg]
 		out = append(out, p.Current)
-		if p.Previous != nil {
-			out = append(out, p.Previous)
+		for _, k := range []*Key{p.Previous, p.Next} {
+			if k != nil {
+				out = append(out, k)
+			}
 		}
 	}
 	return out
 }
 
-// Key returns the key with this ID, current or previous.
+// Key returns the key with this ID, current, previous or next.
 func (s *KeySet) Key(id string) (*Key, bool) {
 	for _, k := range s.Keys() {
 		if k.id == id {
@@ -131,8 +141,8 @@ func (s *KeySet) SigningKey() (op.SigningKey, error) {
 	return p.Current.SigningKey(), nil
 }
 
-// PublicKeys returns the public half of every key, current and previous, of
-// every algorithm, for op.Storage.KeySet.
+// PublicKeys returns the public half of every key, current, previous and
+// next, of every algorithm, for op.Storage.KeySet.
 func (s *KeySet) PublicKeys() []op.Key {
 	keys := s.Keys()
 	out := make([]op.Key, len(keys))
@@ -153,12 +163,13 @@ func (s *KeySet) JWKS() jose.JSONWebKeySet {
 }
 
 // NextRotation is when Rotate will next change the set: the earliest time a
-// current key becomes period old. The reconciler requeues for then.
+// current key becomes period old, or now (the zero time) when an algorithm
+// lacks a current or next key. The reconciler requeues for then.
 func (s *KeySet) NextRotation(period time.Duration) time.Time {
 	var next time.Time
 	for _, alg := range Algorithms() {
 		p, ok := s.Pair(alg)
-		if !ok {
+		if !ok || p.Next == nil {
 			return time.Time{} // incomplete: rotate now
 		}
 		if at := p.Current.created.Add(period); next.IsZero() || at.Before(next) {
@@ -170,12 +181,18 @@ func (s *KeySet) NextRotation(period time.Duration) time.Time {
 
 // Rotate returns the set to use at now, and whether it differs from set:
 //
-//   - an algorithm without a current key gets one (a nil set gets a key for
-//     every algorithm, with DefaultAlgorithm as the default);
-//   - a current key at least period old is replaced by a new one and becomes
-//     the previous key, dropping the one that was previous before.
+//   - an algorithm without a current key gets one, and a next key (a nil set
+//     gets both for every algorithm, with DefaultAlgorithm as the default);
+//   - a current key at least period old becomes the previous key, dropping
+//     the one that was previous before; the next key becomes current (from
+//     now on, for the age that decides its rotation) and a new next key is
+//     made;
+//   - an algorithm without a next key (a set written before next keys
+//     existed) gets one.
 //
-// Otherwise it returns set itself and false. set is never modified.
+// So a key is published for a period before it signs, signs for a period,
+// and is published for one more period after. Otherwise it returns set
+// itself and false. set is never modified.
 func Rotate(set *KeySet, now time.Time, period time.Duration) (*KeySet, bool, error) {
 	if period <= 0 {
 		return nil, false, fmt.Errorf("keys: rotation period must be positive, got %s", period)
@@ -190,22 +207,31 @@ func Rotate(set *KeySet, now time.Time, period time.Duration) (*KeySet, bool, er
 		if set != nil {
 			p = set.pairs[alg]
 		}
+		var err error
 		switch {
 		case p.Current == nil:
-			k, err := Generate(alg, now)
-			if err != nil {
+			if p.Current, err = Generate(alg, now); err != nil {
 				return nil, false, err
 			}
-			p.Current = k
-			changed = true
+			p.Next = nil // a lone next key without a current one is not trusted
 		case now.Sub(p.Current.created) >= period:
-			k, err := Generate(alg, now)
-			if err != nil {
-				return nil, false, err
+			promoted := p.Next
+			if promoted == nil {
+				// An overdue set from before next keys: nothing was
+				// published ahead, so this rotation works as it used to.
+				if promoted, err = Generate(alg, now); err != nil {
+					return nil, false, err
+				}
 			}
-			p = Pair{Current: k, Previous: p.Current}
-			changed = true
+			p = Pair{Current: promoted.since(now), Previous: p.Current}
+		case p.Next != nil:
+			next.pairs[alg] = p
+			continue
 		}
+		if p.Next, err = Generate(alg, now); err != nil {
+			return nil, false, err
+		}
+		changed = true
 		next.pairs[alg] = p
 	}
 	if !changed {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 func TestSecretDataRoundTrip(t *testing.T) {
@@ -23,12 +25,13 @@ func TestSecretDataRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantKeys := []string{"es256-current.pem", "es256-previous.pem", "keys.json", "rs256-current.pem", "rs256-previous.pem"}
+	wantKeys := []string{"es256-current.pem", "es256-next.pem", "es256-previous.pem", "keys-next.json", "keys.json",
+		"rs256-current.pem", "rs256-next.pem", "rs256-previous.pem"}
 	if got := slices.Sorted(maps.Keys(data)); !slices.Equal(got, wantKeys) {
 		t.Fatalf("data keys = %v, want %v", got, wantKeys)
 	}
 	for name, v := range data {
-		if name == IndexKey {
+		if name == IndexKey || name == NextIndexKey {
 			continue
 		}
 		if b, _ := pem.Decode(v); b == nil || b.Type != "PRIVATE KEY" {
@@ -51,6 +54,21 @@ func TestSecretDataRoundTrip(t *testing.T) {
 		}
 		sameKey(t, string(alg)+" current", pout.Current, pin.Current)
 		sameKey(t, string(alg)+" previous", pout.Previous, pin.Previous)
+		sameKey(t, string(alg)+" next", pout.Next, pin.Next)
+	}
+	// The main index lists no next key: a release from before next keys
+	// reads it and ignores keys-next.json.
+	if strings.Contains(string(data[IndexKey]), `"next"`) {
+		t.Fatalf("%s mentions the next keys:\n%s", IndexKey, data[IndexKey])
+	}
+	old := maps.Clone(data)
+	delete(old, NextIndexKey)
+	legacy, err := FromSecretData(old)
+	if err != nil {
+		t.Fatalf("a Secret without %s (written before next keys) does not load: %v", NextIndexKey, err)
+	}
+	if p, _ := legacy.Pair(ES256); p.Next != nil || p.Current.ID() != mustPair(t, in, ES256).Current.ID() {
+		t.Fatalf("a Secret without next keys loads as %+v", p)
 	}
 
 	again, err := out.SecretData()
@@ -60,6 +78,15 @@ func TestSecretDataRoundTrip(t *testing.T) {
 	if !maps.EqualFunc(data, again, func(a, b []byte) bool { return string(a) == string(b) }) {
 		t.Fatal("serialising a loaded set does not reproduce the same Secret data")
 	}
+}
+
+func mustPair(t *testing.T, s *KeySet, alg jose.SignatureAlgorithm) Pair {
+	t.Helper()
+	p, ok := s.Pair(alg)
+	if !ok {
+		t.Fatalf("no %s keys", alg)
+	}
+	return p
 }
 
 func sameKey(t *testing.T, what string, got, want *Key) {
@@ -166,7 +193,7 @@ func TestFromSecretDataRejectsBadData(t *testing.T) {
 		}), "RS256 has no current key"},
 		{"a default algorithm without keys", editIndex(func(i *index) {
 			i.Keys = slices.DeleteFunc(i.Keys, func(e indexEntry) bool { return e.Alg == "ES256" })
-		}), `default algorithm "ES256" has no current key`},
+		}), `ES256 has no current key`},
 		{"one key as both current and previous", func(d map[string][]byte) {
 			d["es256-previous.pem"] = d["es256-current.pem"]
 			editIndex(func(i *index) { entry(i, "es256-previous.pem").ID = es.Current.ID() })(d)

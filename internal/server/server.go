@@ -65,6 +65,10 @@ type Config struct {
 	// means the direct peer. Behind reverse proxies, use a
 	// clientip.Resolver built from --trusted-proxies.
 	ClientIP func(*http.Request) string
+	// ShutdownTimeout bounds how long requests in flight may take to
+	// finish once the server stops accepting connections; the connections
+	// still busy then are closed. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 	// Log receives server-side errors.
 	Log logr.Logger
 	// Metrics counts sign-ins, tokens, request latency and session store
@@ -78,6 +82,10 @@ type Config struct {
 	// endpoint; nil records none.
 	Audit audit.Sink
 }
+
+// DefaultShutdownTimeout is how long requests in flight get to finish when
+// the server stops, unless Config.ShutdownTimeout says otherwise.
+const DefaultShutdownTimeout = 15 * time.Second
 
 // The login pages confirm sign-out requests that carry no id_token_hint.
 var _ oidc.LogoutConfirmer = (*login.Handler)(nil)
@@ -330,10 +338,20 @@ func (s *Server) Start(ctx context.Context) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Shutdown closes the listener and idle connections at once, then
+		// waits for the requests in flight, each of which ends its
+		// connection when it is answered.
+		timeout := s.cfg.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = DefaultShutdownTimeout
+		}
+		shutdown, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := srv.Shutdown(shutdown); err != nil {
-			return err
+			// The bound passed: cut off what is still running, so that the
+			// process stops within its grace period.
+			s.cfg.Log.Info("requests still in flight when the shutdown timeout passed; closing their connections", "timeout", timeout.String())
+			_ = srv.Close()
 		}
 		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -169,6 +169,11 @@ func TestChartRefusesValuesThatCannotWork(t *testing.T) {
 			wantErr: []string{"/issuer/url"},
 		},
 		{
+			name:    "a shutdown delay that is not a duration is refused by the schema",
+			values:  "shutdown: {delay: soon}",
+			wantErr: []string{"/shutdown/delay"},
+		},
+		{
 			name:    "zero replicas are refused by the schema",
 			values:  "replicaCount: 0",
 			wantErr: []string{"replicaCount"},
@@ -293,6 +298,8 @@ issuer:
   tls: {secretName: login-tls}
   trustedProxies: [10.0.0.0/8, 192.168.0.0/16]
   keyRotationPeriod: 168h
+shutdown: {delay: 10s, timeout: 20s}
+terminationGracePeriodSeconds: 40
 ingress:
   enabled: true
   className: nginx
@@ -309,10 +316,15 @@ func TestIssuerValuesServeTLSFromTheSecretBehindAnIngressForTheIssuerHost(t *tes
 		"--tls-key-file=/etc/orgkeeper/tls/tls.key",
 		"--trusted-proxies=10.0.0.0/8,192.168.0.0/16",
 		"--key-rotation-period=168h",
+		"--shutdown-delay=10s",
+		"--shutdown-timeout=20s",
 	} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
 		}
+	}
+	if got := r.deployment(t).Spec.Template.Spec.TerminationGracePeriodSeconds; got == nil || *got != 40 {
+		t.Errorf("terminationGracePeriodSeconds = %v, want 40", got)
 	}
 	assertFileFlagsComeFromSecrets(t, r.deployment(t).Spec.Template.Spec, args, map[string][2]string{
 		"--tls-cert-file": {"login-tls", "tls.crt"},

@@ -68,6 +68,12 @@ install something that cannot work.
 {{- with .Values.issuer.keyRotationPeriod }}
 - {{ printf "--key-rotation-period=%s" . | quote }}
 {{- end }}
+{{- with .Values.shutdown.delay }}
+- {{ printf "--shutdown-delay=%s" . | quote }}
+{{- end }}
+{{- with .Values.shutdown.timeout }}
+- {{ printf "--shutdown-timeout=%s" . | quote }}
+{{- end }}
 {{- if eq .Values.sessionStore.type "redis" }}
 {{- with .Values.sessionStore.redis }}
 - --session-store=redis
