@@ -226,12 +226,16 @@ var _ = Describe("Organization", func() {
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
 			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = append(o.Spec.Admins, user("bob")) })
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
-			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme") }).Should(BeTrue())
+			Eventually(func() bool {
+				return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme")
+			}).Should(BeTrue())
 
 			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
-			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme") }).Should(BeFalse())
+			Eventually(func() bool {
+				return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme")
+			}).Should(BeFalse())
 			Expect(can(rules.KubeUser("r-acme", alice), nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
 		})
 
