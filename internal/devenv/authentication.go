@@ -33,3 +33,29 @@ func (e *Env) WriteExecKubeconfig(path, user string, exec *clientcmdapi.ExecConf
 	cfg.AuthInfos = map[string]*clientcmdapi.AuthInfo{user: {Exec: exec}}
 	return clientcmd.WriteToFile(cfg, path)
 }
+
+// PluginExec is the exec credential of the organization admins' kubeconfig:
+// kubectl-org login against issuer, trusting the CA in caFile. The plugin
+// is bin/kubectl-org next to the running binary when it exists (make dev
+// builds both), else kubectl-org on the PATH.
+func PluginExec(issuer, caFile string) *clientcmdapi.ExecConfig {
+	command := "kubectl-org"
+	if self, err := os.Executable(); err == nil {
+		if p := filepath.Join(filepath.Dir(self), "kubectl-org"); fileExists(p) {
+			command = p
+		}
+	}
+	return &clientcmdapi.ExecConfig{
+		APIVersion:      "client.authentication.k8s.io/v1",
+		Command:         command,
+		Args:            []string{"login", "--issuer-url=" + issuer, "--certificate-authority=" + caFile},
+		InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode,
+		InstallHint: "kubectl-org signs you in with your organization account; build it with make kubectl-org " +
+			"(bin/kubectl-org) and put it on your PATH",
+	}
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
