@@ -18,11 +18,14 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/config"
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
@@ -43,6 +46,7 @@ type world struct {
 	kubectl string
 	plugin  string
 	dir     string
+	c       client.Client
 }
 
 // kubectlBinary is the kubectl that `make kubectl` builds (next to the
@@ -113,6 +117,7 @@ func startWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.c = c
 	if err := devenv.EnsureNamespace(ctx, c, systemNamespace); err != nil {
 		t.Fatal(err)
 	}
@@ -170,14 +175,14 @@ func startWorld(t *testing.T) *world {
 
 // kubeconfig writes a kubeconfig whose user signs in with the plugin, with
 // its own token cache.
-func (w *world) kubeconfig(t *testing.T, name string) string {
+func (w *world) kubeconfig(t *testing.T, name string, extraArgs ...string) string {
 	t.Helper()
 	path := filepath.Join(w.dir, name+".kubeconfig")
 	err := w.env.WriteExecKubeconfig(path, "orgkeeper", &clientcmdapi.ExecConfig{
 		APIVersion: "client.authentication.k8s.io/v1",
 		Command:    w.plugin,
-		Args: []string{"login", "--issuer-url=" + w.issuer, "--certificate-authority=" + w.tls.CAFile,
-			"--cache-dir=" + filepath.Join(w.dir, name+"-cache"), "--no-browser", "--timeout=90s"},
+		Args: append([]string{"login", "--issuer-url=" + w.issuer, "--certificate-authority=" + w.tls.CAFile,
+			"--cache-dir=" + filepath.Join(w.dir, name+"-cache"), "--no-browser", "--timeout=90s"}, extraArgs...),
 		InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode,
 	})
 	if err != nil {
@@ -451,22 +456,65 @@ func TestKubectlSignsInWithTheOrganizationAccount(t *testing.T) {
 	}
 }
 
-// TestAnotherOrganizationsAdminIsRefused: gabe administers globex; his token
-// maps to names the operator bound only in globex.
-func TestAnotherOrganizationsAdminIsRefused(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a control plane")
-	}
+// TestOtherOrganizationsUsersAreRefused: gabe administers globex, and his
+// token maps to names the operator bound only in globex. A globex user whose
+// admin gave her acme-eu's admin's email and acme's admin group gets neither:
+// her Kubernetes user name carries her own organization, and the group is
+// not in her token.
+func TestOtherOrganizationsUsersAreRefused(t *testing.T) {
 	w := startWorld(t)
+	ctx := context.Background()
 	const gabe = "gabe@globex.example"
 	kc := w.kubeconfig(t, "gabe")
 	r := w.run(t, kc, w.browserSignIn(t, gabe), "get", "orgusers", "-n", "globex", "-o", "name")
-	if r.err != nil || !strings.Contains(r.stdout, "orguser.iam.orgkeeper.io/gabe") {
+	signInURL := r.signInURL
+	deadline := time.Now().Add(time.Minute)
+	for r.err != nil && strings.Contains(r.stderr, "provide credentials") && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		r = w.run(t, kc, nil, "get", "orgusers", "-n", "globex", "-o", "name")
+	}
+	if signInURL == "" || r.err != nil || !strings.Contains(r.stdout, "orguser.iam.orgkeeper.io/gabe") {
 		t.Fatalf("gabe lists globex's users: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
 	for _, ns := range []string{"acme", "acme-eu", "platform", systemNamespace} {
 		if r := w.run(t, kc, nil, "get", "orgusers", "-n", ns); r.err == nil {
 			t.Errorf("gabe lists users in %s: %s", ns, r.stdout)
+		}
+	}
+
+	// acme-eu names erin@eu.acme.example as its admin (config/samples).
+	const impostor = "erin@eu.acme.example"
+	const password = "globex impostor password 1"
+	if err := w.c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "imp-password"},
+		StringData: map[string]string{"password": password}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.c.Create(ctx, &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "imp"},
+		Spec: iamv1.OrgUserSpec{Email: impostor, Groups: []string{"acme-admins"},
+			InitialPasswordSecretRef: &iamv1.SecretKeyReference{Name: "imp-password", Key: "password"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := devenv.WaitUntil(ctx, time.Minute, func() error {
+		u := &iamv1.OrgUser{}
+		if err := w.c.Get(ctx, client.ObjectKey{Namespace: "globex", Name: "imp"}, u); err != nil {
+			return err
+		}
+		if !u.Status.PasswordSet {
+			return fmt.Errorf("no password yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.logins[impostor] = devenv.DemoLogin{Organization: "globex", Email: impostor, Password: password}
+	kc = w.kubeconfig(t, "impostor", "--organization=globex")
+	r = w.run(t, kc, w.browserSignIn(t, impostor), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+	if r.err != nil || !strings.HasPrefix(r.stdout, "orgkeeper:globex:erin@eu.acme.example ") || strings.Contains(r.stdout, "acme-admins") {
+		t.Fatalf("the impostor is %q (%v %s); want the globex user orgkeeper:globex:erin@eu.acme.example without acme-admins", r.stdout, r.err, r.stderr)
+	}
+	for _, ns := range []string{"acme", "acme-eu"} {
+		if r := w.run(t, kc, nil, "get", "orgusers", "-n", ns); r.err == nil || !strings.Contains(r.stderr, "forbidden") {
+			t.Errorf("the globex impostor lists users in %s: %v %s%s", ns, r.err, r.stdout, r.stderr)
 		}
 	}
 }
