@@ -403,6 +403,27 @@ func TestKubectlSignsInWithTheOrganizationAccount(t *testing.T) {
 		t.Fatalf("alice must not create Secrets in the root's namespace: %s", r.stdout)
 	}
 
+	// An expired ID token is renewed silently with the refresh token: no
+	// sign-in address, and the issuer's rotated refresh token is kept.
+	c := cache{dir: filepath.Join(w.dir, "alice-cache")}
+	key := cacheKey{Issuer: w.issuer, ClientID: "kubernetes"}
+	e, err := c.load(key)
+	if err != nil || e.RefreshToken == "" {
+		t.Fatalf("the cache holds no refresh token for alice: %v %+v", err, e)
+	}
+	oldRefresh, oldID := e.RefreshToken, e.IDToken
+	e.Expiry = time.Now().Add(-time.Minute)
+	if err := c.save(e); err != nil {
+		t.Fatal(err)
+	}
+	r = w.run(t, kc, nil, "get", "orgusers", "-n", "acme", "-o", "name")
+	if r.err != nil || r.signInURL != "" {
+		t.Fatalf("renewing alice's expired token: %v\n%s", r.err, r.stderr)
+	}
+	if e, err = c.load(key); err != nil || e.RefreshToken == oldRefresh || e.IDToken == oldID || !e.fresh(time.Now(), time.Minute) {
+		t.Fatalf("after the renewal the cache holds %+v (%v); want a new ID token and refresh token", e, err)
+	}
+
 	r = w.run(t, kc, nil, "auth", "whoami", "-o", "json")
 	if r.err != nil {
 		t.Fatalf("kubectl auth whoami: %v\n%s", r.err, r.stderr)
