@@ -475,6 +475,59 @@ func TestKubectlSignsInWithTheOrganizationAccount(t *testing.T) {
 	if r.err != nil || r.stdout != "true" {
 		t.Errorf("the invited user: %v %q %s", r.err, r.stdout, r.stderr)
 	}
+
+	t.Run("switch", func(t *testing.T) { testSwitch(t, w, kc) })
+}
+
+// testSwitch: alice, an admin of acme, switches to acme-eu by token
+// exchange and back, and cannot switch to globex.
+func testSwitch(t *testing.T, w *world, kc string) {
+	// The sample kubernetes application enables the grant. A build that
+	// does not serve it answers unsupported_grant_type.
+	ctx := context.Background()
+	hc := w.tls.HTTPClient()
+	var probe struct {
+		Error string `json:"error"`
+	}
+	form := url.Values{"grant_type": {grantTokenExchange}, "client_id": {"kubernetes"}}
+	if err := postForm(ctx, hc, w.issuer+"/oauth/token", form, &probe); err != nil {
+		t.Fatal(err)
+	}
+	if probe.Error == "unsupported_grant_type" {
+		t.Skip("this build of the issuer does not serve the token exchange grant")
+	}
+	plugin := func(args ...string) (string, error) {
+		out, err := exec.Command(w.plugin, append([]string{"--kubeconfig", kc}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	whoami := func() string {
+		r := w.run(t, kc, nil, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+		if r.err != nil {
+			t.Fatalf("kubectl auth whoami: %v %s", r.err, r.stderr)
+		}
+		return r.stdout
+	}
+	if out, err := plugin("switch", "acme-eu"); err != nil {
+		t.Fatalf("kubectl org switch acme-eu: %v\n%s", err, out)
+	}
+	if got := whoami(); !strings.HasPrefix(got, "orgkeeper:acme-eu:alice@acme.example ") || !strings.Contains(got, "orgkeeper:orgkeeper:org:acme-eu:admins") {
+		t.Errorf("after the switch alice is %q; want acme-eu's admin", got)
+	}
+	if r := w.run(t, kc, nil, "get", "orgusers", "-n", "acme-eu", "-o", "name"); r.err != nil || !strings.Contains(r.stdout, "erin") {
+		t.Errorf("switched to acme-eu, alice lists its users: %v %s", r.err, r.stderr)
+	}
+	if r := w.run(t, kc, nil, "get", "orgusers", "-n", "acme", "-o", "name"); r.err == nil {
+		t.Errorf("switched to acme-eu, alice must not act in acme: %s", r.stdout)
+	}
+	if out, err := plugin("switch", "globex"); err == nil {
+		t.Errorf("alice switched to globex, which she does not administer: %s", out)
+	}
+	if out, err := plugin("switch", "acme"); err != nil {
+		t.Fatalf("kubectl org switch acme (back): %v\n%s", err, out)
+	}
+	if got := whoami(); !strings.HasPrefix(got, "orgkeeper:acme:alice@acme.example ") {
+		t.Errorf("after switching back alice is %q", got)
+	}
 }
 
 // TestOtherOrganizationsUsersAreRefused: gabe administers globex, and his
