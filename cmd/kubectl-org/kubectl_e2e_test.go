@@ -203,9 +203,23 @@ type kubectlResult struct {
 // signIn is called with it (in the background, as a person in the browser).
 func (w *world) run(t *testing.T, kubeconfig string, signIn func(string), args ...string) kubectlResult {
 	t.Helper()
+	return w.kubectlRun(t, signIn, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+}
+
+// org runs `kubectl org args... --kubeconfig kubeconfig`: kubectl finds the
+// plugin on the PATH, as it finds any krew plugin (and, like for any plugin,
+// takes no flags before the plugin's name).
+func (w *world) org(t *testing.T, kubeconfig string, signIn func(string), args ...string) kubectlResult {
+	t.Helper()
+	return w.kubectlRun(t, signIn, append(append([]string{"org"}, args...), "--kubeconfig", kubeconfig)...)
+}
+
+func (w *world) kubectlRun(t *testing.T, signIn func(string), args ...string) kubectlResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd := exec.CommandContext(ctx, w.kubectl, args...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(w.plugin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
 	errPipe, err := cmd.StderrPipe()
@@ -459,17 +473,17 @@ func TestKubectlSignsInWithTheOrganizationAccount(t *testing.T) {
 	}
 
 	// The plugin's own commands, with the same kubeconfig and cache.
-	out, err := exec.Command(w.plugin, "--kubeconfig", kc, "whoami").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "orgkeeper:acme:alice@acme.example") || !strings.Contains(string(out), "orgusers") {
-		t.Errorf("kubectl org whoami: %v\n%s", err, out)
+	r = w.org(t, kc, nil, "whoami")
+	if r.err != nil || !strings.Contains(r.stdout, "orgkeeper:acme:alice@acme.example") || !strings.Contains(r.stdout, "orgusers") {
+		t.Errorf("kubectl org whoami: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
-	out, err = exec.Command(w.plugin, "--kubeconfig", kc, "tree").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "└── acme-eu") || !strings.Contains(string(out), "True") {
-		t.Errorf("kubectl org tree: %v\n%s", err, out)
+	r = w.org(t, kc, nil, "tree")
+	if r.err != nil || !strings.Contains(r.stdout, "└── acme-eu") || !strings.Contains(r.stdout, "True") {
+		t.Errorf("kubectl org tree: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
-	out, err = exec.Command(w.plugin, "--kubeconfig", kc, "invite", "bob@acme.example").CombinedOutput()
-	if err != nil {
-		t.Errorf("kubectl org invite: %v\n%s", err, out)
+	r = w.org(t, kc, nil, "invite", "bob@acme.example")
+	if r.err != nil {
+		t.Errorf("kubectl org invite: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
 	r = w.run(t, kc, nil, "get", "orguser", "bob", "-n", "acme", "-o", "jsonpath={.spec.invitation.send}")
 	if r.err != nil || r.stdout != "true" {
@@ -540,8 +554,13 @@ func TestOtherOrganizationsUsersAreRefused(t *testing.T) {
 	ctx := context.Background()
 	const gabe = "gabe@globex.example"
 	kc := w.kubeconfig(t, "gabe")
-	r := w.run(t, kc, w.browserSignIn(t, gabe), "get", "orgusers", "-n", "globex", "-o", "name")
+	// Signing in ahead of time, as the README's tour does.
+	r := w.org(t, kc, w.browserSignIn(t, gabe), "login")
+	if r.err != nil || !strings.Contains(r.stdout, "Signed in to organization globex as gabe@globex.example") {
+		t.Fatalf("kubectl org login: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
 	signInURL := r.signInURL
+	r = w.run(t, kc, nil, "get", "orgusers", "-n", "globex", "-o", "name")
 	deadline := time.Now().Add(time.Minute)
 	for r.err != nil && strings.Contains(r.stderr, "provide credentials") && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)

@@ -41,8 +41,10 @@ type kubeFlags struct {
 func newRootCommand() *cobra.Command {
 	kf := &kubeFlags{}
 	root := &cobra.Command{
-		Use:   "kubectl org",
-		Short: "Manage your Orgkeeper organization with kubectl",
+		Use: "kubectl-org",
+		// kubectl runs us as `kubectl org`; usage lines say so.
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl org"},
+		Short:       "Manage your Orgkeeper organization with kubectl",
 		Long: `kubectl org signs kubectl in with your organization account and helps you
 manage your organization: its users, its sub-organizations, and who may do what.
 
