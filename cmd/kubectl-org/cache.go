@@ -94,10 +94,9 @@ func (c cache) load(k cacheKey) (*entry, error) {
 // save writes the entry atomically (a temporary file renamed over the old
 // one), so a concurrent reader sees the old entry or the new, never half.
 func (c cache) save(e *entry) error {
+	// A new directory is the user's only; an existing one (--cache-dir) is
+	// left as it is: the files in it are 0600 either way.
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
-		return err
-	}
-	if err := os.Chmod(c.dir, 0o700); err != nil {
 		return err
 	}
 	b, err := json.Marshal(e)

@@ -258,49 +258,8 @@ func (s *signer) signIn(ctx context.Context, org string) (*entry, error) {
 	}
 	authURL := conf.AuthCodeURL(state, opts...)
 
-	type result struct {
-		code string
-		err  error
-	}
-	done := make(chan result, 1)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		// The state binds the answer to this sign-in: another page cannot
-		// post a code of its own to our port.
-		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
-			http.Error(w, "This sign-in answer does not belong to the running kubectl org login.", http.StatusBadRequest)
-			return
-		}
-		if iss := q.Get("iss"); iss != "" && iss != s.opts.issuer {
-			callbackPage(w, http.StatusBadRequest, "Sign-in failed", "The answer came from another issuer.")
-			select {
-			case done <- result{err: fmt.Errorf("the authorization response names issuer %q", iss)}:
-			default:
-			}
-			return
-		}
-		if e := q.Get("error"); e != "" {
-			msg := e
-			if d := q.Get("error_description"); d != "" {
-				msg += ": " + d
-			}
-			callbackPage(w, http.StatusForbidden, "Sign-in failed", msg)
-			select {
-			case done <- result{err: fmt.Errorf("the issuer refused the sign-in: %s", msg)}:
-			default:
-			}
-			return
-		}
-		callbackPage(w, http.StatusOK, "Signed in", "You can close this tab and return to the terminal.")
-		select {
-		case done <- result{code: q.Get("code")}:
-		default:
-		}
-	})}
+	done := make(chan callbackResult, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: callbackHandler(s.opts.issuer, state, done)}
 	go func() { _ = srv.Serve(l) }()
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -316,7 +275,7 @@ func (s *signer) signIn(ctx context.Context, org string) (*entry, error) {
 	}
 	wait, cancel := context.WithTimeout(ctx, s.opts.timeout)
 	defer cancel()
-	var res result
+	var res callbackResult
 	select {
 	case res = <-done:
 	case <-wait.Done():
@@ -427,4 +386,57 @@ func openBrowser(u string) error {
 	}
 	go func() { _ = cmd.Wait() }()
 	return nil
+}
+
+// callbackResult is what the browser brought back: a code or a refusal.
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// callbackHandler serves the loopback redirect URI of one sign-in. Only an
+// answer carrying this sign-in's state counts, and only the first: done has
+// room for one result.
+func callbackHandler(issuer, state string, done chan<- callbackResult) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		// The state binds the answer to this sign-in: another page cannot
+		// post a code of its own to our port.
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+			http.Error(w, "This sign-in answer does not belong to the running kubectl org login.", http.StatusBadRequest)
+			return
+		}
+		// RFC 9207: Orgkeeper names itself in every authorization
+		// response; an answer without it, or naming another issuer, is
+		// not from the issuer we sent the browser to.
+		if iss := q.Get("iss"); iss != issuer {
+			callbackPage(w, http.StatusBadRequest, "Sign-in failed", "The answer came from another issuer.")
+			select {
+			case done <- callbackResult{err: fmt.Errorf("the authorization response names issuer %q, not %q", iss, issuer)}:
+			default:
+			}
+			return
+		}
+		if e := q.Get("error"); e != "" {
+			msg := e
+			if d := q.Get("error_description"); d != "" {
+				msg += ": " + d
+			}
+			callbackPage(w, http.StatusForbidden, "Sign-in failed", msg)
+			select {
+			case done <- callbackResult{err: fmt.Errorf("the issuer refused the sign-in: %s", msg)}:
+			default:
+			}
+			return
+		}
+		callbackPage(w, http.StatusOK, "Signed in", "You can close this tab and return to the terminal.")
+		select {
+		case done <- callbackResult{code: q.Get("code")}:
+		default:
+		}
+	})
 }
