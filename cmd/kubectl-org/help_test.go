@@ -34,3 +34,16 @@ func TestUserObjectName(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginFlagsGivenOnTheCommandLineWinOverTheKubeconfigs(t *testing.T) {
+	o, err := parseLoginArgs([]string{"--issuer-url=https://login.example", "--organization=acme", "--organization=acme-eu", "--no-browser=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.issuer != "https://login.example" || o.organization != "acme-eu" || !o.noBrowser || o.clientID != "kubernetes" {
+		t.Errorf("parsed %+v", o)
+	}
+	if _, err := parseLoginArgs([]string{"--no-such-flag"}); err == nil {
+		t.Error("an unknown argument in the kubeconfig must be reported")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,17 +58,21 @@ organization, in files only you can read.`,
 			}
 			opts := *o
 			if opts.issuer == "" {
-				fromKube, err := kf.loginOptions()
+				// The kubeconfig user's arguments, then the flags given
+				// here, which win.
+				_, _, ex, err := kf.execUser()
 				if err != nil {
 					return err
 				}
-				if cmd.Flags().Changed("organization") {
-					fromKube.organization = o.organization
+				args := slices.Clone(ex.Args[1:])
+				cmd.Flags().Visit(func(f *pflag.Flag) {
+					if f.Name != "kubeconfig" && f.Name != "context" && f.Name != "namespace" {
+						args = append(args, "--"+f.Name+"="+f.Value.String())
+					}
+				})
+				if opts, err = parseLoginArgs(args); err != nil {
+					return err
 				}
-				if cmd.Flags().Changed("no-browser") {
-					fromKube.noBrowser = o.noBrowser
-				}
-				opts = fromKube
 			}
 			s, err := newSigner(opts, cmd.ErrOrStderr())
 			if err != nil {
