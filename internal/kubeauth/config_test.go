@@ -1,8 +1,13 @@
 package kubeauth
 
 import (
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
@@ -33,5 +38,33 @@ func TestConfigurationNamesAgreeWithTheRBAC(t *testing.T) {
 	}
 	if _, err := ConfigurationYAML(Options{}); err == nil {
 		t.Error("no issuer URL must be an error")
+	}
+}
+
+// TestDocumentedConfigurationIsTheGeneratedOne: docs/kubectl.md shows the
+// configuration for a cluster; it must say what kubeauth (and so dev, and
+// the RBAC names) says.
+func TestDocumentedConfigurationIsTheGeneratedOne(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/kubectl.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```yaml\napiVersion: apiserver.config.k8s.io/v1\n"
+	i := strings.Index(string(doc), start)
+	if i < 0 {
+		t.Fatal("docs/kubectl.md shows no AuthenticationConfiguration")
+	}
+	block := string(doc)[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	var documented apiserverv1.AuthenticationConfiguration
+	if err := yaml.UnmarshalStrict([]byte(block), &documented); err != nil {
+		t.Fatalf("the documented configuration does not parse: %v", err)
+	}
+	want, err := Configuration(Options{IssuerURL: "https://login.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, &documented); diff != "" {
+		t.Errorf("docs/kubectl.md differs from kubeauth.Configuration (-generated +documented):\n%s", diff)
 	}
 }
