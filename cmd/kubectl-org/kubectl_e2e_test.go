@@ -20,7 +20,6 @@ import (
 	"golang.org/x/net/html"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -140,18 +139,9 @@ func startWorld(t *testing.T) *world {
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("caches did not sync")
 	}
-	all, err := config.Samples()
+	samples, err := config.Samples()
 	if err != nil {
 		t.Fatal(err)
-	}
-	// The sample acme-okta upstream (an address that does not exist) takes
-	// every alice@acme.example sign-in by its domain; leave it out, so that
-	// alice signs in with her password.
-	var samples []*unstructured.Unstructured
-	for _, o := range all {
-		if o.GetKind() != "IdentityProvider" {
-			samples = append(samples, o)
-		}
 	}
 	if err := devenv.ApplyObjects(ctx, c, samples, 2*time.Minute, logf.Log); err != nil {
 		t.Fatal(err)
