@@ -16,6 +16,7 @@ all: build
 .PHONY: dev
 dev: envtest ## Run Orgkeeper locally: control plane, operator, issuer and demo data.
 	$(GO) build -o bin/orgkeeper ./cmd/orgkeeper
+	$(GO) build -o bin/kubectl-org ./cmd/kubectl-org
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/orgkeeper dev $(DEV_ARGS)
 
 .PHONY: generate
@@ -68,6 +69,11 @@ vet:
 .PHONY: kubectl
 kubectl: ## Build kubectl from the Go module proxy into bin/kubectl (if you have none).
 	@mkdir -p bin && ln -sf "$$(WITH_KUBECTL=1 hack/envtest/build.sh)/kubectl" bin/kubectl && bin/kubectl version --client
+
+.PHONY: kubectl-org
+kubectl-org: ## Build the kubectl plugin for organization admins into bin/kubectl-org (put it on your PATH: kubectl org ...).
+	@mkdir -p bin
+	$(GO) build -o bin/kubectl-org ./cmd/kubectl-org
 
 .PHONY: helm
 helm: ## Build Helm from the Go module proxy into bin/helm (if you have none), e.g. bin/helm template charts/orgkeeper.

@@ -9,22 +9,30 @@ import (
 type SubjectKind string
 
 const (
-	// SubjectUser is a Kubernetes user name, as your authenticator reports it
-	// (for users signing in through Orgkeeper: the email or the username claim
-	// your kube-apiserver maps).
+	// SubjectUser is a user of the organization that lists it, by username
+	// (spec.username, or the email when none is set). The operator binds the
+	// Kubernetes user orgkeeper:<organization>:<username> (lower case), the
+	// name kube-apiserver gives that user's tokens from this issuer.
 	SubjectUser SubjectKind = "User"
-	// SubjectGroup is a Kubernetes group name.
+	// SubjectGroup is a group as users' tokens carry it (spec.groups of
+	// OrgUsers). The operator binds the Kubernetes group
+	// orgkeeper:<group>, the name kube-apiserver gives it.
 	SubjectGroup SubjectKind = "Group"
 )
 
-// Subject is a user or group that administers an organization.
+// Subject is a user or group that administers an organization. Names are
+// Orgkeeper's: the operator binds the Kubernetes names that kube-apiserver
+// gives this issuer's tokens (all starting with orgkeeper:), so no other
+// authenticator's user or group, and no user of another organization, is
+// ever bound by it.
 type Subject struct {
-	// kind is User or Group, as in a RoleBinding subject.
+	// kind is User or Group.
 	// +required
 	Kind SubjectKind `json:"kind"`
 
-	// name is the user or group name as the Kubernetes authenticator reports
-	// it. Case-sensitive.
+	// name is the username of a user of this organization (kind User; case
+	// does not matter) or a group name as OrgUsers' spec.groups carry it
+	// (kind Group; case-sensitive, as in RBAC).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256

@@ -21,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/kubeauth"
 )
 
 // devFlags are the flags of `orgkeeper dev`.
@@ -58,6 +59,14 @@ Once the issuer serves the demo world it prints one line containing
 
   kubectl --kubeconfig .orgkeeper-dev/kubeconfig get organizations -A
 
+The issuer serves HTTPS with a certificate from a CA made at each start
+(<state-dir>/issuer-ca.crt; your browser warns about it once per start),
+and the API server trusts its tokens: <state-dir>/kubeconfig-admins signs
+in as an organization admin through the kubectl-org plugin (make dev builds
+it into bin/):
+
+  KUBECONFIG=.orgkeeper-dev/kubeconfig-admins kubectl org login
+
 Every start begins with an empty cluster; nothing is kept after exit.
 Components' logs are in <state-dir>/logs. Ctrl-C stops everything; a second
 Ctrl-C kills what is still running.
@@ -76,7 +85,7 @@ does both).`,
 	f.StringVar(&fl.stateDir, "state-dir", ".orgkeeper-dev", "directory for the kubeconfig, logs and mail outbox")
 	f.BoolVar(&fl.noSamples, "no-samples", false, "start with no organizations instead of the demo world of config/samples")
 	f.StringVar(&fl.httpAddr, "http-addr", "127.0.0.1:8080",
-		"OIDC server: loopback address to serve the issuer and login pages on; the issuer URL is http://<http-addr>")
+		"OIDC server: loopback address to serve the issuer and login pages on; the issuer URL is https://<http-addr>, its CA <state-dir>/issuer-ca.crt")
 	f.StringVar(&fl.trustedProxies, "trusted-proxies", "",
 		"comma-separated CIDRs (or addresses) of reverse proxies in front of the issuer; only they may name the client's address in X-Forwarded-For or Forwarded. Empty: trust none")
 	f.StringVar(&fl.demoAddr, "demo-addr", "127.0.0.1:9090",
@@ -92,10 +101,23 @@ does both).`,
 
 func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (retErr error) {
 	log := ctrl.Log.WithName("dev")
+	// The issuer speaks HTTPS, from a CA made for this run, because
+	// kube-apiserver trusts https issuers only; the API server is started
+	// trusting it (docs/kubectl.md).
+	issuer := "https://" + fl.httpAddr
+	issuerTLS, err := devenv.WriteIssuerTLS(fl.stateDir, time.Now())
+	if err != nil {
+		return err
+	}
+	authn, err := kubeauth.ConfigurationYAML(kubeauth.Options{IssuerURL: issuer, CA: issuerTLS.CA})
+	if err != nil {
+		return err
+	}
 	env, err := devenv.Start(ctx, devenv.Options{
 		StateDir:              fl.stateDir,
 		WithControllerManager: true,
 		Log:                   log,
+		AuthenticationConfig:  authn,
 	})
 	if err != nil {
 		return ignoreCanceled(ctx, err)
@@ -125,7 +147,10 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		return err
 	}
 	defer closeSessions()
-	issuer := "http://" + fl.httpAddr
+	adminsKubeconfig := filepath.Join(env.StateDir, "kubeconfig-admins")
+	if err := env.WriteExecKubeconfig(adminsKubeconfig, "orgkeeper", devenv.PluginExec(issuer, issuerTLS.CAFile)); err != nil {
+		return err
+	}
 	proxies, err := clientip.ParseTrustedProxies(fl.trustedProxies)
 	if err != nil {
 		return err
@@ -136,6 +161,8 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		HealthAddr:  "0",
 		Issuer:      issuer,
 		HTTPAddr:    fl.httpAddr,
+		TLSCertFile: issuerTLS.CertFile,
+		TLSKeyFile:  issuerTLS.KeyFile,
 		ClientIP:    proxies.ClientIP,
 		Sessions:    sessions,
 		// dev may sign in at an upstream on loopback over plain http, as
@@ -198,7 +225,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 			return stepErr(err)
 		}
 		if fl.demoAddr != "" {
-			url, err := devenv.StartDemoApp(steps, c, issuer, fl.demoAddr, log)
+			url, err := devenv.StartDemoAppWithClient(steps, c, issuer, fl.demoAddr, issuerTLS.HTTPClient(), log)
 			if err != nil {
 				return stepErr(err)
 			}
@@ -217,6 +244,8 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	for _, l := range upstreamLogins {
 		fmt.Fprintf(out, "sso user  %-24s password %s  (at %s, globex's corporate sign-in)\n", l.Email, l.Password, upstreamIssuer)
 	}
+	fmt.Fprintf(out, "organization admins: KUBECONFIG=%s kubectl org login (the issuer's CA is %s)\n",
+		adminsKubeconfig, issuerTLS.CAFile)
 	fmt.Fprintf(out, "orgkeeper dev ready: issuer %s%s, kubeconfig %s (kubectl --kubeconfig %s get organizations -A)\n",
 		issuer, demo, kubeconfig, kubeconfig)
 	<-steps.Done()

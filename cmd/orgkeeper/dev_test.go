@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,15 +63,30 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 		if _, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
 			t.Errorf("the kubeconfig is not usable: %v", err)
 		}
-		// The issuer and the demo application serve as soon as the line is out.
+		// The organization admins' kubeconfig signs in with the plugin.
+		admins, err := clientcmd.LoadFromFile(filepath.Join(fl.stateDir, "kubeconfig-admins"))
+		if err != nil {
+			t.Errorf("kubeconfig-admins: %v", err)
+		} else if u := admins.AuthInfos["orgkeeper"]; u == nil || u.Exec == nil || !slices.Contains(u.Exec.Args, "--issuer-url=https://127.0.0.1:8080") {
+			t.Errorf("kubeconfig-admins does not sign in with kubectl-org at the issuer: %+v", admins.AuthInfos)
+		}
+		// The issuer (HTTPS, from the CA in the state directory) and the
+		// demo application serve as soon as the line is out.
+		ca, err := os.ReadFile(filepath.Join(fl.stateDir, "issuer-ca.crt"))
+		if err != nil {
+			t.Fatalf("the issuer's CA: %v", err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(ca)
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 		for _, want := range []struct{ url, contains string }{
-			{"http://127.0.0.1:8080/.well-known/openid-configuration", `"issuer":"http://127.0.0.1:8080"`},
+			{"https://127.0.0.1:8080/.well-known/openid-configuration", `"issuer":"https://127.0.0.1:8080"`},
 			{"http://127.0.0.1:9090/", "Sign in"},
 		} {
 			if !strings.Contains(line, strings.TrimSuffix(strings.Split(want.url, "/.well-known")[0], "/")) {
 				t.Errorf("the ready line %q does not name %s", line, want.url)
 			}
-			body, err := httpGet(want.url)
+			body, err := httpGet(hc, want.url)
 			if err != nil || !strings.Contains(body, want.contains) {
 				t.Errorf("GET %s: %v, body does not contain %q: %.300s", want.url, err, want.contains, body)
 			}
@@ -147,8 +165,8 @@ func controlPlaneChildren() []string {
 	return found
 }
 
-func httpGet(url string) (string, error) {
-	resp, err := http.Get(url)
+func httpGet(hc *http.Client, url string) (string, error) {
+	resp, err := hc.Get(url)
 	if err != nil {
 		return "", err
 	}

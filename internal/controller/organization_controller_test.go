@@ -192,47 +192,51 @@ var _ = Describe("Organization", func() {
 		})
 
 		It("lets an admin manage its organization and every descendant, and nothing else", func() {
-			Eventually(func() bool { return can(alice, nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
+			Eventually(func() bool { return can(rules.KubeUser("r-acme", alice), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
 			for _, ns := range []string{"r-acme", "r-acme-eu"} {
 				for _, res := range []string{"orgusers", "sharedapplications", "identityproviders", "organizations", "secrets"} {
-					Expect(can(alice, nil, "create", res, ns, "")).To(BeTrue(), "alice may create %s in %s", res, ns)
-					Expect(can(alice, nil, "delete", res, ns, "x")).To(BeTrue(), "alice may delete %s in %s", res, ns)
+					Expect(can(rules.KubeUser("r-acme", alice), nil, "create", res, ns, "")).To(BeTrue(), "alice may create %s in %s", res, ns)
+					Expect(can(rules.KubeUser("r-acme", alice), nil, "delete", res, ns, "x")).To(BeTrue(), "alice may delete %s in %s", res, ns)
 				}
 			}
 			for _, ns := range []string{"r-globex", rootName, systemNamespace, "default"} {
-				Expect(can(alice, nil, "list", "orgusers", ns, "")).To(BeFalse(), "alice must not list users in %s", ns)
-				Expect(can(alice, nil, "get", "secrets", ns, "x")).To(BeFalse(), "alice must not read secrets in %s", ns)
+				Expect(can(rules.KubeUser("r-acme", alice), nil, "list", "orgusers", ns, "")).To(BeFalse(), "alice must not list users in %s", ns)
+				Expect(can(rules.KubeUser("r-acme", alice), nil, "get", "secrets", ns, "x")).To(BeFalse(), "alice must not read secrets in %s", ns)
 			}
 			// Her own Organization object, in the parent's namespace, by name only.
-			Expect(can(alice, nil, "patch", "organizations", rootName, "r-acme")).To(BeTrue())
-			Expect(can(alice, nil, "get", "organizations", rootName, "r-acme")).To(BeTrue())
-			Expect(can(alice, nil, "delete", "organizations", rootName, "r-acme")).To(BeFalse())
-			Expect(can(alice, nil, "get", "organizations", rootName, "r-globex")).To(BeFalse())
-			Expect(can(alice, nil, "list", "organizations", rootName, "")).To(BeFalse())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "patch", "organizations", rootName, "r-acme")).To(BeTrue())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "get", "organizations", rootName, "r-acme")).To(BeTrue())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "delete", "organizations", rootName, "r-acme")).To(BeFalse())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "get", "organizations", rootName, "r-globex")).To(BeFalse())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "list", "organizations", rootName, "")).To(BeFalse())
 			// The admin of a sub-organization has no say over its parent.
-			Expect(can(erin, nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
-			Expect(can(erin, nil, "create", "orgusers", "r-acme", "")).To(BeFalse())
-			Expect(can(erin, nil, "patch", "organizations", "r-acme", "r-acme-eu")).To(BeTrue())
-			Expect(can(erin, nil, "patch", "organizations", rootName, "r-acme")).To(BeFalse())
+			Expect(can(rules.KubeUser("r-acme-eu", erin), nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can(rules.KubeUser("r-acme-eu", erin), nil, "create", "orgusers", "r-acme", "")).To(BeFalse())
+			Expect(can(rules.KubeUser("r-acme-eu", erin), nil, "patch", "organizations", "r-acme", "r-acme-eu")).To(BeTrue())
+			Expect(can(rules.KubeUser("r-acme-eu", erin), nil, "patch", "organizations", rootName, "r-acme")).To(BeFalse())
 			// The organization's admin group carries the same rights.
-			Expect(can("someone", []string{rules.AdminGroup("r-acme")}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
-			Expect(can("someone", []string{rules.AdminGroup("r-acme")}, "create", "orgusers", "r-globex", "")).To(BeFalse())
+			Expect(can("someone", []string{rules.KubeGroup(rules.AdminGroup("r-acme"))}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can("someone", []string{rules.KubeGroup(rules.AdminGroup("r-acme"))}, "create", "orgusers", "r-globex", "")).To(BeFalse())
 			// And the root's admins reach everything below the root, but not the system namespace.
-			Expect(can("pat", []string{"platform-team"}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
-			Expect(can("pat", []string{"platform-team"}, "get", "secrets", systemNamespace, "x")).To(BeFalse())
+			Expect(can("pat", []string{rules.KubeGroup("platform-team")}, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Expect(can("pat", []string{rules.KubeGroup("platform-team")}, "get", "secrets", systemNamespace, "x")).To(BeFalse())
 		})
 
 		It("revokes access at once when an admin is removed, down the whole subtree", func() {
-			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
+			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
 			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = append(o.Spec.Admins, user("bob")) })
-			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
-			Eventually(func() bool { return can("bob", nil, "patch", "organizations", rootName, "r-acme") }).Should(BeTrue())
+			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
+			Eventually(func() bool {
+				return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme")
+			}).Should(BeTrue())
 
 			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
-			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
-			Eventually(func() bool { return can("bob", nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
-			Eventually(func() bool { return can("bob", nil, "patch", "organizations", rootName, "r-acme") }).Should(BeFalse())
-			Expect(can(alice, nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
+			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
+			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
+			Eventually(func() bool {
+				return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme")
+			}).Should(BeFalse())
+			Expect(can(rules.KubeUser("r-acme", alice), nil, "create", "orgusers", "r-acme-eu", "")).To(BeTrue())
 		})
 
 		It("lets an organization's admins edit their organization but not suspend or un-suspend it", func() {
@@ -243,7 +247,7 @@ var _ = Describe("Organization", func() {
 				Expect(err).NotTo(HaveOccurred())
 				return c
 			}
-			erinClient, aliceClient := as(erin), as(alice)
+			erinClient, aliceClient := as(rules.KubeUser("r-acme-eu", erin)), as(rules.KubeUser("r-acme", alice))
 			patch := func(c client.Client, spec string) error {
 				o := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "r-acme", Name: "r-acme-eu"}}
 				return c.Patch(ctx, o, client.RawPatch(types.MergePatchType, []byte(`{"spec":`+spec+`}`)))

@@ -74,7 +74,11 @@ func place(org *iamv1.Organization, systemNamespace string, parent *iamv1.Organi
 // given the chain of organizations from the root down to it (or down to the
 // organization whose own admins are wanted, when chain has one element):
 // each one's admin group and spec.admins, without duplicates, in a stable
-// order.
+// order. The names are those kube-apiserver gives the holders of this
+// issuer's tokens (rules.KubeGroup, rules.KubeUser): a spec.admins User is
+// a user of the organization that names it, a Group a value of the groups
+// claim. A name that no token can produce would bind nobody, and a raw name
+// would bind whatever the cluster's other authenticators call that.
 func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 	var out []rbacv1.Subject
 	seen := map[rbacv1.Subject]bool{}
@@ -85,13 +89,13 @@ func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 		}
 	}
 	for _, o := range chain {
-		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.AdminGroup(o.Name)})
+		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.KubeGroup(rules.AdminGroup(o.Name))})
 		for _, a := range o.Spec.Admins {
-			kind := rbacv1.UserKind
+			s := rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: rules.KubeUser(o.Name, a.Name)}
 			if a.Kind == iamv1.SubjectGroup {
-				kind = rbacv1.GroupKind
+				s = rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.KubeGroup(a.Name)}
 			}
-			add(rbacv1.Subject{Kind: kind, APIGroup: rbacv1.GroupName, Name: a.Name})
+			add(s)
 		}
 	}
 	return out

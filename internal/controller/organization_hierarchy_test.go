@@ -131,10 +131,13 @@ func TestAdminSubjects(t *testing.T) {
 		want  []rbacv1.Subject
 	}{
 		{"an organization without admins is still administered by its admin group",
-			[]*iamv1.Organization{testOrg("x", "sys")}, []rbacv1.Subject{group("orgkeeper:org:x:admins")}},
+			[]*iamv1.Organization{testOrg("x", "sys")}, []rbacv1.Subject{group("orgkeeper:orgkeeper:org:x:admins")}},
 		{"a child is administered by its ancestors' admins first, then its own, without duplicates",
 			[]*iamv1.Organization{root, acme},
-			[]rbacv1.Subject{group("orgkeeper:org:platform:admins"), group("platform-team"), group("orgkeeper:org:acme:admins"), user("alice")}},
+			[]rbacv1.Subject{group("orgkeeper:orgkeeper:org:platform:admins"), group("orgkeeper:platform-team"), group("orgkeeper:orgkeeper:org:acme:admins"), user("orgkeeper:acme:alice")}},
+		{"a User admin names a user of the organization that lists it, lower-cased, so another organization's user of that name is not bound",
+			[]*iamv1.Organization{testOrg("globex", "platform", withAdmins(iamv1.Subject{Kind: iamv1.SubjectUser, Name: "Alice"}))},
+			[]rbacv1.Subject{group("orgkeeper:orgkeeper:org:globex:admins"), user("orgkeeper:globex:alice")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -105,6 +105,13 @@ var DemoAppClient = types.NamespacedName{Namespace: "platform", Name: "demo-app"
 // client secret the operator generated for the demo-app sample. It returns
 // the application's URL.
 func StartDemoApp(ctx context.Context, c client.Reader, issuer, addr string, log logr.Logger) (string, error) {
+	return StartDemoAppWithClient(ctx, c, issuer, addr, nil, log)
+}
+
+// StartDemoAppWithClient is StartDemoApp with the HTTP client the demo
+// application reaches the issuer with (one that trusts its CA); nil means
+// http.DefaultClient.
+func StartDemoAppWithClient(ctx context.Context, c client.Reader, issuer, addr string, hc *http.Client, log logr.Logger) (string, error) {
 	secret := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: DemoAppClient.Namespace, Name: DemoAppClient.Name + "-oidc-client"}
 	if err := c.Get(ctx, key, secret); err != nil {
@@ -120,6 +127,7 @@ func StartDemoApp(ctx context.Context, c client.Reader, issuer, addr string, log
 		ClientID:     DemoAppClient.Name,
 		ClientSecret: string(secret.Data["client-secret"]),
 		RedirectURL:  base + "/callback",
+		HTTPClient:   hc,
 	})
 	if err != nil {
 		_ = l.Close()

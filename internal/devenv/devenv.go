@@ -46,6 +46,11 @@ type Options struct {
 	StartTimeout time.Duration
 	// Log receives progress messages. Default: discarded.
 	Log logr.Logger
+	// AuthenticationConfig, if set, is an AuthenticationConfiguration
+	// (kubeauth.ConfigurationYAML) for kube-apiserver's
+	// --authentication-config, written to <state-dir>/authentication-config.yaml:
+	// it makes the API server trust an issuer's tokens.
+	AuthenticationConfig []byte
 }
 
 // Env is a running control plane.
@@ -123,6 +128,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
 	// envtest defaults to RBAC, but say so: tests rely on SubjectAccessReviews
 	// and on requests as non-admin users being authorized by RBAC.
 	apiServer.Configure().Set("authorization-mode", "RBAC")
+	if len(opts.AuthenticationConfig) > 0 {
+		if err := e.configureAuthentication(apiServer, opts.AuthenticationConfig); err != nil {
+			return nil, err
+		}
+	}
 	e.testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		UseExistingCluster:    ptr.To(false), // ignore USE_EXISTING_CLUSTER
