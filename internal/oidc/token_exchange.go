@@ -354,10 +354,9 @@ func resolveSwitch(snap *snapshot.Snapshot, clientID, userID, targetID string, a
 func (h *handler) exchangeResponse(ctx context.Context, x *exchangeRequest, sc *snapshot.Client) (*oidc.TokenExchangeResponse, error) {
 	c := h.storage.newClient(sc)
 	issuer := op.IssuerFromContext(ctx)
-	idValidity := min(sc.IDTokenLifetime, time.Until(x.notAfter))
-	if idValidity <= 0 {
-		return nil, errSubjectToken()
-	}
+	// The op package adds the validity to its own clock; the remaining
+	// life of the subject token is measured with the provider's.
+	idValidity := min(sc.IDTokenLifetime, x.notAfter.Sub(h.storage.now()))
 	resp := &oidc.TokenExchangeResponse{IssuedTokenType: x.requested, Scopes: x.scopes}
 	switch x.requested {
 	case oidc.IDTokenType:
@@ -371,7 +370,8 @@ func (h *handler) exchangeResponse(ctx context.Context, x *exchangeRequest, sc *
 		if err != nil {
 			return nil, err
 		}
-		resp.AccessToken, resp.TokenType, resp.ExpiresIn = at, oidc.BearerToken, uint64(max(validity, 0).Seconds())
+		validity = max(min(validity, x.notAfter.Sub(h.storage.now())), 0)
+		resp.AccessToken, resp.TokenType, resp.ExpiresIn = at, oidc.BearerToken, uint64(validity.Seconds())
 		if hasScope(x.scopes, oidc.ScopeOpenID) {
 			if resp.IDToken, err = op.CreateIDToken(ctx, issuer, x, idValidity, at, "", h.provider.Storage(), c); err != nil {
 				return nil, err

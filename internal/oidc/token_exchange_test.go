@@ -313,41 +313,47 @@ func TestTokenExchangeRefusals(t *testing.T) {
 		form   url.Values
 		status int
 		code   string
+		// desc, when set, is part of the error_description: the refusal
+		// names its reason (another check would refuse with the same code).
+		desc string
 	}{
-		{"a plain user of the organization is refused", "switcher", switchForm(carol, accessTokenType, "acme-eu"), 400, "access_denied"},
-		{"an admin of a sibling organization is refused", "switcher", switchForm(bob, accessTokenType, "acme-eu"), 400, "access_denied"},
-		{"an admin of a descendant cannot switch up into its ancestor", "switcher", switchForm(erin, accessTokenType, "acme"), 400, "access_denied"},
-		{"an ancestor of the admin's organization is refused", "switcher", switchForm(aliceAT, accessTokenType, "platform"), 400, "access_denied"},
-		{"a sibling of the admin's organization is refused", "switcher", switchForm(aliceAT, accessTokenType, "globex"), 400, "access_denied"},
-		{"an organization that does not exist is refused", "switcher", switchForm(aliceAT, accessTokenType, "nowhere"), 400, "access_denied"},
-		{"the admin's own organization is refused as pointless", "switcher", switchForm(aliceAT, accessTokenType, "acme"), 400, "invalid_request"},
-		{"a descendant the application is not shared with is refused", "switch-narrow", switchForm(narrow, accessTokenType, "acme-eu"), 400, "access_denied"},
-		{"a token of another application is refused", "switcher", switchForm(cli, accessTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"a token of another issuer is refused", "switcher", switchForm(foreignAT, accessTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"a token with a forged payload is refused", "switcher", switchForm(forge(t, aliceAT), accessTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"an ID token with a forged payload is refused", "switcher", switchForm(forge(t, aliceID), idTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"an access token presented as an ID token is refused", "switcher", switchForm(aliceAT, idTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"an ID token presented as an access token is refused", "switcher", switchForm(aliceID, accessTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"a token obtained by a switch cannot be switched again", "switcher", switchForm(switched["access_token"].(string), accessTokenType, "acme-eu-west"), 400, "invalid_grant"},
-		{"an ID token obtained by a switch cannot be switched again", "switcher", switchForm(switched["id_token"].(string), idTokenType, "acme-eu-west"), 400, "invalid_grant"},
-		{"a machine token is refused", "switcher", switchForm(machine["access_token"].(string), accessTokenType, "acme-eu"), 400, "invalid_grant"},
-		{"an actor token is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "actor_token", aliceAT), 400, "invalid_request"},
-		{"an actor token type alone is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "actor_token_type", accessTokenType), 400, "invalid_request"},
-		{"a refresh token as the requested token type is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "requested_token_type", refreshTokenType), 400, "invalid_request"},
-		{"an unknown requested token type is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "requested_token_type", "urn:example:saml"), 400, "invalid_request"},
-		{"a refresh token as the subject token type is refused", "switcher", switchForm(alice["refresh_token"].(string), refreshTokenType, "acme-eu"), 400, "invalid_request"},
-		{"a missing subject token type is refused", "switcher", url.Values{"subject_token": {aliceAT}, "organization": {"acme-eu"}}, 400, "invalid_request"},
-		{"a missing subject token is refused", "switcher", url.Values{"subject_token_type": {accessTokenType}, "organization": {"acme-eu"}}, 400, "invalid_request"},
-		{"a missing organization is refused", "switcher", url.Values{"subject_token": {aliceAT}, "subject_token_type": {accessTokenType}}, 400, "invalid_request"},
-		{"a resource is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "resource", "https://api.example/"), 400, "invalid_target"},
-		{"an audience other than the application is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "audience", "portal"), 400, "invalid_target"},
-		{"a scope beyond the subject token's is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "scope", "openid offline_access"), 400, "invalid_scope"},
-		{"an application that does not enable the grant is refused", "portal", switchForm(aliceAT, accessTokenType, "acme-eu"), 400, "unauthorized_client"},
+		{"a plain user of the organization is refused", "switcher", switchForm(carol, accessTokenType, "acme-eu"), 400, "access_denied", ""},
+		{"an admin of a sibling organization is refused", "switcher", switchForm(bob, accessTokenType, "acme-eu"), 400, "access_denied", ""},
+		{"an admin of a descendant cannot switch up into its ancestor", "switcher", switchForm(erin, accessTokenType, "acme"), 400, "access_denied", ""},
+		{"an ancestor of the admin's organization is refused", "switcher", switchForm(aliceAT, accessTokenType, "platform"), 400, "access_denied", ""},
+		{"a sibling of the admin's organization is refused", "switcher", switchForm(aliceAT, accessTokenType, "globex"), 400, "access_denied", ""},
+		{"an organization that does not exist is refused", "switcher", switchForm(aliceAT, accessTokenType, "nowhere"), 400, "access_denied", ""},
+		{"the admin's own organization is refused as pointless", "switcher", switchForm(aliceAT, accessTokenType, "acme"), 400, "invalid_request", ""},
+		{"a descendant the application is not shared with is refused", "switch-narrow", switchForm(narrow, accessTokenType, "acme-eu"), 400, "access_denied", ""},
+		{"a token of another application is refused", "switcher", switchForm(cli, accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"a token of another issuer is refused", "switcher", switchForm(foreignAT, accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"a token with a forged payload is refused", "switcher", switchForm(forge(t, aliceAT), accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"an ID token with a forged payload is refused", "switcher", switchForm(forge(t, aliceID), idTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"an access token presented as an ID token is refused", "switcher", switchForm(aliceAT, idTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"an ID token presented as an access token is refused", "switcher", switchForm(aliceID, accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"a token obtained by a switch cannot be switched again", "switcher", switchForm(switched["access_token"].(string), accessTokenType, "acme-eu-west"), 400, "invalid_grant", "switching organization"},
+		{"an ID token obtained by a switch cannot be switched again", "switcher", switchForm(switched["id_token"].(string), idTokenType, "acme-eu-west"), 400, "invalid_grant", "switching organization"},
+		{"a machine token is refused", "switcher", switchForm(machine["access_token"].(string), accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"an actor token is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "actor_token", aliceAT), 400, "invalid_request", ""},
+		{"an actor token type alone is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "actor_token_type", accessTokenType), 400, "invalid_request", ""},
+		{"a refresh token as the requested token type is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "requested_token_type", refreshTokenType), 400, "invalid_request", ""},
+		{"an unknown requested token type is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "requested_token_type", "urn:example:saml"), 400, "invalid_request", ""},
+		{"a refresh token as the subject token type is refused", "switcher", switchForm(alice["refresh_token"].(string), refreshTokenType, "acme-eu"), 400, "invalid_request", ""},
+		{"a missing subject token type is refused", "switcher", url.Values{"subject_token": {aliceAT}, "organization": {"acme-eu"}}, 400, "invalid_request", ""},
+		{"a missing subject token is refused", "switcher", url.Values{"subject_token_type": {accessTokenType}, "organization": {"acme-eu"}}, 400, "invalid_request", ""},
+		{"a missing organization is refused", "switcher", url.Values{"subject_token": {aliceAT}, "subject_token_type": {accessTokenType}}, 400, "invalid_request", ""},
+		{"a resource is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "resource", "https://api.example/"), 400, "invalid_target", ""},
+		{"an audience other than the application is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "audience", "portal"), 400, "invalid_target", ""},
+		{"a scope beyond the subject token's is refused", "switcher", with(switchForm(aliceAT, accessTokenType, "acme-eu"), "scope", "openid offline_access"), 400, "invalid_scope", ""},
+		{"an application that does not enable the grant is refused", "portal", switchForm(aliceAT, accessTokenType, "acme-eu"), 400, "unauthorized_client", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := e.exchange(c.client, c.form)
 			if status != c.status || body["error"] != c.code {
 				t.Fatalf("got %d %v, want %d %s", status, body, c.status, c.code)
+			}
+			if d, _ := body["error_description"].(string); !strings.Contains(d, c.desc) {
+				t.Fatalf("error_description %q does not say %q", d, c.desc)
 			}
 			if _, leaked := body["access_token"]; leaked {
 				t.Fatal("a refusal carried a token")
@@ -461,6 +467,33 @@ func TestTokenExchangeFollowsTheWorld(t *testing.T) {
 				t.Errorf("introspection of the switched token after the change: %s", raw)
 			}
 		})
+	}
+}
+
+// An exchange never extends what a token grants in time: the switched
+// tokens expire with the subject token at the latest.
+func TestExchangedTokensNeverOutliveTheSubjectToken(t *testing.T) {
+	now := time.Now()
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	e := newEnv(t, switchWorld(), withClock(&clock))
+	home := e.signInTo("switcher", switcherRedirect, "acme", "alice")
+	subjectExp := jwtClaims(t, home["access_token"].(string))["exp"].(float64)
+
+	later := now.Add(10 * time.Minute) // 5 of the subject token's 15 minutes left
+	clock.Store(&later)
+	status, body := e.exchange("switcher", switchForm(home["access_token"].(string), accessTokenType, "acme-eu"))
+	if status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, body)
+	}
+	if exp := jwtClaims(t, body["access_token"].(string))["exp"].(float64); exp > subjectExp {
+		t.Errorf("the access token expires %v s after the subject token", exp-subjectExp)
+	}
+	if exp := jwtClaims(t, body["id_token"].(string))["exp"].(float64); exp > subjectExp-9*60 {
+		t.Errorf("the ID token lives %v s, past the 5 minutes the subject token had left", exp-float64(time.Now().Unix()))
+	}
+	if in := body["expires_in"].(float64); in > 5*60 {
+		t.Errorf("expires_in = %v, want at most the subject token's remaining 300 s", in)
 	}
 }
 
