@@ -28,7 +28,7 @@ const (
 var SupportedClaims = []string{
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "c_hash",
 	"email", "email_verified", "name", "given_name", "family_name", "preferred_username",
-	ClaimOrgID, ClaimOrgHandle, ClaimOrgName, ClaimOrgPath, ClaimRoles, ClaimGroups,
+	ClaimOrgID, ClaimOrgHandle, ClaimOrgName, ClaimOrgPath, ClaimRoles, ClaimGroups, "act",
 }
 
 // orgClaims adds the org_* claims of org.

@@ -195,7 +195,7 @@ var _ = Describe("Organization switch by token exchange", Ordered, func() {
 		By("an actor token")
 		_, err = exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, "acme-eu", "actor_token", alice.RawID, "actor_token_type", idToken)
 		Expect(oauthError(err)).To(Equal("invalid_request"))
-		By("an application that does not enable the grant, with a token of another application")
+		By("an application that does not enable the grant")
 		_, err = exchange(portal.ClientID, portal.ClientSecret, alice.Token.AccessToken, accessToken, "acme-eu")
 		Expect(oauthError(err)).To(Equal("unauthorized_client"))
 	})
