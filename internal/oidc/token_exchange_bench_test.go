@@ -10,6 +10,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/orgkeeper/orgkeeper/internal/keys"
 )
 
 // BenchmarkTokenExchange switches alice from acme into acme-eu over
@@ -18,11 +22,31 @@ import (
 // run (alternating slices of each, a second in all). The target (issue
 // 11) is a ratio of at least 0.5.
 //
-// Variants: an access token alone (scope without openid), an access token
+// Variants, for each signing algorithm of the key set (the subject token
+// is signed with it too): an access token alone (scope without openid), an access token
 // with an ID token (scope openid: two signatures), and an ID token alone
 // (requested_token_type id_token, what a kubectl credential plugin uses),
 // each from a JWT access token as subject token (one signature verified).
 func BenchmarkTokenExchange(b *testing.B) {
+	for _, alg := range []jose.SignatureAlgorithm{keys.ES256, keys.RS256} {
+		b.Run(string(alg), func(b *testing.B) { benchmarkTokenExchange(b, alg) })
+	}
+}
+
+func benchmarkTokenExchange(b *testing.B, alg jose.SignatureAlgorithm) {
+	generated, err := keys.NewKeySet(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	pairs := map[jose.SignatureAlgorithm]keys.Pair{}
+	for _, a := range keys.Algorithms() {
+		p, _ := generated.Pair(a)
+		pairs[a] = p
+	}
+	ks, err := keys.NewKeySetFromPairs(alg, pairs)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		form url.Values
@@ -32,7 +56,7 @@ func BenchmarkTokenExchange(b *testing.B) {
 		{"IDToken", url.Values{"requested_token_type": {idTokenType}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e := newEnv(b, switchWorld())
+			e := newEnvWithKeys(b, switchWorld(), ks)
 			home := e.signInTo("switcher", switcherRedirect, "acme", "alice")
 			form := switchForm(home["access_token"].(string), accessTokenType, "acme-eu")
 			form.Set("grant_type", tokenExchangeGrant)

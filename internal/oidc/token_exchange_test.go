@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
@@ -327,6 +328,8 @@ func TestTokenExchangeRefusals(t *testing.T) {
 		{"a descendant the application is not shared with is refused", "switch-narrow", switchForm(narrow, accessTokenType, "acme-eu"), 400, "access_denied", ""},
 		{"a token of another application is refused", "switcher", switchForm(cli, accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
 		{"a token of another issuer is refused", "switcher", switchForm(foreignAT, accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"a token signed with the issuer's key but naming another issuer is refused", "switcher", switchForm(resign(t, e, aliceAT, "iss", "https://elsewhere.example"), accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
+		{"a token signed with the issuer's key, re-signed unchanged, is served", "switcher", switchForm(resign(t, e, aliceAT, "", ""), accessTokenType, "acme-eu"), 0, "", ""},
 		{"a token with a forged payload is refused", "switcher", switchForm(forge(t, aliceAT), accessTokenType, "acme-eu"), 400, "invalid_grant", ""},
 		{"an ID token with a forged payload is refused", "switcher", switchForm(forge(t, aliceID), idTokenType, "acme-eu"), 400, "invalid_grant", ""},
 		{"an access token presented as an ID token is refused", "switcher", switchForm(aliceAT, idTokenType, "acme-eu"), 400, "invalid_grant", ""},
@@ -349,6 +352,12 @@ func TestTokenExchangeRefusals(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := e.exchange(c.client, c.form)
+			if c.status == 0 {
+				if status != http.StatusOK {
+					t.Fatalf("got %d %v, want 200", status, body)
+				}
+				return
+			}
 			if status != c.status || body["error"] != c.code {
 				t.Fatalf("got %d %v, want %d %s", status, body, c.status, c.code)
 			}
@@ -395,6 +404,35 @@ func TestTokenExchangeRefusals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// resign signs token's claims, with claim set to value (unless claim is
+// ""), with the env's current signing key, as the issuer would.
+func resign(t *testing.T, e *env, token, claim, value string) string {
+	t.Helper()
+	claims := jwtClaims(t, token)
+	if claim != "" {
+		claims[claim] = value
+	}
+	sk, err := e.keys.SigningKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: sk.SignatureAlgorithm(), Key: sk.Key()},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", sk.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // forge changes a JWT's payload (the organization it names) and keeps the
