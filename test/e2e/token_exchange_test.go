@@ -201,19 +201,28 @@ var _ = Describe("Organization switch by token exchange", Ordered, func() {
 	})
 
 	It("refuses a switch into a suspended organization, and serves it again once resumed", func() {
-		eu := getOrg("acme", "acme-eu")
-		update(eu, func(o *iamv1.Organization) { o.Spec.Suspended = true })
-		DeferCleanup(func() {
-			update(getOrg("acme", "acme-eu"), func(o *iamv1.Organization) { o.Spec.Suspended = false })
-			eventuallyReady(getOrg("acme", "acme-eu"))
-		})
+		// An organization of this spec's own: suspending one revokes its
+		// users' sessions for good, which no other spec must feel.
+		lab := &iamv1.Organization{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-switch-lab"},
+			Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Switch Lab"},
+		}
+		create(lab)
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, lab))).To(Succeed()) })
+		eventuallyReady(lab)
+		Eventually(func() error {
+			_, err := exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, lab.Name)
+			return err
+		}).Should(Succeed())
+
+		update(lab, func(o *iamv1.Organization) { o.Spec.Suspended = true })
 		Eventually(func() string {
-			_, err := exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, "acme-eu")
+			_, err := exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, lab.Name)
 			return oauthError(err)
 		}).Should(Equal("access_denied"))
-		update(getOrg("acme", "acme-eu"), func(o *iamv1.Organization) { o.Spec.Suspended = false })
+		update(lab, func(o *iamv1.Organization) { o.Spec.Suspended = false })
 		Eventually(func() error {
-			_, err := exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, "acme-eu")
+			_, err := exchange(conf.ClientID, conf.ClientSecret, alice.Token.AccessToken, accessToken, lab.Name)
 			return err
 		}).Should(Succeed())
 	})
