@@ -9,6 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -27,7 +28,7 @@ const (
 var SupportedClaims = []string{
 	"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "c_hash",
 	"email", "email_verified", "name", "given_name", "family_name", "preferred_username",
-	ClaimOrgID, ClaimOrgHandle, ClaimOrgName, ClaimOrgPath, ClaimRoles, ClaimGroups,
+	ClaimOrgID, ClaimOrgHandle, ClaimOrgName, ClaimOrgPath, ClaimRoles, ClaimGroups, "act",
 }
 
 // orgClaims adds the org_* claims of org.
@@ -58,6 +59,14 @@ func userClaims(info *oidc.UserInfo, u *snapshot.User, org *snapshot.Org, client
 		info.PreferredUsername = u.Username
 	}
 	orgClaims(info.AppendClaims, org)
+	if org != nil && org != u.Org {
+		// Only an organization switch (resolveSwitch) puts a user in
+		// another organization: an administrator of an ancestor, who has
+		// no application roles there and only the target's admin group.
+		info.AppendClaims(ClaimRoles, []string{})
+		info.AppendClaims(ClaimGroups, rules.SwitchGroups(org.Path))
+		return
+	}
 	info.AppendClaims(ClaimRoles, nonNil(u.RolesFor(clientID)))
 	info.AppendClaims(ClaimGroups, nonNil(u.Groups))
 }
@@ -144,6 +153,9 @@ func (s *Storage) SetIntrospectionFromToken(_ context.Context, resp *oidc.Intros
 	resp.Audience = oidc.Audience{ti.ClientID}
 	resp.Expiration = oidc.FromTime(time.Unix(ti.Expiry, 0))
 	resp.AuthenticationMethodsReferences = ti.AMR
+	if ti.Switched && g.user != nil {
+		resp.Actor = actorClaims("", g.user.ID, g.user.Org)
+	}
 	if ti.AuthTime != 0 {
 		resp.AuthTime = oidc.FromTime(time.Unix(ti.AuthTime, 0))
 	}

@@ -13,8 +13,10 @@
 //
 //   - Authorization code flow with PKCE (S256 only; required for Public
 //     clients), refresh tokens (rotated on every use; a reused token revokes
-//     its family) and client credentials (with an optional organization
-//     parameter). No implicit, hybrid, password, device, JWT-bearer grant or
+//     its family), client credentials (with an optional organization
+//     parameter) and token exchange for the organization switch of
+//     administrators (token_exchange.go; announced in discovery only while
+//     an application enables it). No implicit, hybrid, password, device, JWT-bearer grant or
 //     request objects.
 //   - Redirect URIs match exactly, without any normalisation. The only
 //     exception is RFC 8252 loopback redirects of native Public clients: a

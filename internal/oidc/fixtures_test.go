@@ -49,6 +49,9 @@ type world struct {
 	orgs  map[string][]st.OrgOption
 	users map[string][]st.UserOption
 	apps  map[string][]st.AppOption
+	// extra objects (snapshottest builders) join the world after its own,
+	// so they are younger.
+	extra []any
 	// edit, when set, changes the input last (for example to remove an
 	// object).
 	edit func(*snapshot.Input)
@@ -89,6 +92,7 @@ func (w world) input(version int64) snapshot.Input {
 		app("cli", st.Public(), st.WithRedirectURIs("http://127.0.0.1/callback", "http://[::1]/callback")),
 		app("opaque", st.WithAccessTokenFormat(iamv1.AccessTokenFormatOpaque), st.WithGrantTypes(iamv1.GrantTypeClientCredentials)),
 	)
+	objects = append(objects, w.extra...)
 	if w.squatOrg {
 		objects = append(objects, squattingOrg()...)
 	}

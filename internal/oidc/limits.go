@@ -53,7 +53,10 @@ const (
 //   - code_verifier and code_challenge: 128, RFC 7636's own maximum.
 //   - code, refresh_token: 512; this server issues values of about 100 and
 //     43 bytes.
-//   - token, id_token_hint, access_token: 16 KiB, a JWT with many groups.
+//   - token, id_token_hint, access_token, subject_token, actor_token:
+//     16 KiB, a JWT with many groups.
+//   - subject_token_type, actor_token_type, requested_token_type: 128, a
+//     token type URN (RFC 8693 section 3) is about 50 bytes.
 //   - client_secret: 1024, a generated secret is 43 bytes, a referenced one
 //     may be longer.
 var parameterLimits = map[string]int{
@@ -86,6 +89,13 @@ var parameterLimits = map[string]int{
 	"id_token_hint":            16 << 10,
 	"access_token":             16 << 10,
 	"id":                       128,
+	"subject_token":            16 << 10,
+	"subject_token_type":       128,
+	"actor_token":              16 << 10,
+	"actor_token_type":         128,
+	"requested_token_type":     128,
+	"audience":                 1024,
+	"resource":                 2048,
 }
 
 // limitOf is the size limit of parameter name.

@@ -49,8 +49,9 @@ type userGrant struct {
 // user's own when orgID is empty) and checks that the user may hold tokens
 // for the client now: the user exists and is not disabled, the
 // organization (and every ancestor) is not suspended and the client is
-// shared with it. Users act only for their own organization until the
-// organization switch (token exchange) exists.
+// shared with it. Users act only for their own organization here; an
+// administrator acting in a descendant after an organization switch is
+// resolved by resolveSwitch (token_exchange.go).
 //
 // A lock (status.lockedUntil, after repeated wrong passwords) is not
 // checked here: it stops password verification, not what a sign-in before
@@ -93,12 +94,13 @@ func checkOrgForClient(c *snapshot.Client, org *snapshot.Org) error {
 }
 
 // grantTypesOf maps the client's allowed grants to what this server
-// implements. Token exchange is not implemented yet and is left out.
+// implements.
 func grantTypesOf(c *snapshot.Client) []iamv1.GrantType {
 	out := make([]iamv1.GrantType, 0, len(c.GrantTypes))
 	for _, g := range c.GrantTypes {
 		switch g {
-		case iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken, iamv1.GrantTypeClientCredentials:
+		case iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken, iamv1.GrantTypeClientCredentials,
+			iamv1.GrantTypeTokenExchange:
 			out = append(out, g)
 		}
 	}

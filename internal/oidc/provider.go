@@ -95,7 +95,9 @@ func CallbackURL(issuer, authRequestID string) string {
 
 const authorizeEndpoint = "authorize"
 
-// supportedGrantTypes are the grants of this server.
+// supportedGrantTypes are the grants of this server, but token exchange,
+// which discovery announces only while an application enables it
+// (grantTypesSupported).
 var supportedGrantTypes = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials}
 
 // NewProvider returns the issuer's HTTP handler: discovery, /authorize and
@@ -344,6 +346,10 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request, next http.Handle
 		return
 	}
 	gt := oidc.GrantType(r.PostForm.Get("grant_type"))
+	if gt == oidc.GrantTypeTokenExchange {
+		h.tokenExchange(w, r)
+		return
+	}
 	if gt != "" && !containsGrant(supportedGrantTypes, gt) {
 		op.RequestError(w, r, oidc.ErrUnsupportedGrantType().WithDescription("%s is not supported", gt), nil)
 		return
@@ -365,7 +371,7 @@ func containsGrant(gs []oidc.GrantType, g oidc.GrantType) bool {
 // does, with RFC 9207's authorization_response_iss_parameter_supported.
 func (h *handler) discovery(w http.ResponseWriter, r *http.Request) {
 	d := op.CreateDiscoveryConfig(r.Context(), h.provider, h.storage)
-	d.GrantTypesSupported = supportedGrantTypes
+	d.GrantTypesSupported = h.grantTypesSupported()
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
 	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}

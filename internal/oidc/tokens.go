@@ -29,6 +29,9 @@ type tokenInfo struct {
 	AMR      []string `json:"m,omitempty"`
 	AuthTime int64    `json:"t,omitempty"`
 	Expiry   int64    `json:"x"`
+	// Switched marks a token of an organization switch (token_exchange.go):
+	// OrgID is the organization switched into, not the user's own.
+	Switched bool `json:"w,omitempty"`
 }
 
 func (t tokenInfo) encode() (string, error) {
@@ -62,6 +65,9 @@ func randomID() (string, error) {
 // issue checks that the request may still get tokens and returns the access
 // token's ID and expiry. For user grants it resolves the organization.
 func (s *Storage) issue(req op.TokenRequest) (userGrant, string, time.Time, error) {
+	if x, ok := req.(*exchangeRequest); ok {
+		return s.issueSwitched(x)
+	}
 	g, ok := req.(grantRequest)
 	if !ok {
 		return userGrant{}, "", time.Time{}, oidc.ErrUnsupportedGrantType()
@@ -300,6 +306,10 @@ func (s *Storage) tokenInfoFor(tokenID, subject string) (tokenInfo, userGrant, e
 	var authTime time.Time
 	if info.AuthTime != 0 {
 		authTime = time.Unix(info.AuthTime, 0)
+	}
+	if info.Switched {
+		g, err := resolveSwitch(snap, info.ClientID, subject, info.OrgID, authTime, info.AMR, now)
+		return info, g, err
 	}
 	g, err := resolveSession(snap, info.ClientID, subject, info.OrgID, authTime, info.AMR, now)
 	return info, g, err
