@@ -55,6 +55,7 @@ type managerFlags struct {
 	kubeAPIBurst            int
 	server                  serverFlags
 	sessions                sessionFlags
+	mail                    mailFlags
 	log                     zap.Options
 }
 
@@ -104,6 +105,7 @@ the non-resource URL /metrics.`,
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
+	fl.mail.add(cmd, "Empty: no mail is sent (invitations wait, and \"Forgot password?\" is not offered)")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -118,6 +120,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	sender, err := fl.mail.sender()
+	if err != nil {
+		return err
+	}
 	sessions, closeSessions, err := fl.sessions.open(ctx)
 	if err != nil {
 		return err
@@ -129,19 +135,25 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 		},
-		LeaderElect: fl.leaderElect,
-		MetricsAddr: fl.metricsAddr,
-		HealthAddr:  fl.healthAddr,
-		Issuer:      fl.server.issuerURL,
-		HTTPAddr:    fl.server.httpAddr,
-		TLSCertFile: fl.server.tlsCertFile,
-		TLSKeyFile:  fl.server.tlsKeyFile,
-		ClientIP:    proxies.ClientIP,
-		Sessions:    sessions,
-		Log:         ctrl.Log.WithName("oidc"),
+		LeaderElect:   fl.leaderElect,
+		MetricsAddr:   fl.metricsAddr,
+		HealthAddr:    fl.healthAddr,
+		Issuer:        fl.server.issuerURL,
+		HTTPAddr:      fl.server.httpAddr,
+		TLSCertFile:   fl.server.tlsCertFile,
+		TLSKeyFile:    fl.server.tlsKeyFile,
+		ClientIP:      proxies.ClientIP,
+		Sessions:      sessions,
+		Mail:          sender,
+		InvitationTTL: fl.mail.invitationTTL,
+		ResetTTL:      fl.mail.resetTTL,
+		Log:           ctrl.Log.WithName("oidc"),
 	})
 	if err != nil {
 		return err
+	}
+	if sender == nil {
+		ctrl.Log.Info("no --smtp-host: no mail is sent; invitations wait and password resets are not offered")
 	}
 	if fl.server.issuerURL == "" {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")

@@ -30,6 +30,8 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/mail"
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
@@ -67,6 +69,14 @@ type Settings struct {
 	// the connector's defaults (https providers only); orgkeeper dev and
 	// tests pass one that allows loopback http or trusts a test CA.
 	Connectors *connector.Registry
+	// Mail delivers invitations and password-reset links (SMTP, or .eml
+	// files in dev). Nil sends nothing: invitations wait (the OrgUser's
+	// status says why) and "Forgot password?" is not offered.
+	Mail mail.Sender
+	// InvitationTTL is how long an invitation link works; zero means
+	// controller.DefaultInvitationTTL. ResetTTL the same for password
+	// reset links (zero: login.DefaultResetTTL).
+	InvitationTTL, ResetTTL time.Duration
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -121,6 +131,8 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return nil, nil, err
 	}
 	s.Controller.Server = proj
+	s.Controller.Mail = controller.MailOptions{Sender: s.Mail, Snapshots: snapshots.Load,
+		IssuerURL: s.Issuer, InvitationTTL: s.InvitationTTL}
 	if err := controller.SetupWithManager(mgr, s.Controller); err != nil {
 		return nil, nil, err
 	}
@@ -138,9 +150,10 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	// signs in through an upstream provider is the exception, written in
 	// the request (bounded), since the sign-in waits for the user.
 	writes, err := apiwrite.New(apiwrite.Options{
-		Client: mgr.GetClient(),
-		Reader: mgr.GetAPIReader(),
-		Log:    s.Log.WithName("apiwrite"),
+		Client:          mgr.GetClient(),
+		Reader:          mgr.GetAPIReader(),
+		Log:             s.Log.WithName("apiwrite"),
+		SystemNamespace: s.Controller.SystemNamespace,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -165,6 +178,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Lockouts:    writes,
 		Provisioner: writes,
 		Connectors:  s.Connectors,
+		Onboarding:  onboarding(s, writes),
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 	})
@@ -192,6 +206,17 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		}
 	}
 	return mgr, srv, nil
+}
+
+// onboarding turns on the invitation and reset pages. Invitation links
+// are redeemed whatever the mail settings (a link mailed before a restart
+// without SMTP still works); "Forgot password?" needs mail.
+func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
+	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL}
+	if s.Mail != nil {
+		c.Resets = w
+	}
+	return c
 }
 
 // pinger is a session store that can check its connection (redisstore).

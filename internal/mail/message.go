@@ -137,3 +137,23 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Paths of the pages that links lead to, under the issuer URL. The login
+// pages serve them; whoever makes a link uses these.
+const (
+	// PathInvitation is the invitation acceptance page:
+	// <issuer>/login/invitation?org=<org>&token=<token>.
+	PathInvitation = "/login/invitation"
+	// PathResetConfirm is where a password-reset link leads.
+	PathResetConfirm = "/login/reset/confirm"
+	// PathRegistrationConfirm is where a sign-up confirmation link leads.
+	PathRegistrationConfirm = "/login/register/confirm"
+)
+
+// Link returns issuer + path + "?org=<org>&token=<token>".
+func Link(issuer, path, org, token string) string {
+	v := url.Values{}
+	v.Set("org", org)
+	v.Set("token", token)
+	return strings.TrimSuffix(issuer, "/") + path + "?" + v.Encode()
+}
