@@ -77,6 +77,9 @@ type Settings struct {
 	// controller.DefaultInvitationTTL. ResetTTL the same for password
 	// reset links (zero: login.DefaultResetTTL).
 	InvitationTTL, ResetTTL time.Duration
+	// MailLimits bound the mail the sign-in pages' forms send; zero fields
+	// take login's defaults.
+	MailLimits login.MailLimits
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 }
@@ -212,7 +215,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 // are redeemed whatever the mail settings (a link mailed before a restart
 // without SMTP still works); "Forgot password?" needs mail.
 func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
-	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL}
+	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
 	if s.Mail != nil {
 		c.Resets = w
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/clientip"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // Onboarding pages: the links that mail carries (an invitation, a password
@@ -332,6 +333,13 @@ func (h *Handler) postLink(purpose LinkPurpose) http.HandlerFunc {
 		if !h.linkError(w, brandFor(lf.org), h.cfg.Onboarding.Tokens.RedeemLinkToken(r.Context(), lt, hash)) {
 			return
 		}
+		if purpose == LinkReset {
+			// The revocation instant is rounded up to the next whole second
+			// (rules.SessionsRevokedAt); answer once it has passed, so that
+			// signing in right after the reset is not taken for a session
+			// from before it.
+			h.waitUntil(r.Context(), rules.SessionsRevokedAt(h.cfg.Now()))
+		}
 		d := pageData{Brand: brandFor(lf.org)}
 		if purpose == LinkInvitation {
 			d.Title, d.Message = "Your account is ready", "Your password is set. You can now sign in as "+lf.acct.Email+"."
@@ -341,6 +349,20 @@ func (h *Handler) postLink(purpose LinkPurpose) http.HandlerFunc {
 			d.Action = "Go back to the application and sign in with your new password."
 		}
 		h.render(w, http.StatusOK, "notice", d)
+	}
+}
+
+// waitUntil returns at t (at most a second from now) or when ctx ends.
+func (h *Handler) waitUntil(ctx context.Context, t time.Time) {
+	d := t.Sub(h.cfg.Now())
+	if d <= 0 || d > time.Second {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
 	}
 }
 
