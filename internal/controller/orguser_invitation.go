@@ -88,39 +88,62 @@ func (r *OrgUserReconciler) ensureInvitation(ctx context.Context, user *iamv1.Or
 	}
 
 	key := types.NamespacedName{Namespace: r.SystemNamespace, Name: credentials.SecretName(string(user.UID))}
-	cred := &corev1.Secret{}
-	// Uncached: the decision to issue a token must see this reconciler's
-	// own last write and the server's (an accepted invitation).
-	found, err := getSecret(ctx, r.APIReader, key, cred)
-	if err != nil {
-		return err
+	// The cache answers the common case (a round already issued) without a
+	// request. Before a token is issued, the API server confirms that the
+	// cache was not behind: a token must not be issued twice for a round.
+	for _, reader := range []client.Reader{r.Client, r.APIReader} {
+		cred := &corev1.Secret{}
+		found, err := getSecret(ctx, reader, key, cred)
+		if err != nil {
+			return err
+		}
+		done, err := r.invitationDone(ctx, reader, user, out, cred, found, round)
+		if err != nil || done {
+			return err
+		}
+		if reader == r.APIReader {
+			return r.issueInvitation(ctx, user, out, cred, found, round)
+		}
 	}
-	if found && len(cred.Data[credentials.PasswordHashKey]) > 0 {
-		// Accepted a moment ago; the cache has not caught up yet.
+	return nil
+}
+
+// invitationDone reports whether round needs no new token: the user has a
+// password or accepted through an identity provider, or round's message
+// is queued (or was, as status.invitation records).
+func (r *OrgUserReconciler) invitationDone(ctx context.Context, reader client.Reader, user *iamv1.OrgUser, out *userOutcome,
+	cred *corev1.Secret, found bool, round string) (bool, error) {
+	if !found {
+		return false, nil
+	}
+	if len(cred.Data[credentials.PasswordHashKey]) > 0 {
+		// Accepted a moment ago; status has not caught up yet.
 		user.Status.PasswordSet = true
-		return nil
+		return true, nil
 	}
-	if found && string(cred.Data[credentials.InvitationRoundKey]) == round {
-		if len(cred.Data[credentials.InvitationAcceptedKey]) > 0 {
-			return nil // accepted through an identity provider
-		}
-		issued, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationIssuedKey]))
-		expires, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationExpiresKey]))
-		if len(cred.Data[credentials.InvitationHashKey]) > 0 && !issued.IsZero() {
-			done := user.Status.Invitation != nil && user.Status.Invitation.SentAt != nil && user.Status.Invitation.SentAt.Time.Equal(issued)
-			if !done {
-				name := types.NamespacedName{Namespace: r.SystemNamespace, Name: mail.OutboxName(invitationMessageID(user.UID, round))}
-				if done, err = getSecret(ctx, r.APIReader, name, &corev1.Secret{}); err != nil {
-					return err
-				}
-			}
-			if done {
-				r.recordInvitation(user, out, issued, expires)
-				return nil
-			}
+	if string(cred.Data[credentials.InvitationRoundKey]) != round {
+		return false, nil
+	}
+	if len(cred.Data[credentials.InvitationAcceptedKey]) > 0 {
+		return true, nil // accepted through an identity provider
+	}
+	issued, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationIssuedKey]))
+	expires, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationExpiresKey]))
+	if len(cred.Data[credentials.InvitationHashKey]) == 0 || issued.IsZero() {
+		return false, nil
+	}
+	done := user.Status.Invitation != nil && user.Status.Invitation.SentAt != nil && user.Status.Invitation.SentAt.Time.Equal(issued)
+	if !done {
+		name := types.NamespacedName{Namespace: r.SystemNamespace, Name: mail.OutboxName(invitationMessageID(user.UID, round))}
+		var err error
+		if done, err = getSecret(ctx, reader, name, &corev1.Secret{}); err != nil {
+			return false, err
 		}
 	}
-	return r.issueInvitation(ctx, user, out, cred, found, round)
+	if done {
+		r.recordInvitation(user, out, issued, expires)
+	}
+	return done, nil
 }
 
 // issueInvitation makes a new token for round, stores its hash and queues

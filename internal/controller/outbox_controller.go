@@ -54,9 +54,7 @@ const (
 // is worse than one that arrives twice (the link works once either way).
 type OutboxReconciler struct {
 	client.Client
-	// APIReader re-reads a message before delivery: the cache may still
-	// show a message pending that this reconciler marked sent a moment
-	// ago.
+	// APIReader reads the template ConfigMaps, which are not cached.
 	APIReader client.Reader
 	// SystemNamespace holds the outbox.
 	SystemNamespace string
@@ -72,6 +70,43 @@ type OutboxReconciler struct {
 
 	mu        sync.Mutex
 	templates map[string]cachedTemplates
+	// handled holds the messages this process marked, until
+	// handledMemory has passed: long enough for the cache to show the mark.
+	handled map[string]handledMessage
+}
+
+// handledMessage is how this process handled a message.
+type handledMessage struct {
+	at            time.Time
+	state, reason string
+}
+
+// handledMemory is how long a marked message is remembered.
+const handledMemory = 10 * time.Minute
+
+// remember records that name was handled (delivered or given up on).
+func (r *OutboxReconciler) remember(name string, h handledMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.handled == nil {
+		r.handled = map[string]handledMessage{}
+	}
+	now := r.now()
+	for k, old := range r.handled {
+		if now.Sub(old.at) > handledMemory {
+			delete(r.handled, k)
+		}
+	}
+	h.at = now
+	r.handled[name] = h
+}
+
+// handledRecently returns how this process handled name, if it did lately.
+func (r *OutboxReconciler) handledRecently(name string) (handledMessage, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.handled[name]
+	return h, ok && r.now().Sub(h.at) <= handledMemory
 }
 
 type cachedTemplates struct {
@@ -95,13 +130,13 @@ func (r *OutboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if s.Labels[mail.LabelOutbox] != mail.StatePending {
 		return r.expire(ctx, s)
 	}
-	// The cache may be behind this reconciler's own mark: confirm with the
-	// API server that the message is still pending before sending it.
-	if err := r.APIReader.Get(ctx, req.NamespacedName, s); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if s.Labels[mail.LabelOutbox] != mail.StatePending {
-		return r.expire(ctx, s)
+	// The cache may be behind this reconciler's own mark: a message this
+	// process has handled is not sent again, whatever the cache says. (A
+	// new leader starts with a cache listed after the old one's marks.)
+	if h, ok := r.handledRecently(s.Name); ok {
+		// Marked already (the cache is behind), or the mark failed after
+		// delivery: mark again, never send again.
+		return ctrl.Result{}, r.mark(ctx, s, h.state, h.reason)
 	}
 	log := logf.FromContext(ctx)
 	m, err := mail.ParseOutbox(s)
@@ -144,6 +179,7 @@ func (r *OutboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // and its token), keeping the Secret as the record that the message was
 // handled. No optimistic lock: after a delivery nothing may stop the mark.
 func (r *OutboxReconciler) mark(ctx context.Context, s *corev1.Secret, state, reason string) error {
+	r.remember(s.Name, handledMessage{state: state, reason: reason})
 	patch := client.MergeFrom(s.DeepCopy())
 	s.Labels[mail.LabelOutbox] = state
 	setAnnotation(s, mail.AnnotationSentAt, r.now().UTC().Format(time.RFC3339))
