@@ -75,9 +75,13 @@ func (r *OrgUserReconciler) ensureInvitation(ctx context.Context, user *iamv1.Or
 	case out.identifiers.ran && !out.identifiers.ok:
 		out.invitation = failed(iamv1.ReasonInvitationBlocked, "no invitation is sent while the user's email or username is not its own in the organization: %s", out.identifiers.message)
 		return nil
-	case r.Invitations.IssuerURL == "" || !r.Invitations.MailEnabled:
+	case !r.Invitations.MailEnabled:
 		out.invitation = failed(iamv1.ReasonMailNotConfigured,
 			"invitations cannot be sent: the operator has no outgoing mail configured (--smtp-host); the invitation is sent once it is")
+		return nil
+	case r.Invitations.IssuerURL == "":
+		out.invitation = failed(iamv1.ReasonMailNotConfigured,
+			"invitations cannot be sent: the operator serves no sign-in pages for the link to lead to (--issuer-url); the invitation is sent once it does")
 		return nil
 	}
 	round := user.Annotations[iamv1.AnnotationResendInvitation]
