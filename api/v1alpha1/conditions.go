@@ -212,7 +212,8 @@ const (
 	// one.
 	ReasonInvitationExpired = "InvitationExpired"
 	// ReasonMailNotConfigured (InvitationSent=False): the manager has no
-	// outgoing mail (no --smtp-host), so nothing is sent.
+	// outgoing mail (no --smtp-host) or no sign-in pages for the link to
+	// lead to (no --issuer-url), so nothing is sent.
 	ReasonMailNotConfigured = "MailNotConfigured"
 	// ReasonInvitationBlocked (InvitationSent=False): the user cannot be
 	// invited as written (disabled, or its email is not its own in the
