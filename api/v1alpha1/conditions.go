@@ -196,3 +196,27 @@ const (
 	// read again.
 	ReasonSecretKept = "SecretKept"
 )
+
+// The invitation's condition (OrgUser).
+const (
+	// ConditionInvitationSent (OrgUser, while spec.invitation.send is set
+	// and no password is set): True once the invitation is in the outbox
+	// (status.invitation says when, and until when its link works); False
+	// with a reason saying why it was not sent or no longer works.
+	ConditionInvitationSent = "InvitationSent"
+	// ReasonInvitationQueued (InvitationSent=True): the invitation is in
+	// the outbox or sent; the link works until status.invitation.expiresAt.
+	ReasonInvitationQueued = "InvitationQueued"
+	// ReasonInvitationExpired (InvitationSent=False): the link expired
+	// before it was used; change AnnotationResendInvitation to send a new
+	// one.
+	ReasonInvitationExpired = "InvitationExpired"
+	// ReasonMailNotConfigured (InvitationSent=False): the manager has no
+	// outgoing mail (no --smtp-host) or no sign-in pages for the link to
+	// lead to (no --issuer-url), so nothing is sent.
+	ReasonMailNotConfigured = "MailNotConfigured"
+	// ReasonInvitationBlocked (InvitationSent=False): the user cannot be
+	// invited as written (disabled, or its email is not its own in the
+	// organization); the message says what to fix.
+	ReasonInvitationBlocked = "InvitationBlocked"
+)

@@ -172,8 +172,11 @@ type SecretKeyReference struct {
 type OrgUserInvitation struct {
 	// send, when true, makes Orgkeeper email spec.email a link to set a
 	// password and sign in, once, as long as the user has no password yet.
-	// status.invitation records when it was sent and when the link expires.
-	// Defaults to false.
+	// status.invitation records when it was sent and when the link expires
+	// (72 hours by default, --invitation-ttl), and the InvitationSent
+	// condition says whether it went out. To send a new link (after the
+	// old one expired, say), give the annotation
+	// iam.orgkeeper.io/resend-invitation a new value. Defaults to false.
 	// +optional
 	Send bool `json:"send,omitempty"`
 }
@@ -259,7 +262,8 @@ type OrgUserStatus struct {
 	// OIDC server serves this generation); ClaimsRestricted is True when
 	// tokens carry less than spec.groups or spec.emailVerified say, and
 	// names what and why; InitialPasswordConsumed reports on
-	// spec.initialPasswordSecretRef. See the Reason* constants.
+	// spec.initialPasswordSecretRef; InvitationSent on spec.invitation.
+	// See the Reason* constants.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -34,6 +34,7 @@ type devFlags struct {
 	trustedProxies string
 	readyTimeout   time.Duration
 	sessions       sessionFlags
+	mail           mailFlags
 	log            zap.Options
 }
 
@@ -95,6 +96,7 @@ does both).`,
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
 	fl.sessions.add(cmd)
+	fl.mail.add(cmd, "Empty: each message is written to <state-dir>/outbox/ as an .eml file, and its link is logged")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -155,16 +157,26 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if err != nil {
 		return err
 	}
+	sender, err := fl.mail.sender()
+	if err != nil {
+		return err
+	}
+	if sender == nil {
+		sender = outbox(env.StateDir, ctrl.Log.WithName("mail"))
+	}
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
-		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true},
-		MetricsAddr: "0",
-		HealthAddr:  "0",
-		Issuer:      issuer,
-		HTTPAddr:    fl.httpAddr,
-		TLSCertFile: issuerTLS.CertFile,
-		TLSKeyFile:  issuerTLS.KeyFile,
-		ClientIP:    proxies.ClientIP,
-		Sessions:    sessions,
+		Controller:    controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true},
+		MetricsAddr:   "0",
+		HealthAddr:    "0",
+		Issuer:        issuer,
+		HTTPAddr:      fl.httpAddr,
+		TLSCertFile:   issuerTLS.CertFile,
+		TLSKeyFile:    issuerTLS.KeyFile,
+		ClientIP:      proxies.ClientIP,
+		Sessions:      sessions,
+		Mail:          sender,
+		InvitationTTL: fl.mail.invitationTTL,
+		ResetTTL:      fl.mail.resetTTL,
 		// dev may sign in at an upstream on loopback over plain http, as
 		// the reconciler and the snapshot allow there (never in manager).
 		Connectors: connector.NewRegistry(connector.Config{AllowLoopbackHTTP: true}),

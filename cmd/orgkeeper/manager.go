@@ -62,6 +62,7 @@ type managerFlags struct {
 	shutdownTimeout         time.Duration
 	server                  serverFlags
 	sessions                sessionFlags
+	mail                    mailFlags
 	log                     zap.Options
 }
 
@@ -131,6 +132,7 @@ signal exits at once.`,
 		"on SIGTERM, how long requests in flight may take to finish once the issuer stops accepting connections; then they are cut off. The pod's termination grace period must exceed --shutdown-delay plus this")
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
+	fl.mail.add(cmd, "Empty: no mail is sent (invitations wait, and \"Forgot password?\" is not offered)")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -142,6 +144,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	}
 	cfg.QPS, cfg.Burst = fl.kubeAPIQPS, fl.kubeAPIBurst
 	proxies, err := clientip.ParseTrustedProxies(fl.server.trustedProxies)
+	if err != nil {
+		return err
+	}
+	sender, err := fl.mail.sender()
 	if err != nil {
 		return err
 	}
@@ -172,9 +178,15 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		Log:             ctrl.Log.WithName("oidc"),
 		ShutdownDelay:   fl.shutdownDelay,
 		ShutdownTimeout: fl.shutdownTimeout,
+		Mail:            sender,
+		InvitationTTL:   fl.mail.invitationTTL,
+		ResetTTL:        fl.mail.resetTTL,
 	})
 	if err != nil {
 		return err
+	}
+	if sender == nil {
+		ctrl.Log.Info("no --smtp-host: no mail is sent; invitations wait and password resets are not offered")
 	}
 	if fl.server.issuerURL == "" {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")

@@ -63,6 +63,11 @@ type Options struct {
 	// that an administrator should see (a lockout on its OrgUser); nil
 	// emits none.
 	Events events.EventRecorder
+	// SystemNamespace holds the credential Secrets and the outbox
+	// (onboarding.go); default "orgkeeper-system".
+	SystemNamespace string
+	// Now is the clock of link expiry; default time.Now.
+	Now func() time.Time
 }
 
 // op is one write. apply reads the current object with r, computes the
@@ -112,6 +117,12 @@ func New(o Options) (*Writer, error) {
 	}
 	if o.Registerer == nil {
 		o.Registerer = ctrlmetrics.Registry
+	}
+	if o.SystemNamespace == "" {
+		o.SystemNamespace = "orgkeeper-system"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	results, err := registerResults(o.Registerer)
 	if err != nil {

@@ -33,6 +33,8 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/mail"
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/session/redisstore"
@@ -86,6 +88,17 @@ type Settings struct {
 	// once the issuer stops accepting; zero means
 	// server.DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// Mail delivers invitations and password-reset links (SMTP, or .eml
+	// files in dev). Nil sends nothing: invitations wait (the OrgUser's
+	// status says why) and "Forgot password?" is not offered.
+	Mail mail.Sender
+	// InvitationTTL is how long an invitation link works; zero means
+	// controller.DefaultInvitationTTL. ResetTTL the same for password
+	// reset links (zero: login.DefaultResetTTL).
+	InvitationTTL, ResetTTL time.Duration
+	// MailLimits bound the mail the sign-in pages' forms send; zero fields
+	// take login's defaults.
+	MailLimits login.MailLimits
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 	// Metrics bounds and places Orgkeeper's own metrics.
@@ -202,6 +215,8 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		return nil, nil, err
 	}
 	s.Controller.Server = proj
+	s.Controller.Mail = controller.MailOptions{Sender: s.Mail, Snapshots: snapshots.Load,
+		IssuerURL: s.Issuer, InvitationTTL: s.InvitationTTL}
 	if err := controller.SetupWithManager(mgr, s.Controller); err != nil {
 		return nil, nil, err
 	}
@@ -219,10 +234,11 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	// signs in through an upstream provider is the exception, written in
 	// the request (bounded), since the sign-in waits for the user.
 	writes, err := apiwrite.New(apiwrite.Options{
-		Client: mgr.GetClient(),
-		Reader: mgr.GetAPIReader(),
-		Log:    s.Log.WithName("apiwrite"),
-		Events: mgr.GetEventRecorder("orgkeeper-server"),
+		Client:          mgr.GetClient(),
+		Reader:          mgr.GetAPIReader(),
+		Log:             s.Log.WithName("apiwrite"),
+		Events:          mgr.GetEventRecorder("orgkeeper-server"),
+		SystemNamespace: s.Controller.SystemNamespace,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -247,6 +263,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Lockouts:    writes,
 		Provisioner: writes,
 		Connectors:  s.Connectors,
+		Onboarding:  onboarding(s, writes),
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 		Metrics:     metrics,
@@ -306,6 +323,17 @@ func positive(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+// onboarding turns on the invitation and reset pages. Invitation links
+// are redeemed whatever the mail settings (a link mailed before a restart
+// without SMTP still works); "Forgot password?" needs mail.
+func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
+	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
+	if s.Mail != nil {
+		c.Resets = w
+	}
+	return c
 }
 
 // pinger is a session store that can check its connection (redisstore).

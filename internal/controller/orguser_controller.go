@@ -55,6 +55,8 @@ type OrgUserReconciler struct {
 	// Server, when set, makes Ready wait until the OIDC server serves the
 	// user's current generation.
 	Server Server
+	// Invitations configure spec.invitation (orguser_invitation.go).
+	Invitations Invitations
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=orgusers,verbs=get;list;watch;update;patch
@@ -105,7 +107,9 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 			return ctrl.Result{RequeueAfter: servedRetry}, nil
 		}
 	}
-	return r.lockExpiry(user), nil
+	res := r.lockExpiry(user)
+	res.RequeueAfter = r.invitationExpiry(user, res.RequeueAfter)
+	return res, nil
 }
 
 // reconcileNormal: end the sessions of a newly disabled user, find the
@@ -133,7 +137,10 @@ func (r *OrgUserReconciler) reconcileNormal(ctx context.Context, user *iamv1.Org
 	if err := r.checkClaims(ctx, user, org, out); err != nil {
 		return err
 	}
-	return r.ensurePassword(ctx, user, out)
+	if err := r.ensurePassword(ctx, user, out); err != nil {
+		return err
+	}
+	return r.ensureInvitation(ctx, user, out)
 }
 
 // checkClaims finds what the token-claim rules leave out of the user's

@@ -22,6 +22,9 @@ type userOutcome struct {
 	// initialSecret says what became of the initial password Secret once
 	// the password is stored (deleted, or kept and why).
 	initialSecret check
+	// invitation is the InvitationSent condition's check; it has not run
+	// when no invitation is asked for (or it was accepted).
+	invitation check
 	// claims is what the token-claim rules leave out (ClaimsRestricted).
 	claims claimsOutcome
 	// err is an unexpected error that ends the pass; it is retried.
@@ -40,6 +43,11 @@ func setUserStatus(u *iamv1.OrgUser, out *userOutcome, now time.Time) {
 	meta.SetStatusCondition(&u.Status.Conditions, readyCondition(u.Generation, out.readyChecks(), out.err,
 		"the user is "+string(u.Status.State)))
 	meta.SetStatusCondition(&u.Status.Conditions, claimsCondition(u.Generation, out.claims))
+	if out.invitation.ran {
+		meta.SetStatusCondition(&u.Status.Conditions, invitationCondition(u.Generation, out.invitation))
+	} else if out.err == nil {
+		meta.RemoveStatusCondition(&u.Status.Conditions, iamv1.ConditionInvitationSent)
+	}
 	if c, ok := initialPasswordCondition(u, out); ok {
 		meta.SetStatusCondition(&u.Status.Conditions, c)
 	} else {
@@ -60,15 +68,15 @@ func revokeOnDisable(u *iamv1.OrgUser, now time.Time) {
 }
 
 // userState is where the user stands: Disabled by spec, Locked until
-// status.lockedUntil, Invited while an invitation is asked for and no
-// password is set, else Active.
+// status.lockedUntil, Invited while an invitation is asked for and the
+// user has neither a password nor a linked identity, else Active.
 func userState(u *iamv1.OrgUser, now time.Time) iamv1.OrgUserState {
 	switch {
 	case u.Spec.Disabled:
 		return iamv1.OrgUserStateDisabled
 	case u.Status.LockedUntil != nil && u.Status.LockedUntil.After(now):
 		return iamv1.OrgUserStateLocked
-	case u.Spec.Invitation != nil && u.Spec.Invitation.Send && !u.Status.PasswordSet:
+	case u.Spec.Invitation != nil && u.Spec.Invitation.Send && !u.Status.PasswordSet && len(u.Status.FederatedIdentities) == 0:
 		return iamv1.OrgUserStateInvited
 	}
 	return iamv1.OrgUserStateActive
@@ -162,4 +170,14 @@ func initialPasswordCondition(u *iamv1.OrgUser, out *userOutcome) (metav1.Condit
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionUnknown, iamv1.ReasonReconciling, "not checked yet"
 	}
 	return cond, true
+}
+
+// invitationCondition is the InvitationSent condition from its check.
+func invitationCondition(gen int64, c check) metav1.Condition {
+	cond := metav1.Condition{Type: iamv1.ConditionInvitationSent, ObservedGeneration: gen,
+		Status: metav1.ConditionFalse, Reason: c.reason, Message: c.message}
+	if c.ok {
+		cond.Status = metav1.ConditionTrue
+	}
+	return cond
 }

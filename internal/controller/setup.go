@@ -12,6 +12,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
 // Options configure the reconcilers.
@@ -37,6 +39,22 @@ type Options struct {
 	// document is fetched again, so that an upstream that goes away shows in
 	// its status; zero means DefaultDiscoveryRecheckPeriod.
 	DiscoveryRecheckPeriod time.Duration
+	// Mail configures outgoing mail: invitations and the outbox.
+	Mail MailOptions
+}
+
+// MailOptions configure outgoing mail.
+type MailOptions struct {
+	// Sender delivers the outbox's messages (SMTP, or .eml files in
+	// dev). Nil means no mail is delivered: the outbox reconciler does not
+	// run and invitations are not queued (the OrgUser's status says so).
+	Sender mail.Sender
+	// Snapshots gives the messages their organization's branding.
+	Snapshots func() *snapshot.Snapshot
+	// IssuerURL is where links point; InvitationTTL how long an
+	// invitation link works (zero: DefaultInvitationTTL).
+	IssuerURL     string
+	InvitationTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -112,6 +130,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		SystemNamespace: opts.SystemNamespace,
 		Recorder:        mgr.GetEventRecorder("orgkeeper-orguser"),
 		Server:          opts.Server,
+		Invitations: Invitations{IssuerURL: opts.Mail.IssuerURL, MailEnabled: opts.Mail.Sender != nil,
+			TTL: opts.Mail.InvitationTTL},
 	}
 	if err := users.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the OrgUser reconciler: %w", err)
@@ -125,6 +145,18 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := idps.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the IdentityProvider reconciler: %w", err)
+	}
+	if opts.Mail.Sender != nil {
+		outbox := &OutboxReconciler{
+			Client:          mgr.GetClient(),
+			APIReader:       mgr.GetAPIReader(),
+			SystemNamespace: opts.SystemNamespace,
+			Sender:          opts.Mail.Sender,
+			Snapshots:       opts.Mail.Snapshots,
+		}
+		if err := outbox.SetupWithManager(mgr, min(opts.MaxConcurrentReconciles, 8)); err != nil {
+			return fmt.Errorf("setting up the outbox reconciler: %w", err)
+		}
 	}
 	return nil
 }

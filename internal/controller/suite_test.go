@@ -70,9 +70,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	// The projection, as every replica runs it, so that statuses carry the
 	// snapshot build's Problems and Ready means "served".
-	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: &snapshot.Store{}, AllowLoopbackIssuers: true}
+	snapshots := &snapshot.Store{}
+	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: snapshots, AllowLoopbackIssuers: true}
 	Expect(proj.SetupWithManager(mgr)).To(Succeed())
 	opts.Server = proj
+	// Invitations go through the outbox to a real SMTP server on loopback
+	// (orguser_invitation_test.go).
+	opts.Mail = startSuiteMail(snapshots)
 	Expect(SetupWithManager(mgr, opts)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()

@@ -151,6 +151,9 @@ type Config struct {
 	ProvisionWait time.Duration
 	// Throttle is the lockout policy; zero fields take defaults.
 	Throttle Throttle
+	// Onboarding turns on the invitation and password-reset pages
+	// (onboarding.go); the zero value leaves them off.
+	Onboarding OnboardingConfig
 	// CSRFKey signs the CSRF tokens (at least 32 bytes). Every replica
 	// behind one issuer needs the same key; default: random per process,
 	// which suits a single replica.
@@ -183,6 +186,7 @@ type Config struct {
 type Handler struct {
 	cfg        Config
 	throttle   Throttle
+	mailLimits MailLimits
 	secure     bool
 	csrf       csrfGuard
 	sessCookie string
@@ -266,6 +270,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg:        cfg,
 		throttle:   cfg.Throttle.withDefaults(),
+		mailLimits: cfg.Onboarding.Limits.withDefaults(),
 		secure:     secure,
 		csrf:       newCSRFGuard(cfg.CSRFKey, cfg.PreviousCSRFKeys, secure),
 		sessCookie: cookieName(SessionCookie, secure),

@@ -142,3 +142,43 @@ func (d directory) sharedWith(clientID, org string) bool {
 	c := d.s.Client(clientID)
 	return c != nil && c.SharedWith(org)
 }
+
+// accountView is what the onboarding pages (invitation, reset) need of a
+// user: who they are, and which OrgUser object to write.
+type accountView struct {
+	ID          string
+	Name        string // OrgUser metadata.name
+	OrgName     string // its organization, which is also its namespace
+	Email       string
+	Username    string
+	DisplayName string
+	HasPassword bool
+	Disabled    bool
+	Federated   bool
+}
+
+func toAccountView(u *snapshot.User) (accountView, bool) {
+	if u == nil || u.Org == nil {
+		return accountView{}, false
+	}
+	return accountView{
+		ID: u.ID, Name: u.Name, OrgName: u.Org.Name, Email: u.Email, Username: u.Username,
+		DisplayName: u.DisplayName, HasPassword: u.PasswordHash != "", Disabled: u.Disabled,
+		Federated: len(u.FederatedIdentities) > 0,
+	}, true
+}
+
+// account finds a user of org by ID (from a link's token); a user of
+// another organization is not found.
+func (d directory) account(org, id string) (accountView, bool) {
+	a, ok := toAccountView(d.s.UserByID(id))
+	if !ok || a.OrgName != org {
+		return accountView{}, false
+	}
+	return a, true
+}
+
+// accountByLogin finds a user of org by email or username.
+func (d directory) accountByLogin(org, identifier string) (accountView, bool) {
+	return toAccountView(d.s.UserByLogin(org, identifier))
+}

@@ -42,6 +42,12 @@ func (h *Handler) routes() {
 	mux.HandleFunc("POST "+PathPassword, h.postPassword)
 	mux.HandleFunc("POST "+PathUpstream, h.postUpstream)
 	mux.HandleFunc("GET "+PathUpstreamCallback, h.upstreamCallback)
+	mux.HandleFunc("GET "+PathInvitation, h.showLink(LinkInvitation))
+	mux.HandleFunc("POST "+PathInvitation, h.postLink(LinkInvitation))
+	mux.HandleFunc("GET "+PathReset, h.showReset)
+	mux.HandleFunc("POST "+PathReset, h.postReset)
+	mux.HandleFunc("GET "+PathResetConfirm, h.showLink(LinkReset))
+	mux.HandleFunc("POST "+PathResetConfirm, h.postLink(LinkReset))
 	mux.HandleFunc(PathStart+"/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w, "")
 		http.NotFound(w, r)
@@ -266,6 +272,7 @@ func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, f *flow
 		Title: "Sign in", Brand: b, AppName: f.appName,
 		AuthRequestID: f.ar.ID, CSRF: token, Username: username, Error: msg,
 		Providers: h.providerButtons(f), NoPassword: !h.passwordOffered(f),
+		ResetURL: h.resetLink(f),
 	})
 }
 

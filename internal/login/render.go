@@ -13,11 +13,11 @@ import (
 	"time"
 )
 
-//go:embed templates/pages.html templates/login.css
+//go:embed templates/pages.html templates/onboarding.html templates/login.css
 var assets embed.FS
 
 var (
-	pages      = template.Must(template.ParseFS(assets, "templates/pages.html"))
+	pages      = template.Must(template.ParseFS(assets, "templates/pages.html", "templates/onboarding.html"))
 	stylesheet = template.CSS(mustRead("templates/login.css"))
 )
 
@@ -48,6 +48,13 @@ type pageData struct {
 	// hides the password form when the organization turned it off.
 	Providers  []providerButton
 	NoPassword bool
+
+	// Onboarding pages (onboarding.go): the form's route and the link's
+	// token, posted back with the form.
+	FormAction string
+	Token      string
+	// ResetURL is the password page's "Forgot password?" link, if offered.
+	ResetURL template.URL
 
 	// Error pages.
 	Message     string
@@ -125,10 +132,13 @@ const (
 	problemMFARequired
 )
 
-var problems = map[problem]struct {
+// problemText is an error page's status code and words.
+type problemText struct {
 	status               int
 	title, message, what string
-}{
+}
+
+var problems = map[problem]problemText{
 	problemUnknownRequest: {http.StatusBadRequest, "This sign-in link has expired",
 		"The sign-in request is unknown or has expired.",
 		"Go back to the application and start signing in again."},

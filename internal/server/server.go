@@ -61,6 +61,9 @@ type Config struct {
 	// Connectors signs users in at upstream identity providers; nil means
 	// a registry with the connector's defaults (https providers only).
 	Connectors *connector.Registry
+	// Onboarding turns on the invitation and password-reset pages; the
+	// zero value leaves them off.
+	Onboarding login.OnboardingConfig
 	// ClientIP returns the client's address, for per-address limits; nil
 	// means the direct peer. Behind reverse proxies, use a
 	// clientip.Resolver built from --trusted-proxies.
@@ -209,6 +212,7 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 		Lockouts:         cfg.Lockouts,
 		Provisioner:      cfg.Provisioner,
 		Connectors:       cfg.Connectors,
+		Onboarding:       cfg.Onboarding,
 		ClientIP:         cfg.ClientIP,
 		Log:              cfg.Log,
 		Metrics:          cfg.Metrics,

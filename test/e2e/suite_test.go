@@ -28,6 +28,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/login"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
@@ -88,7 +89,12 @@ var _ = BeforeSuite(func() {
 		Issuer:      issuer,
 		Listener:    listener,
 		Connectors:  upstreamConnectors(), // federation_test.go
-		Log:         logf.Log.WithName("server"),
+		// Mail goes to a real SMTP server on loopback (onboarding_test.go);
+		// every spec comes from 127.0.0.1, so the per-address limits are
+		// raised (the login package's tests cover them).
+		Mail:       startMail(),
+		MailLimits: login.MailLimits{PerAddress: 10000, LinkAttempts: 10000},
+		Log:        logf.Log.WithName("server"),
 	})
 	Expect(err).NotTo(HaveOccurred())
 
