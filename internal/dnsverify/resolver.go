@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -93,10 +94,54 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrNotFound
 		}
-		return nil, fmt.Errorf("looking up TXT %s at %s: %w", name, r, err)
+		return nil, &LookupError{Name: name, Resolver: r.String(), Reason: describe(err), err: err}
 	}
 	return bound(values), nil
 }
+
+// LookupError is a lookup that got no usable answer. Its text is stable for
+// one cause (no addresses or ports of the moment), so that a status that
+// shows it does not change with every retry.
+type LookupError struct {
+	// Name is the name looked up; Resolver names the resolver asked.
+	Name, Resolver string
+	// Reason says why in a few words.
+	Reason string
+	err    error
+}
+
+func (e *LookupError) Error() string {
+	return "looking up TXT " + e.Name + " at " + e.Resolver + ": " + e.Reason
+}
+
+// Unwrap returns the underlying error.
+func (e *LookupError) Unwrap() error { return e.err }
+
+// describe says in stable words why a lookup failed.
+func describe(err error) string {
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "no answer in time"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dnsErr):
+		return dnsErr.Err
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	var rc rcodeError
+	if errors.As(err, &rc) {
+		return string(rc)
+	}
+	return "the answer could not be read"
+}
+
+// rcodeError is an answer with an error code other than NXDOMAIN.
+type rcodeError string
+
+func (e rcodeError) Error() string { return string(e) }
 
 // system asks the resolver of the operating system (resolv.conf), as
 // net.Resolver does.
@@ -129,7 +174,7 @@ func (r *Resolver) direct(ctx context.Context, name string) ([]string, error) {
 	case dns.RcodeNameError:
 		return nil, ErrNotFound
 	default:
-		return nil, fmt.Errorf("the server answered %s", dns.RcodeToString[in.Rcode])
+		return nil, rcodeError("the server answered " + dns.RcodeToString[in.Rcode])
 	}
 	values := txtOf(in.Answer, q.Question[0].Name)
 	if len(values) == 0 {
