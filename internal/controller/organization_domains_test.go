@@ -69,7 +69,9 @@ func TestDomainsCheckSaysWhenAVerifiedDomainCouldNotBeRechecked(t *testing.T) {
 }
 
 func TestDomainEvents(t *testing.T) {
-	v := func(name string) iamv1.DomainStatus { return iamv1.DomainStatus{Name: iamv1.Domain(name), Verified: true} }
+	v := func(name string) iamv1.DomainStatus {
+		return iamv1.DomainStatus{Name: iamv1.Domain(name), Verified: true}
+	}
 	vUnchecked := func(name string) iamv1.DomainStatus {
 		return iamv1.DomainStatus{Name: iamv1.Domain(name), Verified: true, Message: "no answer"}
 	}
