@@ -90,7 +90,14 @@ func (z *Zone) Stop() {
 	}
 }
 
-// Restart serves again on the address of before Stop.
+// Restart serves again on the address of before Stop; on a running server it
+// does nothing.
 func (z *Zone) Restart() error {
+	z.mu.Lock()
+	running := z.srv != nil
+	z.mu.Unlock()
+	if running {
+		return nil
+	}
 	return z.serve(z.Addr())
 }
