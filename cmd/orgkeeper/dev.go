@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -19,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 )
 
 // devFlags are the flags of `orgkeeper dev`.
@@ -30,6 +33,7 @@ type devFlags struct {
 	trustedProxies string
 	readyTimeout   time.Duration
 	sessions       sessionFlags
+	dns            dnsFlags
 	log            zap.Options
 }
 
@@ -43,7 +47,10 @@ kube-controller-manager (namespace and garbage-collector controllers), the
 Orgkeeper CRDs, the operator, and the demo organizations of config/samples.
 
 It serves the OIDC issuer and login pages on --http-addr and a demo
-application that signs in through it on --demo-addr. The demo users get fresh
+application that signs in through it on --demo-addr. The demo organizations'
+email domains are verified over DNS as in a real installation: dev starts a
+small DNS server on loopback that publishes their TXT records (or uses
+--dns-resolver). The demo users get fresh
 random passwords, printed at start (development only).
 
 Once the issuer serves the demo world it prints one line containing
@@ -78,6 +85,8 @@ does both).`,
 	f.DurationVar(&fl.readyTimeout, "ready-timeout", 2*time.Minute,
 		"how long the demo organizations may take to become Ready before dev gives up")
 	fl.sessions.add(cmd)
+	fl.dns.add(cmd, "host:port of a DNS server to verify domains with, instead of the demo DNS server that dev starts on loopback "+
+		"(it publishes the verification records of the demo organizations' domains)")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -122,8 +131,19 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if err != nil {
 		return err
 	}
+	var samples []*unstructured.Unstructured
+	if !fl.noSamples {
+		if samples, err = config.Samples(); err != nil {
+			return fmt.Errorf("reading the embedded samples: %w", err)
+		}
+	}
+	resolver, err := devResolver(ctx, c, samples, &fl.dns, log)
+	if err != nil {
+		return err
+	}
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
-		Controller:  controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true},
+		Controller: controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true,
+			DomainResolver: resolver, DomainRecheckPeriod: fl.dns.recheckPeriod},
 		MetricsAddr: "0",
 		HealthAddr:  "0",
 		Issuer:      issuer,
@@ -172,10 +192,6 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	var logins []devenv.DemoLogin
 	demo := ""
 	if !fl.noSamples {
-		samples, err := config.Samples()
-		if err != nil {
-			return fmt.Errorf("reading the embedded samples: %w", err)
-		}
 		log.Info("applying the demo world", "objects", len(samples))
 		if err := devenv.ApplyObjects(steps, c, samples, fl.readyTimeout, log); err != nil {
 			return stepErr(err)
@@ -208,6 +224,21 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	<-steps.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// devResolver is the resolver that verifies domains in dev: the one that
+// --dns-resolver names, else the demo DNS server, which publishes the records
+// of the samples' domains (until ctx ends), so that the demo world verifies
+// its domains over DNS as a real installation does.
+func devResolver(ctx context.Context, c client.Reader, samples []*unstructured.Unstructured, fl *dnsFlags, log logr.Logger) (*dnsverify.Resolver, error) {
+	if fl.resolver == "" {
+		dns, err := devenv.StartDemoDNS(ctx, c, samples, "127.0.0.1:0", log)
+		if err != nil {
+			return nil, err
+		}
+		fl = &dnsFlags{resolver: dns.Addr()}
+	}
+	return fl.open()
 }
 
 // ignoreCanceled drops err when ctx was cancelled by Ctrl-C: that is a

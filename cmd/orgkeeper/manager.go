@@ -55,6 +55,7 @@ type managerFlags struct {
 	kubeAPIBurst            int
 	server                  serverFlags
 	sessions                sessionFlags
+	dns                     dnsFlags
 	log                     zap.Options
 }
 
@@ -104,6 +105,8 @@ the non-resource URL /metrics.`,
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
+	fl.dns.add(cmd, "host:port of the DNS server that looks up the TXT records verifying organizations' domains "+
+		"(domainVerification DNS), e.g. 10.96.0.10:53; empty: the system's resolver")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -118,6 +121,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	resolver, err := fl.dns.open()
+	if err != nil {
+		return err
+	}
 	sessions, closeSessions, err := fl.sessions.open(ctx)
 	if err != nil {
 		return err
@@ -128,6 +135,8 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			SystemNamespace:         fl.systemNamespace,
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
+			DomainResolver:          resolver,
+			DomainRecheckPeriod:     fl.dns.recheckPeriod,
 		},
 		LeaderElect: fl.leaderElect,
 		MetricsAddr: fl.metricsAddr,
@@ -147,7 +156,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")
 	}
 	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect,
-		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store)
+		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store, "dnsResolver", resolver.String())
 	return mgr.Start(ctx)
 }
 
