@@ -53,7 +53,7 @@ func TestDemoDNSPublishesTheSampleOrganizationsRecords(t *testing.T) {
 	for _, name := range []string{
 		rules.DomainChallengeName("globex.example"), // its organization does not exist (yet)
 		rules.DomainChallengeName("other.example"),  // no sample claims it
-		"acme.example",                              // not a challenge name
+		"acme.example", // not a challenge name
 	} {
 		if _, err := res.LookupTXT(ctx, name); !errors.Is(err, dnsverify.ErrNotFound) {
 			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
