@@ -57,8 +57,11 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 		if !strings.Contains(line, kubeconfig) {
 			t.Errorf("the ready line %q does not name the kubeconfig %s", line, kubeconfig)
 		}
-		if _, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
 			t.Errorf("the kubeconfig is not usable: %v", err)
+		} else {
+			demoDomainsVerifyOverDNS(t, cfg)
 		}
 		// The issuer and the demo application serve as soon as the line is out.
 		for _, want := range []struct{ url, contains string }{
