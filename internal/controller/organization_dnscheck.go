@@ -30,6 +30,10 @@ const (
 	// domainFirstRetry is the wait after a first failed check; it doubles
 	// with every further failure, up to the domain's usual pause.
 	domainFirstRetry = time.Second
+	// forcedRecheckGap is the least time between two checks of one domain
+	// that spec changes force: an organization admin who patches the object
+	// in a loop must not turn Orgkeeper into a DNS query pump.
+	forcedRecheckGap = 5 * time.Second
 	// domainCheckParallelism bounds the lookups of one pass (an
 	// organization claims at most 50 domains).
 	domainCheckParallelism = 8
@@ -117,7 +121,7 @@ func (r *OrganizationReconciler) checkDomains(ctx context.Context, org *iamv1.Or
 		}
 		held := holdsDomain(org, d)
 		c, ok := last[d]
-		if ok && (held || c.generation == org.Generation) {
+		if ok && (held || c.generation == org.Generation || now.Sub(c.at) < forcedRecheckGap) {
 			if at := c.at.Add(c.pause(period, held)); now.Before(at) {
 				checks[d] = c
 				if wait := at.Sub(now); next == 0 || wait < next {

@@ -167,10 +167,19 @@ func TestCheckDomainsAsksDNSOnlyWhenDue(t *testing.T) {
 	if checks, _ = r.checkDomains(ctx, org); checks[d].proof != rules.ProofFound || zone.Queries(name) != 2 {
 		t.Fatalf("after a spec change: %+v, %d queries; want found", checks[d], zone.Queries(name))
 	}
+	org.Generation++ // another change right away does not ask again
+	if checks, _ = r.checkDomains(ctx, org); zone.Queries(name) != 2 {
+		t.Fatalf("spec changes in a row must not ask DNS each time: %d queries", zone.Queries(name))
+	}
+	now = now.Add(forcedRecheckGap)
+	org.Generation++
+	if checks, _ = r.checkDomains(ctx, org); checks[d].proof != rules.ProofFound || zone.Queries(name) != 3 {
+		t.Fatalf("after a spec change: %+v, %d queries; want found", checks[d], zone.Queries(name))
+	}
 
 	org.Status.Domains = []iamv1.DomainStatus{{Name: d, Verified: true}}
 	now = now.Add(5 * time.Minute)
-	if checks, next = r.checkDomains(ctx, org); zone.Queries(name) != 2 || next != 5*time.Minute {
+	if checks, next = r.checkDomains(ctx, org); zone.Queries(name) != 3 || next != 5*time.Minute {
 		t.Fatalf("a held domain waits for the period: %d queries, next %s", zone.Queries(name), next)
 	}
 	zone.Stop()
