@@ -27,8 +27,8 @@ func (d *dnsFlags) add(cmd *cobra.Command, resolverHelp string) {
 // open returns the resolver that --dns-resolver names (the system's when
 // empty).
 func (d *dnsFlags) open() (*dnsverify.Resolver, error) {
-	if d.recheckPeriod <= 0 {
-		return nil, fmt.Errorf("--domain-recheck-period must be positive, such as 5m; got %s", d.recheckPeriod)
+	if d.recheckPeriod < 0 {
+		return nil, fmt.Errorf("--domain-recheck-period cannot be negative; use a period such as 5m; got %s", d.recheckPeriod)
 	}
 	return dnsverify.New(dnsverify.Config{Server: d.resolver})
 }

@@ -69,10 +69,11 @@ func resolveDomains(org *iamv1.Organization, mode iamv1.DomainVerificationMode,
 			st.Reason = iamv1.DomainFailed
 			st.Message = fmt.Sprintf("the DNS check got no answer (%v); it is retried on its own, with growing pauses. "+
 				"Check that Orgkeeper's resolver (--dns-resolver) is reachable", check.err)
-		case check.proof == rules.ProofAbsent && holdsDomain(org, d):
+		case check.proof == rules.ProofAbsent && (holdsDomain(org, d) || previousMessage(org, d) == recordGoneMessage):
+			// Said until the record is back, not only in the pass that
+			// saw it go.
 			st.Reason = iamv1.DomainPending
-			st.Message = "the TXT record in verificationRecord is gone, so the domain no longer routes sign-ins; " +
-				"publish it again to verify the domain"
+			st.Message = recordGoneMessage
 		default:
 			st.Reason = iamv1.DomainPending
 			st.Message = "publish the TXT record in verificationRecord to verify this domain; it is checked periodically"
@@ -80,6 +81,21 @@ func resolveDomains(org *iamv1.Organization, mode iamv1.DomainVerificationMode,
 		out = append(out, st)
 	}
 	return out
+}
+
+// recordGoneMessage explains a domain that was verified until its record
+// disappeared.
+const recordGoneMessage = "the TXT record in verificationRecord is gone, so the domain no longer routes sign-ins; " +
+	"publish it again to verify the domain"
+
+// previousMessage is the message that o's status shows for domain d.
+func previousMessage(o *iamv1.Organization, d iamv1.Domain) string {
+	for _, s := range o.Status.Domains {
+		if s.Name == d {
+			return s.Message
+		}
+	}
+	return ""
 }
 
 // holdsDomain reports whether the organization's status shows domain d

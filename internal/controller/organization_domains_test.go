@@ -40,6 +40,10 @@ func TestResolveDomainsWeighsTheDNSCheck(t *testing.T) {
 			domainCheck{err: down, failures: 1}, false, iamv1.DomainFailed, "connection refused"},
 		{"a holder whose record is gone is no longer verified", holder, dns, nil,
 			domainCheck{proof: rules.ProofAbsent}, false, iamv1.DomainPending, "is gone"},
+		{"a domain whose record went away keeps saying so on later passes",
+			testOrg("acme", "platform", withDomains(d), func(o *iamv1.Organization) {
+				o.Status.Domains = []iamv1.DomainStatus{{Name: d, Reason: iamv1.DomainPending, Message: recordGoneMessage}}
+			}), dns, nil, domainCheck{proof: rules.ProofAbsent}, false, iamv1.DomainPending, "is gone"},
 		{"a holder whose check failed stays verified and says so", holder, dns, nil,
 			domainCheck{err: down, failures: 3}, true, "", "stays verified"},
 		{"a found record does not take a domain another organization holds", claimant, dns,
