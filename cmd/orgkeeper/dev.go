@@ -21,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/kubeauth"
 )
 
@@ -35,6 +36,7 @@ type devFlags struct {
 	readyTimeout   time.Duration
 	sessions       sessionFlags
 	mail           mailFlags
+	dns            dnsFlags
 	log            zap.Options
 }
 
@@ -51,7 +53,10 @@ It serves the OIDC issuer and login pages on --http-addr and a demo
 application that signs in through it on --demo-addr. On --upstream-addr it
 runs globex's corporate identity provider, a second issuer with users of its
 own: anyone signing in with a globex.example address is sent there and, the
-first time, created in globex. The demo users and the provider's users get
+first time, created in globex. The demo organizations'
+email domains are verified over DNS as in a real installation: dev starts a
+small DNS server on loopback that publishes their TXT records (or uses
+--dns-resolver). The demo users and the provider's users get
 fresh random passwords, printed at start (development only).
 
 Once the issuer serves the demo world it prints one line containing
@@ -97,6 +102,8 @@ does both).`,
 		"how long the demo organizations may take to become Ready before dev gives up")
 	fl.sessions.add(cmd)
 	fl.mail.add(cmd, "Empty: each message is written to <state-dir>/outbox/ as an .eml file, and its link is logged")
+	fl.dns.add(cmd, "host:port of a DNS server to verify domains with, instead of the demo DNS server that dev starts on loopback "+
+		"(it publishes the verification records of the demo organizations' domains)")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -164,8 +171,19 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	if sender == nil {
 		sender = outbox(env.StateDir, ctrl.Log.WithName("mail"))
 	}
+	var samples []*unstructured.Unstructured
+	if !fl.noSamples {
+		if samples, err = config.Samples(); err != nil {
+			return fmt.Errorf("reading the embedded samples: %w", err)
+		}
+	}
+	resolver, err := devResolver(ctx, c, samples, &fl.dns, log)
+	if err != nil {
+		return err
+	}
 	mgr, srv, err := app.NewManager(env.Config, app.Settings{
-		Controller:    controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true},
+		Controller: controller.Options{SystemNamespace: defaultSystemNamespace, AllowLoopbackIssuers: true,
+			DomainResolver: resolver, DomainRecheckPeriod: fl.dns.recheckPeriod},
 		MetricsAddr:   "0",
 		HealthAddr:    "0",
 		Issuer:        issuer,
@@ -219,10 +237,6 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 	var logins, upstreamLogins []devenv.DemoLogin
 	demo, upstreamIssuer := "", ""
 	if !fl.noSamples {
-		samples, err := config.Samples()
-		if err != nil {
-			return fmt.Errorf("reading the embedded samples: %w", err)
-		}
 		if samples, upstreamIssuer, upstreamLogins, err = startUpstream(steps, samples, issuer, fl.upstreamAddr, log); err != nil {
 			return stepErr(err)
 		}
@@ -285,6 +299,21 @@ func startUpstream(ctx context.Context, samples []*unstructured.Unstructured, is
 	}
 	log.Info("globex's corporate identity provider started", "issuer", up.Issuer)
 	return samples, up.Issuer, up.Logins, nil
+}
+
+// devResolver is the resolver that verifies domains in dev: the one that
+// --dns-resolver names, else the demo DNS server, which publishes the records
+// of the samples' domains (until ctx ends), so that the demo world verifies
+// its domains over DNS as a real installation does.
+func devResolver(ctx context.Context, c client.Reader, samples []*unstructured.Unstructured, fl *dnsFlags, log logr.Logger) (*dnsverify.Resolver, error) {
+	if fl.resolver == "" {
+		dns, err := devenv.StartDemoDNS(ctx, c, samples, "127.0.0.1:0", log)
+		if err != nil {
+			return nil, err
+		}
+		fl = &dnsFlags{resolver: dns.Addr()}
+	}
+	return fl.open()
 }
 
 // ignoreCanceled drops err when ctx was cancelled by Ctrl-C: that is a

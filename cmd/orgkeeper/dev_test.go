@@ -60,8 +60,11 @@ func TestDevComesUpWithTheDemoWorldAndStopsCleanly(t *testing.T) {
 		if !strings.Contains(line, kubeconfig) {
 			t.Errorf("the ready line %q does not name the kubeconfig %s", line, kubeconfig)
 		}
-		if _, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
 			t.Errorf("the kubeconfig is not usable: %v", err)
+		} else {
+			demoDomainsVerifyOverDNS(t, cfg)
 		}
 		// The organization admins' kubeconfig signs in with the plugin.
 		admins, err := clientcmd.LoadFromFile(filepath.Join(fl.stateDir, "kubeconfig-admins"))

@@ -63,6 +63,7 @@ type managerFlags struct {
 	server                  serverFlags
 	sessions                sessionFlags
 	mail                    mailFlags
+	dns                     dnsFlags
 	log                     zap.Options
 }
 
@@ -133,6 +134,8 @@ signal exits at once.`,
 	fl.server.add(cmd, ":8080")
 	fl.sessions.add(cmd)
 	fl.mail.add(cmd, "Empty: no mail is sent (invitations wait, and \"Forgot password?\" is not offered)")
+	fl.dns.add(cmd, "host:port of the DNS server that looks up the TXT records verifying organizations' domains "+
+		"(domainVerification DNS), e.g. 10.96.0.10:53; empty: the system's resolver")
 	addLogFlags(cmd, &fl.log)
 	return cmd
 }
@@ -151,6 +154,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	resolver, err := fl.dns.open()
+	if err != nil {
+		return err
+	}
 	sessions, closeSessions, err := fl.sessions.open(ctx)
 	if err != nil {
 		return err
@@ -161,6 +168,8 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			SystemNamespace:         fl.systemNamespace,
 			MaxConcurrentReconciles: fl.maxConcurrentReconciles,
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
+			DomainResolver:          resolver,
+			DomainRecheckPeriod:     fl.dns.recheckPeriod,
 		},
 		LeaderElect:     fl.leaderElect,
 		LeaseDuration:   fl.leaseDuration,
@@ -192,7 +201,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ctrl.Log.Info("no --issuer-url: the OIDC server is off, only the reconcilers run")
 	}
 	ctrl.Log.Info("starting the manager", "systemNamespace", fl.systemNamespace, "leaderElection", fl.leaderElect,
-		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store)
+		"issuer", fl.server.issuerURL, "httpAddr", fl.server.httpAddr, "sessionStore", fl.sessions.store, "dnsResolver", resolver.String())
 	return mgr.Start(ctx)
 }
 

@@ -55,7 +55,7 @@ func TestManagerShutsDownGracefully(t *testing.T) {
 		g.Expect(syscall.Kill(os.Getpid(), syscall.SIGTERM)).To(Succeed())
 		g.Eventually(m.readyz, 30*time.Second, 50*time.Millisecond).Should(ContainSubstring("[-]shutdown failed"),
 			"/readyz must fail once the signal arrives")
-		body, err := httpGet(http.DefaultClient, "http://" + m.httpAddr + "/.well-known/openid-configuration")
+		body, err := httpGet(http.DefaultClient, "http://"+m.httpAddr+"/.well-known/openid-configuration")
 		g.Expect(err).NotTo(HaveOccurred(), "during the shutdown delay a new request is still served")
 		g.Expect(body).To(ContainSubstring(`"issuer":"http://` + m.httpAddr + `"`))
 

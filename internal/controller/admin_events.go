@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,16 +11,13 @@ import (
 )
 
 // Kubernetes Events for what an administrator should notice without
-// reading status: an organization losing a domain or meeting a conflict,
-// an identity provider whose discovery starts failing or recovers. They are
+// reading status: an identity provider whose discovery starts failing or
+// recovers (an organization's domain changes are in organization_domains.go). They are
 // emitted on transitions only (computed from the status before and after a
 // pass), so a steady state says nothing.
 
-// Reasons of the Events.
+// Reasons of the identity provider Events.
 const (
-	EventDomainVerified     = "DomainVerified"
-	EventDomainLost         = "DomainLost"
-	EventDomainConflict     = "DomainConflict"
 	EventDiscoveryFailed    = "DiscoveryFailed"
 	EventDiscoveryRecovered = "DiscoveryRecovered"
 )
@@ -30,33 +25,6 @@ const (
 // adminEvent is one Event to emit.
 type adminEvent struct {
 	typ, reason, note string
-}
-
-// domainEvents compares an organization's domains before and after a pass:
-// a domain that another organization now holds is a conflict (whether or
-// not it was verified here before), one that stops being verified for
-// another reason is lost, one that becomes verified is announced.
-func domainEvents(before, after []iamv1.DomainStatus) []adminEvent {
-	was := map[iamv1.Domain]iamv1.DomainStatus{}
-	for _, d := range before {
-		was[d.Name] = d
-	}
-	var out []adminEvent
-	for _, d := range after {
-		prev, known := was[d.Name]
-		switch {
-		case d.Reason == iamv1.DomainConflict && (!known || prev.Reason != iamv1.DomainConflict):
-			out = append(out, adminEvent{corev1.EventTypeWarning, EventDomainConflict,
-				fmt.Sprintf("domain %s is held by another organization, so sign-ins with it are not routed here: %s", d.Name, d.Message)})
-		case !d.Verified && known && prev.Verified:
-			out = append(out, adminEvent{corev1.EventTypeWarning, EventDomainLost,
-				fmt.Sprintf("domain %s is no longer verified (%s): %s", d.Name, d.Reason, d.Message)})
-		case d.Verified && (!known || !prev.Verified):
-			out = append(out, adminEvent{corev1.EventTypeNormal, EventDomainVerified,
-				fmt.Sprintf("domain %s is verified: sign-ins with it are routed to this organization", d.Name)})
-		}
-	}
-	return out
 }
 
 // discoveryEvent compares an identity provider's DiscoveryReady condition

@@ -21,6 +21,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -40,9 +41,18 @@ type OrganizationReconciler struct {
 	// Server, when set, makes Ready carry the snapshot build's Problems and
 	// wait until the OIDC server serves the organization's generation.
 	Server Server
-	// Recorder emits Events on domain changes (admin_events.go); nil
+	// DNS looks up the TXT records that verify domains under
+	// domainVerification DNS; nil checks nothing (every such domain stays
+	// Pending).
+	DNS dnsverify.TXTResolver
+	// DomainRecheckPeriod is how often a verified domain's record is looked
+	// up again; zero means DefaultDomainRecheckPeriod.
+	DomainRecheckPeriod time.Duration
+	// Recorder emits an Event for every change of a domain's state; nil
 	// emits none.
 	Recorder events.EventRecorder
+
+	domainChecks domainChecks
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -52,6 +62,7 @@ type OrganizationReconciler struct {
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=orgkeeper-org-admin
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // namespaceRetry is how often an organization waiting for its namespace to
 // finish terminating looks again (namespaces emit no event when they vanish
@@ -84,6 +95,11 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, org, changed))
+		if retErr == nil {
+			// Only once the status that they report is written: a failed
+			// patch is retried, and the retry reports them then.
+			r.emitDomainEvents(org, out.domainEvents)
+		}
 	}()
 
 	if !org.DeletionTimestamp.IsZero() {
@@ -122,7 +138,8 @@ func (r *OrganizationReconciler) reconcileNormal(ctx context.Context, org *iamv1
 	if err := r.ensureRBAC(ctx, org, chain, out); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.resolveDomains(ctx, org, chain[0], out)
+	recheck, err := r.resolveDomains(ctx, org, chain[0], out)
+	return ctrl.Result{RequeueAfter: recheck}, err
 }
 
 // placeOrg finds the organization's place and returns the chain of
@@ -298,29 +315,6 @@ func (r *OrganizationReconciler) applyRoleBinding(ctx context.Context, rb *rbacv
 	return nil
 }
 
-// resolveDomains decides which claimed domains the organization holds.
-func (r *OrganizationReconciler) resolveDomains(ctx context.Context, org, root *iamv1.Organization, out *orgOutcome) error {
-	mode := root.Spec.DomainVerification
-	if mode == "" {
-		mode = iamv1.DomainVerificationDNS
-	}
-	claimants := map[iamv1.Domain][]*iamv1.Organization{}
-	for _, d := range org.Spec.Domains {
-		list := &iamv1.OrganizationList{}
-		if err := r.List(ctx, list, client.MatchingFields{indexOrgDomain: string(d)}); err != nil {
-			return err
-		}
-		for i := range list.Items {
-			claimants[d] = append(claimants[d], &list.Items[i])
-		}
-	}
-	before := org.Status.Domains
-	org.Status.Domains = resolveDomains(org, mode, claimants)
-	emit(r.Recorder, org, "ResolveDomains", domainEvents(before, org.Status.Domains)...)
-	out.domains = domainsCheck(org.Status.Domains)
-	return nil
-}
-
 // reconcileDelete carries out the deletion policy. It reports done once the
 // finalizer is removed and the object may vanish.
 func (r *OrganizationReconciler) reconcileDelete(ctx context.Context, org *iamv1.Organization, out *orgOutcome) (ctrl.Result, bool, error) {
@@ -386,6 +380,7 @@ func (r *OrganizationReconciler) reconcileDelete(ctx context.Context, org *iamv1
 	if err := r.Patch(ctx, org, patch); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, false, err
 	}
+	r.domainChecks.forget(org.UID)
 	logf.FromContext(ctx).Info("organization deleted", "namespaceDeleted", owned)
 	return ctrl.Result{}, true, nil
 }

@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/base32"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +9,6 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
-	"github.com/orgkeeper/orgkeeper/internal/validation"
 )
 
 // This file holds the pure decisions of the Organization reconciler: where an
@@ -113,104 +110,6 @@ const (
 // selfRoleName is the Role and RoleBinding in the parent's namespace that let
 // an organization's admins manage their own Organization object.
 func selfRoleName(org string) string { return "orgkeeper:org:" + org }
-
-// verificationValue is the value of the TXT record that proves control of a
-// domain for an organization: derived from the organization's UID, so it is
-// stable, differs between organizations and cannot be guessed before the
-// Organization exists.
-func verificationValue(uid, domain string) string {
-	sum := sha256.Sum256([]byte("orgkeeper-domain-verification\x00" + uid + "\x00" + domain))
-	return "orgkeeper-verify=" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20]))
-}
-
-// VerificationRecord is the TXT record, as shown in status, that verifies
-// domain for the organization with the given UID.
-func VerificationRecord(uid, domain string) string {
-	return "_orgkeeper-challenge." + domain + " TXT " + verificationValue(uid, domain)
-}
-
-// resolveDomains decides the state of each domain org claims. claimants maps
-// each of org's domains to the organizations that claim it (org among them
-// or not). rules.DomainHolder decides who holds each domain, the same rule
-// by which the snapshot routes logins: a domain stays with the organization
-// whose status shows it verified; otherwise, under None, the oldest claimant
-// gets it, and under DNS org waits for its TXT record (the DNS check itself
-// runs elsewhere).
-func resolveDomains(org *iamv1.Organization, mode iamv1.DomainVerificationMode, claimants map[iamv1.Domain][]*iamv1.Organization) []iamv1.DomainStatus {
-	if len(org.Spec.Domains) == 0 {
-		return nil
-	}
-	out := make([]iamv1.DomainStatus, 0, len(org.Spec.Domains))
-	for _, d := range org.Spec.Domains {
-		st := iamv1.DomainStatus{Name: d, VerificationRecord: VerificationRecord(string(org.UID), string(d))}
-		if err := validation.Domain(string(d)); err != nil {
-			// The snapshot never routes a domain that fails validation
-			// (stored before a CRD rule existed): say so rather than show
-			// it verified.
-			st.VerificationRecord = ""
-			st.Reason = iamv1.DomainFailed
-			st.Message = err.Error() + "; remove it from spec.domains or correct it"
-			out = append(out, st)
-			continue
-		}
-		claims := []rules.DomainClaim{{Org: &org.ObjectMeta, Verified: holdsDomain(org, d)}}
-		for _, o := range claimants[d] {
-			if o.UID != org.UID && slices.Contains(o.Spec.Domains, d) {
-				claims = append(claims, rules.DomainClaim{Org: &o.ObjectMeta, Verified: holdsDomain(o, d)})
-			}
-		}
-		switch holder := rules.DomainHolder(mode, claims); {
-		case holder > 0:
-			// The holder is not named: it may be a sibling or an ancestor,
-			// which this organization's admins must not learn of. The
-			// root's admins find it by the domain (kubectl get org -A).
-			st.Reason = iamv1.DomainConflict
-			st.Message = "another organization already holds this domain; it stays with that organization until it " +
-				"releases it. Remove the domain from spec.domains, or ask the installation's administrators"
-		case holder == 0:
-			st.Verified = true
-		default:
-			st.Reason = iamv1.DomainPending
-			st.Message = "publish the TXT record in verificationRecord to verify this domain"
-		}
-		out = append(out, st)
-	}
-	return out
-}
-
-// holdsDomain reports whether the organization's status shows domain d
-// verified: it holds d.
-func holdsDomain(o *iamv1.Organization, d iamv1.Domain) bool {
-	return slices.ContainsFunc(o.Status.Domains, func(s iamv1.DomainStatus) bool { return s.Name == d && s.Verified })
-}
-
-// domainsCheck summarises domain states as the DomainsVerified condition.
-func domainsCheck(domains []iamv1.DomainStatus) check {
-	if len(domains) == 0 {
-		return passed(iamv1.ReasonNoDomains, "the organization claims no domains")
-	}
-	var conflict, invalid, pending []string
-	for _, d := range domains {
-		switch {
-		case d.Verified:
-		case d.Reason == iamv1.DomainConflict:
-			conflict = append(conflict, string(d.Name))
-		case d.Reason == iamv1.DomainFailed:
-			invalid = append(invalid, string(d.Name))
-		default:
-			pending = append(pending, string(d.Name))
-		}
-	}
-	switch {
-	case len(conflict) > 0:
-		return failed(string(iamv1.DomainConflict), "held by another organization: %s", strings.Join(conflict, ", "))
-	case len(invalid) > 0:
-		return failed(string(iamv1.DomainFailed), "not valid domains (see status.domains): %s", strings.Join(invalid, ", "))
-	case len(pending) > 0:
-		return failed(string(iamv1.DomainPending), "waiting for DNS verification: %s", strings.Join(pending, ", "))
-	}
-	return passed(iamv1.ReasonAllVerified, "all %d domains are verified", len(domains))
-}
 
 // rootOnlyCheck refuses root-only settings on other organizations.
 func rootOnlyCheck(org *iamv1.Organization, isRoot bool) check {

@@ -20,6 +20,9 @@ type orgOutcome struct {
 	rbac      check
 	domains   check
 	served    check // the OIDC server serves this generation, without Problems
+	// domainEvents report the domain state changes of the pass, emitted
+	// once the status is written.
+	domainEvents []domainEvent
 	// err is an unexpected error (API server unavailable, conflict) that
 	// ends the pass; it is retried.
 	err error

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime/pkg/manager"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
@@ -39,6 +40,14 @@ type Options struct {
 	// document is fetched again, so that an upstream that goes away shows in
 	// its status; zero means DefaultDiscoveryRecheckPeriod.
 	DiscoveryRecheckPeriod time.Duration
+	// DomainResolver looks up the TXT records that verify domains under
+	// domainVerification DNS; nil means the system's resolver.
+	DomainResolver dnsverify.TXTResolver
+	// DomainRecheckPeriod is how often a verified domain's TXT record is
+	// looked up again, so that a withdrawn record unverifies it; zero means
+	// DefaultDomainRecheckPeriod. Domains not (yet) verified are looked up
+	// at least every minute, and failed lookups sooner, backing off.
+	DomainRecheckPeriod time.Duration
 	// Mail configures outgoing mail: invitations and the outbox.
 	Mail MailOptions
 }
@@ -63,6 +72,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = 16
+	}
+	if o.DomainResolver == nil {
+		// The zero Config (the system's resolver) cannot fail.
+		o.DomainResolver, _ = dnsverify.New(dnsverify.Config{})
 	}
 	return o
 }
@@ -90,11 +103,13 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	orgs := &OrganizationReconciler{
-		Client:          mgr.GetClient(),
-		APIReader:       mgr.GetAPIReader(),
-		SystemNamespace: opts.SystemNamespace,
-		Server:          opts.Server,
-		Recorder:        mgr.GetEventRecorder("orgkeeper-organization"),
+		Client:              mgr.GetClient(),
+		APIReader:           mgr.GetAPIReader(),
+		SystemNamespace:     opts.SystemNamespace,
+		Server:              opts.Server,
+		DNS:                 opts.DomainResolver,
+		DomainRecheckPeriod: opts.DomainRecheckPeriod,
+		Recorder:            mgr.GetEventRecorder("orgkeeper-organization"),
 	}
 	if err := orgs.SetupWithManager(mgr, opts.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the Organization reconciler: %w", err)

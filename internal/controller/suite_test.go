@@ -32,6 +32,8 @@ var (
 	ctx        context.Context
 	cancel     context.CancelFunc
 	testScheme = runtime.NewScheme()
+	// snapshots is what the OIDC server would serve, built by the projection.
+	snapshots *snapshot.Store
 )
 
 func TestControllers(t *testing.T) {
@@ -62,6 +64,9 @@ var _ = BeforeSuite(func() {
 	idpUpstream = upstreamtest.NewFake(suiteT)
 	opts := Options{SystemNamespace: systemNamespace, MaxConcurrentReconciles: 4,
 		AllowLoopbackIssuers: true, DiscoveryRecheckPeriod: discoveryRecheck}
+	// Domains are verified over real DNS: a server on loopback whose records
+	// the specs publish and withdraw (organization_dns_test.go).
+	opts.DomainResolver, opts.DomainRecheckPeriod = startDNSZone(), domainRecheck
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  testScheme,
 		Cache:   CacheOptions(opts),
@@ -70,7 +75,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	// The projection, as every replica runs it, so that statuses carry the
 	// snapshot build's Problems and Ready means "served".
-	snapshots := &snapshot.Store{}
+	snapshots = &snapshot.Store{}
 	proj := &projection.Projection{Reader: mgr.GetClient(), SystemNamespace: systemNamespace, Snapshots: snapshots, AllowLoopbackIssuers: true}
 	Expect(proj.SetupWithManager(mgr)).To(Succeed())
 	opts.Server = proj

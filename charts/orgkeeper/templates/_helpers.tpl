@@ -74,6 +74,12 @@ install something that cannot work.
 {{- with .Values.shutdown.timeout }}
 - {{ printf "--shutdown-timeout=%s" . | quote }}
 {{- end }}
+{{- with .Values.domains.dnsResolver }}
+- {{ printf "--dns-resolver=%s" . | quote }}
+{{- end }}
+{{- with .Values.domains.recheckPeriod }}
+- {{ printf "--domain-recheck-period=%s" . | quote }}
+{{- end }}
 {{- if eq .Values.sessionStore.type "redis" }}
 {{- with .Values.sessionStore.redis }}
 - --session-store=redis
