@@ -50,6 +50,7 @@ type managerFlags struct {
 	leaderElect             bool
 	metricsAddr             string
 	healthAddr              string
+	pprofAddr               string
 	maxConcurrentReconciles int
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
@@ -99,6 +100,8 @@ the non-resource URL /metrics.`,
 		"elect one leader among replicas to run the reconcilers (Lease "+app.LeaderElectionID+" in the system namespace)")
 	f.StringVar(&fl.metricsAddr, "metrics-addr", ":8443", `address to serve Prometheus metrics on over HTTPS; "0" disables`)
 	f.StringVar(&fl.healthAddr, "health-addr", ":8081", `address to serve /healthz and /readyz on; "0" disables`)
+	f.StringVar(&fl.pprofAddr, "pprof-addr", "",
+		`address to serve Go profiling (/debug/pprof/) on, over plain HTTP and without authentication: use a loopback address, and only to measure; empty or "0" disables`)
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
@@ -132,6 +135,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		LeaderElect: fl.leaderElect,
 		MetricsAddr: fl.metricsAddr,
 		HealthAddr:  fl.healthAddr,
+		PprofAddr:   fl.pprofAddr,
 		Issuer:      fl.server.issuerURL,
 		HTTPAddr:    fl.server.httpAddr,
 		TLSCertFile: fl.server.tlsCertFile,

@@ -7,6 +7,12 @@
 //
 //	go run ./hack/orgscale -orgs 1000 -depth 5
 //
+// With -profile DIR it also serves the manager's /debug/pprof on loopback and
+// writes back-to-back CPU profiles of the manager and of kube-apiserver, and
+// goroutine dumps of the manager, into DIR (one set per -profile-every), so
+// that each phase of the run can be looked at with `go tool pprof`. It always
+// prints the CPU seconds that the manager, kube-apiserver and etcd used.
+//
 // `make bench-scale` runs it for 1,000 and 10,000 organizations.
 package main
 
@@ -15,10 +21,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"maps"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +43,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -41,7 +53,11 @@ import (
 
 const systemNamespace = "orgkeeper-system"
 
-var managerFlags string
+var (
+	managerFlags string
+	profileDir   string
+	profileEvery time.Duration
+)
 
 func main() {
 	orgs := flag.Int("orgs", 1000, "number of organizations, the root included")
@@ -49,6 +65,8 @@ func main() {
 	workers := flag.Int("workers", 32, "parallel creators")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up after this long")
 	flag.StringVar(&managerFlags, "manager-flags", "", "extra flags for `orgkeeper manager`, space-separated")
+	flag.StringVar(&profileDir, "profile", "", "write CPU profiles and goroutine dumps into this directory")
+	flag.DurationVar(&profileEvery, "profile-every", 20*time.Second, "length of each CPU profile with -profile")
 	flag.Parse()
 	if err := run(*orgs, *depth, *workers, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "orgscale:", err)
@@ -132,14 +150,47 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"manager", "--kubeconfig", kubeconfig, "--metrics-addr", "0",
-		"--health-addr", "127.0.0.1:0", "--system-namespace", systemNamespace}, strings.Fields(managerFlags)...)
+	args := []string{"manager", "--kubeconfig", kubeconfig, "--metrics-addr", "0",
+		"--health-addr", "127.0.0.1:0", "--system-namespace", systemNamespace}
+	pprofAddr := ""
+	if profileDir != "" {
+		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return err
+		}
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	args = append(args, strings.Fields(managerFlags)...)
 	mgr := exec.CommandContext(ctx, bin, args...)
 	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
 	if err := mgr.Start(); err != nil {
 		return err
 	}
 	defer func() { _ = mgr.Process.Kill(); _ = mgr.Wait() }()
+	procs := map[string]int{"manager": mgr.Process.Pid}
+	for _, pid := range env.PIDs() {
+		procs[processName(pid)] = pid
+	}
+	cpuBefore := map[string]float64{}
+	for name, pid := range procs {
+		cpuBefore[name] = cpuSeconds(pid)
+	}
+	profCtx, stopProfiles := context.WithCancel(ctx)
+	var profiles sync.WaitGroup
+	defer func() { stopProfiles(); profiles.Wait() }()
+	if profileDir != "" {
+		apiClient, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			return err
+		}
+		profiles.Add(1)
+		go func() {
+			defer profiles.Done()
+			profileLoop(profCtx, "http://"+pprofAddr, http.DefaultClient, cfg.Host, apiClient)
+		}()
+	}
 
 	nodes := tree(n, depth)
 	fmt.Printf("creating %d organizations, %d levels, with %d workers\n", len(nodes), depth, workers)
@@ -182,6 +233,7 @@ func run(n, depth, workers int, timeout time.Duration) error {
 		}
 	}()
 
+	var half time.Duration
 	for {
 		select {
 		case err := <-errs:
@@ -203,14 +255,22 @@ func run(n, depth, workers int, timeout time.Duration) error {
 			}
 		}
 		fmt.Printf("%6.1fs created %d, ready %d\n", time.Since(start).Seconds(), created.Load(), ready)
+		if half == 0 && 2*ready >= len(nodes) {
+			half = time.Since(start)
+		}
 		if ready == len(nodes) {
 			break
 		}
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
-	fmt.Printf("RESULT orgs=%d depth=%d all_ready_seconds=%.1f manager_peak_rss_mib=%.0f\n",
-		len(nodes), depth, elapsed.Seconds(), float64(max(peak.Load(), rssKB(mgr.Process.Pid)))/1024)
+	var cpu []string
+	for _, name := range slices.Sorted(maps.Keys(procs)) {
+		cpu = append(cpu, fmt.Sprintf("cpu_seconds_%s=%.1f", strings.ReplaceAll(name, "-", "_"), cpuSeconds(procs[name])-cpuBefore[name]))
+	}
+	fmt.Printf("RESULT orgs=%d depth=%d all_ready_seconds=%.1f half_ready_seconds=%.1f manager_peak_rss_mib=%.0f %s\n",
+		len(nodes), depth, elapsed.Seconds(), half.Seconds(), float64(max(peak.Load(), rssKB(mgr.Process.Pid)))/1024,
+		strings.Join(cpu, " "))
 	return nil
 }
 
@@ -256,4 +316,88 @@ func rssKB(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// profileLoop writes back-to-back CPU profiles of the manager and of
+// kube-apiserver, and a goroutine dump of the manager at the start of each,
+// until ctx ends. A profile cut short by the end of the run is dropped.
+func profileLoop(ctx context.Context, mgrURL string, mgrClient *http.Client, apiURL string, apiClient *http.Client) {
+	secs := max(1, int(profileEvery.Seconds()))
+	for i := 0; ctx.Err() == nil; i++ {
+		save(ctx, mgrClient, mgrURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("manager-goroutines-%02d.txt", i))
+		var wg sync.WaitGroup
+		for _, t := range []struct {
+			c         *http.Client
+			url, name string
+		}{{mgrClient, mgrURL, "manager"}, {apiClient, apiURL, "apiserver"}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				save(ctx, t.c, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.url, secs), fmt.Sprintf("%s-cpu-%02d.pb.gz", t.name, i))
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// save writes what url returns into profileDir/name.
+func save(ctx context.Context, c *http.Client, url, name string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "orgscale: profile:", err)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		if ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "orgscale: profile", name, resp.Status, err)
+		}
+		return
+	}
+	_ = os.WriteFile(filepath.Join(profileDir, name), body, 0o644)
+}
+
+// processName is the command name of a process (etcd, kube-apiserver).
+func processName(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return strconv.Itoa(pid)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cpuSeconds is the user and system CPU time a process has used so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after it
+	// start past its closing parenthesis: utime and stime are fields 14
+	// and 15 of the line, 12 and 13 after the parenthesis.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
