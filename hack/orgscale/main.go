@@ -19,6 +19,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,10 +42,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
@@ -118,6 +122,7 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	defer os.RemoveAll(stateDir)
 
 	log := zap.New(zap.UseDevMode(false), zap.Level(zapcore.ErrorLevel))
+	ctrllog.SetLogger(log)
 	env, err := devenv.Start(ctx, devenv.Options{StateDir: stateDir, Log: log})
 	if err != nil {
 		return err
@@ -139,6 +144,30 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	// The tool watches what it waits for (the organizations' namespaces and
+	// Ready conditions) instead of asking the API server again and again:
+	// listing every organization each poll, or retrying creates whose
+	// namespace is not there yet, would be load on the API server that the
+	// operator under measurement competes with.
+	watched, err := cache.New(cfg, cache.Options{
+		Scheme:           scheme,
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Namespace{}: {Label: labels.SelectorFromSet(labels.Set{iamv1.LabelManagedBy: iamv1.ManagedByValue})},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, obj := range []client.Object{&corev1.Namespace{}, &iamv1.Organization{}} {
+		if _, err := watched.GetInformer(ctx, obj); err != nil {
+			return err
+		}
+	}
+	go func() { _ = watched.Start(ctx) }()
+	if !watched.WaitForCacheSync(ctx) {
+		return errors.New("the tool's watches did not sync")
+	}
 
 	bin := filepath.Join(stateDir, "orgkeeper")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/orgkeeper")
@@ -146,7 +175,11 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building orgkeeper: %w", err)
 	}
-	mgrLog, err := os.Create(filepath.Join(stateDir, "manager.log"))
+	logDir := stateDir
+	if profileDir != "" {
+		logDir = profileDir // kept after the run, beside the profiles
+	}
+	mgrLog, err := os.Create(filepath.Join(logDir, "manager.log"))
 	if err != nil {
 		return err
 	}
@@ -204,7 +237,7 @@ func run(n, depth, workers int, timeout time.Duration) error {
 		go func() {
 			defer wg.Done()
 			for nd := range work {
-				if err := create(ctx, c, nd); err != nil {
+				if err := create(ctx, c, watched, nd); err != nil {
 					errs <- err
 					return
 				}
@@ -241,11 +274,9 @@ func run(n, depth, workers int, timeout time.Duration) error {
 		case <-ctx.Done():
 			return fmt.Errorf("timed out: %w (manager log: %s)", ctx.Err(), mgrLog.Name())
 		case <-time.After(2 * time.Second):
-			// Listing every organization is itself load on the API server:
-			// poll gently so the measurement disturbs what it measures little.
 		}
 		list := &iamv1.OrganizationList{}
-		if err := c.List(ctx, list); err != nil {
+		if err := watched.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
 			return err
 		}
 		ready := 0
@@ -264,6 +295,9 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
+	if apiClient, err := rest.HTTPClientFor(cfg); err == nil {
+		printRequests(ctx, apiClient, cfg.Host, len(nodes))
+	}
 	var cpu []string
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		cpu = append(cpu, fmt.Sprintf("cpu_seconds_%s=%.1f", strings.ReplaceAll(name, "-", "_"), cpuSeconds(procs[name])-cpuBefore[name]))
@@ -274,13 +308,28 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	return nil
 }
 
-// create creates one organization, waiting for its parent's namespace.
-func create(ctx context.Context, c client.Client, nd node) error {
+// create creates one organization once its parent's namespace exists.
+func create(ctx context.Context, c client.Client, watched client.Reader, nd node) error {
 	ns := nd.parent
 	if nd.parent == "" {
 		ns = systemNamespace
 	}
 	for {
+		if nd.parent != "" {
+			// Wait in memory, on the watch, for the namespace.
+			err := watched.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+			if err != nil {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(20 * time.Millisecond):
+				}
+				continue
+			}
+		}
 		o := &iamv1.Organization{
 			ObjectMeta: metav1.ObjectMeta{Name: nd.name, Namespace: ns},
 			Spec: iamv1.OrganizationSpec{DisplayName: "Org " + nd.name,
@@ -290,10 +339,10 @@ func create(ctx context.Context, c client.Client, nd node) error {
 		if err == nil || apierrors.IsAlreadyExists(err) {
 			return nil
 		}
-		if !apierrors.IsNotFound(err) { // the parent's namespace is not there yet
+		if !apierrors.IsNotFound(err) {
 			return err
 		}
-		select {
+		select { // the namespace went away again, or the watch ran ahead
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -360,6 +409,11 @@ func save(ctx context.Context, c *http.Client, url, name string) {
 	if err != nil {
 		if ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "orgscale: profile:", err)
+			// The manager may not listen yet: do not spin.
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 		return
 	}
@@ -367,7 +421,7 @@ func save(ctx context.Context, c *http.Client, url, name string) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		if ctx.Err() == nil {
-			fmt.Fprintln(os.Stderr, "orgscale: profile", name, resp.Status, err)
+			fmt.Fprintln(os.Stderr, "orgscale: profile", name, resp.Status, err, string(body[:min(len(body), 200)]))
 		}
 		return
 	}
@@ -400,4 +454,58 @@ func cpuSeconds(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// printRequests prints the requests kube-apiserver served during the run,
+// by verb and resource (from its apiserver_request_total metric), and the
+// writes per organization: the API server is the one part every step of
+// every organization goes through.
+func printRequests(ctx context.Context, c *http.Client, host string, orgs int) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/metrics", nil)
+	if err != nil {
+		return
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	counts := map[string]float64{}
+	writes := 0.0
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(make([]byte, 0, 1<<20), 1<<20)
+	for s.Scan() {
+		line, ok := strings.CutPrefix(s.Text(), "apiserver_request_total{")
+		if !ok {
+			continue
+		}
+		labelText, value, ok := strings.Cut(line, "} ")
+		if !ok {
+			continue
+		}
+		l := map[string]string{}
+		for _, kv := range strings.Split(labelText, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				l[k] = strings.Trim(v, `"`)
+			}
+		}
+		n, _ := strconv.ParseFloat(value, 64)
+		key := l["verb"] + " " + l["resource"]
+		if l["subresource"] != "" {
+			key += "/" + l["subresource"]
+		}
+		counts[key+" "+l["code"]] += n
+		switch l["verb"] {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+			if l["code"] < "300" {
+				writes += n
+			}
+		}
+	}
+	keys := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(keys, func(a, b string) int { return int(counts[b] - counts[a]) })
+	for _, k := range keys[:min(len(keys), 14)] {
+		fmt.Printf("requests %-48s %8.0f\n", k, counts[k])
+	}
+	fmt.Printf("requests successful_writes=%.0f per_org=%.1f\n", writes, writes/float64(orgs))
 }
