@@ -470,6 +470,10 @@ func printRequests(ctx context.Context, c *http.Client, host string, orgs int) {
 		return
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Println("requests: kube-apiserver's /metrics:", resp.Status)
+		return
+	}
 	counts := map[string]float64{}
 	writes := 0.0
 	s := bufio.NewScanner(resp.Body)
