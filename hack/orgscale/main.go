@@ -8,10 +8,10 @@
 //	go run ./hack/orgscale -orgs 1000 -depth 5
 //
 // With -profile DIR it also serves the manager's /debug/pprof on loopback and
-// writes back-to-back CPU profiles of the manager and of kube-apiserver, and
-// goroutine dumps of the manager, into DIR (one set per -profile-every), so
-// that each phase of the run can be looked at with `go tool pprof`. It always
-// prints the CPU seconds that the manager, kube-apiserver and etcd used.
+// writes back-to-back CPU profiles and goroutine dumps of the manager, and the
+// manager's log, into DIR (one profile per -profile-every), so that each phase
+// of the run can be looked at with `go tool pprof`. It always prints the CPU
+// seconds that the manager, kube-apiserver and etcd used (docs/scale.md).
 //
 // `make bench-scale` runs it for 1,000 and 10,000 organizations.
 package main
@@ -45,7 +45,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -214,14 +213,10 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	var profiles sync.WaitGroup
 	defer func() { stopProfiles(); profiles.Wait() }()
 	if profileDir != "" {
-		apiClient, err := rest.HTTPClientFor(cfg)
-		if err != nil {
-			return err
-		}
 		profiles.Add(1)
 		go func() {
 			defer profiles.Done()
-			profileLoop(profCtx, "http://"+pprofAddr, http.DefaultClient, cfg.Host, apiClient)
+			profileLoop(profCtx, "http://"+pprofAddr)
 		}()
 	}
 
@@ -295,9 +290,6 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
-	if apiClient, err := rest.HTTPClientFor(cfg); err == nil {
-		printRequests(ctx, apiClient, cfg.Host, len(nodes))
-	}
 	var cpu []string
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		cpu = append(cpu, fmt.Sprintf("cpu_seconds_%s=%.1f", strings.ReplaceAll(name, "-", "_"), cpuSeconds(procs[name])-cpuBefore[name]))
@@ -377,35 +369,23 @@ func freeLoopbackAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// profileLoop writes back-to-back CPU profiles of the manager and of
-// kube-apiserver, and a goroutine dump of the manager at the start of each,
-// until ctx ends. A profile cut short by the end of the run is dropped.
-func profileLoop(ctx context.Context, mgrURL string, mgrClient *http.Client, apiURL string, apiClient *http.Client) {
+// profileLoop writes back-to-back CPU profiles of the manager, and a
+// goroutine dump at the start of each, until ctx ends.
+func profileLoop(ctx context.Context, mgrURL string) {
 	secs := max(1, int(profileEvery.Seconds()))
 	for i := 0; ctx.Err() == nil; i++ {
-		save(ctx, mgrClient, mgrURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("manager-goroutines-%02d.txt", i))
-		var wg sync.WaitGroup
-		for _, t := range []struct {
-			c         *http.Client
-			url, name string
-		}{{mgrClient, mgrURL, "manager"}, {apiClient, apiURL, "apiserver"}} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				save(ctx, t.c, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", t.url, secs), fmt.Sprintf("%s-cpu-%02d.pb.gz", t.name, i))
-			}()
-		}
-		wg.Wait()
+		save(ctx, mgrURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("manager-goroutines-%02d.txt", i))
+		save(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", mgrURL, secs), fmt.Sprintf("manager-cpu-%02d.pb.gz", i))
 	}
 }
 
 // save writes what url returns into profileDir/name.
-func save(ctx context.Context, c *http.Client, url, name string) {
+func save(ctx context.Context, url, name string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return
 	}
-	resp, err := c.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "orgscale: profile:", err)
@@ -454,62 +434,4 @@ func cpuSeconds(pid int) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
-}
-
-// printRequests prints the requests kube-apiserver served during the run,
-// by verb and resource (from its apiserver_request_total metric), and the
-// writes per organization: the API server is the one part every step of
-// every organization goes through.
-func printRequests(ctx context.Context, c *http.Client, host string, orgs int) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/metrics", nil)
-	if err != nil {
-		return
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Println("requests: kube-apiserver's /metrics:", resp.Status)
-		return
-	}
-	counts := map[string]float64{}
-	writes := 0.0
-	s := bufio.NewScanner(resp.Body)
-	s.Buffer(make([]byte, 0, 1<<20), 1<<20)
-	for s.Scan() {
-		line, ok := strings.CutPrefix(s.Text(), "apiserver_request_total{")
-		if !ok {
-			continue
-		}
-		labelText, value, ok := strings.Cut(line, "} ")
-		if !ok {
-			continue
-		}
-		l := map[string]string{}
-		for _, kv := range strings.Split(labelText, ",") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				l[k] = strings.Trim(v, `"`)
-			}
-		}
-		n, _ := strconv.ParseFloat(value, 64)
-		key := l["verb"] + " " + l["resource"]
-		if l["subresource"] != "" {
-			key += "/" + l["subresource"]
-		}
-		counts[key+" "+l["code"]] += n
-		switch l["verb"] {
-		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
-			if l["code"] < "300" {
-				writes += n
-			}
-		}
-	}
-	keys := slices.Collect(maps.Keys(counts))
-	slices.SortFunc(keys, func(a, b string) int { return int(counts[b] - counts[a]) })
-	for _, k := range keys[:min(len(keys), 14)] {
-		fmt.Printf("requests %-48s %8.0f\n", k, counts[k])
-	}
-	fmt.Printf("requests successful_writes=%.0f per_org=%.1f\n", writes, writes/float64(orgs))
 }
