@@ -55,6 +55,7 @@ type managerFlags struct {
 	metricsMaxOrgs          int
 	metricsMaxClients       int
 	healthAddr              string
+	pprofAddr               string
 	maxConcurrentReconciles int
 	kubeAPIQPS              float32
 	kubeAPIBurst            int
@@ -124,6 +125,8 @@ signal exits at once.`,
 	f.IntVar(&fl.metricsMaxClients, "metrics-max-clients", 100,
 		"distinct clients (applications) that get their own metric series; later ones are counted as \"other\". 0: none")
 	f.StringVar(&fl.healthAddr, "health-addr", ":8081", `address to serve /healthz and /readyz on; "0" disables`)
+	f.StringVar(&fl.pprofAddr, "pprof-addr", "",
+		`address to serve Go profiling (/debug/pprof/) on, over plain HTTP and without authentication: use a loopback address, and only to measure; empty or "0" disables`)
 	f.IntVar(&fl.maxConcurrentReconciles, "max-concurrent-reconciles", 16, "reconciles run in parallel, per kind")
 	f.Float32Var(&fl.kubeAPIQPS, "kube-api-qps", 200, "sustained requests per second to the API server")
 	f.IntVar(&fl.kubeAPIBurst, "kube-api-burst", 400, "burst of requests to the API server")
@@ -190,6 +193,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		Mail:            sender,
 		InvitationTTL:   fl.mail.invitationTTL,
 		ResetTTL:        fl.mail.resetTTL,
+		PprofAddr:       fl.pprofAddr,
 	})
 	if err != nil {
 		return err

@@ -57,6 +57,10 @@ type Settings struct {
 	// MetricsAddr and HealthAddr: "0" disables.
 	MetricsAddr string
 	HealthAddr  string
+	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) over plain
+	// HTTP, without authentication: bind it to loopback, for measurements
+	// only. "" or "0" disables (the default).
+	PprofAddr string
 	// Issuer turns the OIDC server on; it serves on Listener if set, else
 	// on HTTPAddr.
 	Issuer                  string
@@ -197,6 +201,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		// several replicas (managers) in one process.
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(true)},
 		HealthProbeBindAddress:        s.HealthAddr,
+		PprofBindAddress:              s.PprofAddr,
 		LeaderElection:                s.LeaderElect,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       s.Controller.SystemNamespace,

@@ -76,9 +76,16 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if org.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
+		// The finalizer goes on before anything it must clean up exists.
+		// The patch returns the object as stored, so the pass goes on
+		// from there: under a storm of new organizations, waiting for the
+		// finalizer's own event would cost each one a trip through a
+		// queue thousands long.
 		patch := client.MergeFrom(org.DeepCopy())
 		controllerutil.AddFinalizer(org, iamv1.FinalizerOrganization)
-		return ctrl.Result{}, r.Patch(ctx, org, patch)
+		if err := r.Patch(ctx, org, patch); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 
 	before := org.DeepCopy()

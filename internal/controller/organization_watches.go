@@ -14,8 +14,8 @@ import (
 )
 
 // relatedOrgs requeues the organizations whose outcome depends on another
-// one: its parent (a child that appears or goes may block or unblock a
-// deletion), its children and, when admins or the path change, all its
+// one: its parent while that is being deleted (a child that appears or goes
+// may block or unblock the deletion), its children and, when admins or the path change, all its
 // descendants (their RoleBindings include its admins), the other claimants of
 // its domains, and the other candidates for root.
 func (r *OrganizationReconciler) relatedOrgs() handler.EventHandler {
@@ -67,7 +67,13 @@ func (r *OrganizationReconciler) enqueueRelated(ctx context.Context, q queue, o 
 	add(&iamv1.OrganizationList{}, client.MatchingFields{indexOrgAncestor: o.Name})
 	if o.Namespace == r.SystemNamespace {
 		add(&iamv1.OrganizationList{}, client.InNamespace(r.SystemNamespace))
-	} else if parent, err := r.orgByName(ctx, o.Namespace); err == nil && parent != nil {
+	} else if parent, err := r.orgByName(ctx, o.Namespace); err == nil && parent != nil && !parent.DeletionTimestamp.IsZero() {
+		// Only a parent being deleted depends on its children (they block
+		// its deletion, or their going unblocks it). Requeueing every parent
+		// on each child's change would, under a storm of new organizations,
+		// fill the queue with passes that change nothing. A parent whose
+		// deletion starts after this event lists its children then: both
+		// come through the same informer, in order.
 		q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(parent)})
 	}
 }

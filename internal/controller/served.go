@@ -1,13 +1,18 @@
 package controller
 
 import (
+	"context"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
@@ -84,14 +89,43 @@ func servedResult(srv Server, kind snapshot.Kind, obj metav1.Object, served *che
 	*served = servedCheck(srv, kind, obj)
 	if served.reason == iamv1.ReasonWaitingForServer && (res.RequeueAfter == 0 || res.RequeueAfter > servedRetry) {
 		res.RequeueAfter = servedRetry
+		// The retry is a fallback for a missed announcement: it goes in
+		// line with other work, whatever priority brought this pass.
+		res.Priority = ptr.To(0)
 	}
 	return res, nil
 }
+
+// servedPriority is the work queue priority of an object whose served state
+// just changed, above the default (0) of every other event. Such an object
+// is usually one status write from done (Ready=True, or the build's
+// Problem); during a storm of changes the queue holds thousands of objects,
+// and without the priority it would wait behind all of them, once per step,
+// while each of its steps is cheap.
+const servedPriority = 1
 
 // watchServed adds the server's feed of served-state changes to a controller.
 func watchServed(b *builder.Builder, srv Server, kind snapshot.Kind) *builder.Builder {
 	if srv == nil {
 		return b
 	}
-	return b.WatchesRawSource(source.Channel(srv.Events(kind), &handler.EnqueueRequestForObject{}))
+	return b.WatchesRawSource(source.Channel(srv.Events(kind), enqueueServed{}))
+}
+
+// enqueueServed queues the object of a served-state announcement ahead of
+// other work (servedPriority) when the controller's queue has priorities,
+// else like any event.
+type enqueueServed struct{ handler.Funcs }
+
+// Generic queues the announced object.
+func (enqueueServed) Generic(_ context.Context, e event.GenericEvent, q queue) {
+	if e.Object == nil {
+		return
+	}
+	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
+	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(servedPriority)}, req)
+		return
+	}
+	q.Add(req)
 }

@@ -50,6 +50,10 @@ const ServerKeySecret = "orgkeeper-server-keys"
 // folds a burst of changes into one rebuild.
 var rebuild = reconcile.Request{NamespacedName: types.NamespacedName{Name: "snapshot"}}
 
+// restFactor is how many times as long as its last build the projection
+// rests before the next one (see Reconcile).
+const restFactor = 3
+
 // Projection builds and publishes snapshots and signing keys.
 type Projection struct {
 	// Reader is the manager's cached client.
@@ -146,11 +150,15 @@ func (p *Projection) Events(kind snapshot.Kind) <-chan event.GenericEvent {
 func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	// During a storm of changes (thousands of organizations applied at
 	// once) rebuilding back to back would keep a core busy with snapshots
-	// that are stale at once. Resting as long as the last build took keeps
-	// the projection under half a core; the work queue folds the changes
-	// that arrive meanwhile into the next build. A small world builds in
-	// about a millisecond, so a single change is served without delay.
-	if rest := p.lastBuild - time.Since(p.lastEnd); rest > 0 {
+	// that are stale at once, and the cost of the storm would grow with the
+	// square of the world's size (each build is linear, and they follow
+	// one another for as long as the storm lasts). Resting restFactor times
+	// as long as the last build took keeps the projection under a quarter
+	// of a core, leaving the rest to the reconcilers and the API server
+	// that the storm waits for; the work queue folds the changes that
+	// arrive meanwhile into the next build. A small world builds in about
+	// a millisecond, so a single change is served without delay.
+	if rest := restFactor*p.lastBuild - time.Since(p.lastEnd); rest > 0 {
 		select {
 		case <-time.After(rest):
 		case <-ctx.Done():

@@ -182,8 +182,18 @@ func TestARebuildRightAfterASlowOneRestsFirst(t *testing.T) {
 	if f.setter.count() != 0 {
 		t.Fatal("the projection built during its rest")
 	}
-	// Once the rest is over (here: a build long ago) it builds at once.
+	// The rest is several times the build: two hours after a build of an
+	// hour, it still rests (the projection stays well under half a core
+	// during a storm).
 	f.p.lastEnd = time.Now().Add(-2 * time.Hour)
+	if _, err := f.p.Reconcile(ctx, rebuild); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reconcile = %v, want context.Canceled while resting", err)
+	}
+	if f.setter.count() != 0 {
+		t.Fatal("the projection built during its rest")
+	}
+	// Once the rest is over (here: a build long ago) it builds at once.
+	f.p.lastEnd = time.Now().Add(-(restFactor + 1) * time.Hour)
 	f.reconcile(t)
 	if f.setter.count() != 1 {
 		t.Fatal("no build after the rest")

@@ -1,0 +1,160 @@
+package controller
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+)
+
+// What keeps a storm of thousands of new organizations from costing each
+// one several trips through a queue thousands long (issue 7, speed).
+
+func scaleClient(t *testing.T) *fake.ClientBuilder {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := iamv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	return fake.NewClientBuilder().WithScheme(scheme).
+		WithStatusSubresource(&iamv1.Organization{}).
+		WithIndex(&iamv1.Organization{}, indexOrgName, func(o client.Object) []string { return []string{o.GetName()} }).
+		WithIndex(&iamv1.Organization{}, indexOrgAncestor, func(o client.Object) []string {
+			p := o.(*iamv1.Organization).Status.Path
+			if len(p) == 0 {
+				return nil
+			}
+			return append([]string(nil), p[:len(p)-1]...)
+		}).
+		WithIndex(&iamv1.Organization{}, indexOrgDomain, func(o client.Object) []string {
+			var out []string
+			for _, d := range o.(*iamv1.Organization).Spec.Domains {
+				out = append(out, string(d))
+			}
+			return out
+		})
+}
+
+func TestANewOrganizationsFirstPassAddsTheFinalizerAndGoesOn(t *testing.T) {
+	const system = "orgkeeper-system"
+	root := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: system, UID: "u-acme", Generation: 1},
+		Spec: iamv1.OrganizationSpec{DisplayName: "Acme", Admins: []iamv1.Subject{{Kind: iamv1.SubjectUser, Name: "ada@acme.example"}}}}
+	c := scaleClient(t).WithObjects(root).Build()
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: system}
+	ctx := context.Background()
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(root)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &iamv1.Organization{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(root), got); err != nil {
+		t.Fatal(err)
+	}
+	if !controllerutil.ContainsFinalizer(got, iamv1.FinalizerOrganization) {
+		t.Fatal("no finalizer after the first pass")
+	}
+	// The same pass went on: namespace and status, without waiting for
+	// the finalizer's own event.
+	if err := c.Get(ctx, types.NamespacedName{Name: "acme"}, &corev1.Namespace{}); err != nil {
+		t.Fatalf("namespace after the first pass: %v", err)
+	}
+	if got.Status.Namespace != "acme" || len(got.Status.Path) != 1 {
+		t.Fatalf("status after the first pass: namespace %q, path %v", got.Status.Namespace, got.Status.Path)
+	}
+}
+
+func TestAChildRequeuesItsParentOnlyWhileTheParentIsBeingDeleted(t *testing.T) {
+	const system = "orgkeeper-system"
+	parent := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: system, UID: "u-acme"},
+		Status: iamv1.OrganizationStatus{Namespace: "acme", Path: []string{"acme"}}}
+	child := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "sales", Namespace: "acme", UID: "u-sales"},
+		Status: iamv1.OrganizationStatus{Namespace: "sales", Path: []string{"acme", "sales"}}}
+	ctx := context.Background()
+	queued := func(p *iamv1.Organization) []reconcile.Request {
+		c := scaleClient(t).WithObjects(p, child).Build()
+		r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: system}
+		q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+		defer q.ShutDown()
+		r.enqueueRelated(ctx, q, child, true)
+		var out []reconcile.Request
+		for q.Len() > 0 {
+			req, _ := q.Get()
+			out = append(out, req)
+			q.Done(req)
+		}
+		return out
+	}
+	if reqs := queued(parent); len(reqs) != 0 {
+		t.Fatalf("a parent not being deleted was requeued: %v", reqs)
+	}
+	deleting := parent.DeepCopy()
+	deleting.Finalizers = []string{iamv1.FinalizerOrganization}
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	reqs := queued(deleting)
+	if len(reqs) != 1 || reqs[0].Name != "acme" {
+		t.Fatalf("a parent being deleted must be requeued by its child's change, got %v", reqs)
+	}
+}
+
+func TestAServedAnnouncementJumpsTheQueue(t *testing.T) {
+	q := priorityqueue.New[reconcile.Request]("served-test")
+	defer q.ShutDown()
+	for _, n := range []string{"a", "b", "c"} {
+		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "acme", Name: n}})
+	}
+	served := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "served"}}
+	enqueueServed{}.Generic(context.Background(), event.GenericEvent{Object: served}, q)
+	// Items reach the ready set asynchronously; wait for all four.
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Len() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	req, prio, _ := q.GetWithPriority()
+	if req.Name != "served" || prio != servedPriority {
+		t.Fatalf("first out: %v at priority %d, want the served object at %d", req, prio, servedPriority)
+	}
+}
+
+func TestAServedAnnouncementOnAPlainQueueIsAnAdd(t *testing.T) {
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	enqueueServed{}.Generic(context.Background(), event.GenericEvent{Object: &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "x"}}}, q)
+	if q.Len() != 1 {
+		t.Fatalf("queue length %d, want 1", q.Len())
+	}
+}
+
+// notServing is a Server that serves nothing yet and finds no problem.
+type notServing struct{}
+
+func (notServing) ServesObject(snapshot.Kind, metav1.Object) bool { return false }
+func (notServing) Problems(snapshot.ObjectKey) []snapshot.Problem { return nil }
+func (notServing) Events(snapshot.Kind) <-chan event.GenericEvent { return nil }
+func TestAWaitForTheServerRetriesInLineWithOtherWork(t *testing.T) {
+	obj := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "x", Generation: 2}}
+	var served check
+	res, err := servedResult(notServing{}, snapshot.KindOrganization, obj, &served, []check{passed(iamv1.ReasonReconciled, "")}, reconcile.Result{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != servedRetry || res.Priority == nil || *res.Priority != 0 {
+		t.Fatalf("result %+v, want a retry after %v at the default priority", res, servedRetry)
+	}
+}
