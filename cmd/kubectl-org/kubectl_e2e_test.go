@@ -29,6 +29,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/kubeauth"
 )
 
@@ -120,8 +121,24 @@ func startWorld(t *testing.T) *world {
 	if err := devenv.EnsureNamespace(ctx, c, systemNamespace); err != nil {
 		t.Fatal(err)
 	}
+	// The samples as dev applies them: without globex's corporate provider,
+	// which dev runs and this test does not, and with the demo domains
+	// verified over a DNS server on loopback.
+	samples, err := config.Samples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples = devenv.WithoutUpstreamSample(samples)
+	dns, err := devenv.StartDemoDNS(ctx, c, samples, "127.0.0.1:0", logf.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver, err := dnsverify.New(dnsverify.Config{Server: dns.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mgr, srv, err := app.NewManager(w.env.Config, app.Settings{
-		Controller:  controller.Options{SystemNamespace: systemNamespace},
+		Controller:  controller.Options{SystemNamespace: systemNamespace, DomainResolver: resolver},
 		MetricsAddr: "0",
 		HealthAddr:  "0",
 		Issuer:      w.issuer,
@@ -138,10 +155,6 @@ func startWorld(t *testing.T) *world {
 	t.Cleanup(func() { cancel(); <-mgrDone })
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("caches did not sync")
-	}
-	samples, err := config.Samples()
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := devenv.ApplyObjects(ctx, c, samples, 2*time.Minute, logf.Log); err != nil {
 		t.Fatal(err)

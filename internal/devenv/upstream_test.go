@@ -29,6 +29,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 )
 
 // The demo world as `orgkeeper dev` runs it, with the corporate identity
@@ -58,13 +59,24 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		Expect(err).NotTo(HaveOccurred())
 		Expect(devenv.EnsureNamespace(ctx, c, "orgkeeper-system")).To(Succeed())
 
+		// The demo domains are verified over DNS, as in dev: globex.example
+		// routes to the corporate provider only once verified.
+		samples, err := config.Samples()
+		Expect(err).NotTo(HaveOccurred())
+		dnsCtx, stopDNS := context.WithCancel(context.Background())
+		DeferCleanup(stopDNS)
+		dns, err := devenv.StartDemoDNS(dnsCtx, c, samples, "127.0.0.1:0", GinkgoLogr)
+		Expect(err).NotTo(HaveOccurred())
+		resolver, err := dnsverify.New(dnsverify.Config{Server: dns.Addr()})
+		Expect(err).NotTo(HaveOccurred())
+
 		// The manager as dev wires it, on a port bound first.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		issuer = "http://" + l.Addr().String()
 		mgr, srv, err := app.NewManager(env.Config, app.Settings{
 			Controller: controller.Options{SystemNamespace: "orgkeeper-system", AllowLoopbackIssuers: true,
-				DiscoveryRecheckPeriod: 2 * time.Second},
+				DiscoveryRecheckPeriod: 2 * time.Second, DomainResolver: resolver},
 			MetricsAddr: "0",
 			HealthAddr:  "0",
 			Issuer:      issuer,
@@ -89,8 +101,6 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 		DeferCleanup(func() { stopUp(); <-up.Done() })
 		Expect(up.Issuer).To(HavePrefix("http://localhost:"), "the two issuers must not share a cookie host")
 
-		samples, err := config.Samples()
-		Expect(err).NotTo(HaveOccurred())
 		found, err := devenv.PointSamplesAtUpstream(samples, up)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(found).To(BeTrue(), "the samples have no %s IdentityProvider", devenv.UpstreamIdentityProvider)
