@@ -50,6 +50,9 @@ smtp:
 metrics: {maxOrganizations: 0, maxClients: 500}
 leaderElection: {leaseDuration: 30s, renewDeadline: 20s, retryPeriod: 4s}
 `
+	sampleRenders["domain verification settings"] = `
+domains: {dnsResolver: "10.96.0.10:53", recheckPeriod: 10m}
+`
 }
 
 func argValue(args []string, flag string) (string, bool) {
