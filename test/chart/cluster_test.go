@@ -146,7 +146,7 @@ issuer:
   trustedProxies: [10.0.0.0/8]
 ingress: {enabled: true, className: nginx, tls: [{secretName: login-tls, hosts: [login.example.com]}]}
 serviceMonitor: {enabled: true, prometheusServiceAccount: {name: prometheus, namespace: monitoring}}
-smtp: {host: smtp.example.com, from: login@example.com, passwordSecret: {name: smtp}}
+smtp: {host: smtp.example.com, from: login@example.com, username: orgkeeper, passwordSecret: {name: smtp}}
 extraArgs: [--max-concurrent-reconciles=32]
 podDisruptionBudget: {maxUnavailable: 50%}
 topologySpreadConstraints:

@@ -122,11 +122,17 @@ sessionStore: {type: redis, redis: {addr: "127.0.0.1:%d", keyPrefix: "chart-test
 // ports[1] and discovery at issuer names issuer.
 func runRenderedManager(t *testing.T, issuer string, ports []int, values string) {
 	t.Helper()
+	runManagerWithArgs(t, issuer, ports, mustRender(t, values).managerArgs(t))
+}
+
+// runManagerWithArgs is runRenderedManager for arguments already rendered
+// (and, where a test stands in for mounted volumes, rewritten).
+func runManagerWithArgs(t *testing.T, issuer string, ports []int, args []string) string {
+	t.Helper()
 	e, c := controlPlane(t)
 	ensureNamespace(t, c, releaseNamespace)
 	bin := managerBinary(t)
 
-	args := mustRender(t, values).managerArgs(t)
 	if !slices.Contains(args, "--issuer-url="+issuer) {
 		t.Fatalf("rendered args %v lack the issuer", args)
 	}
@@ -192,6 +198,9 @@ func runRenderedManager(t *testing.T, issuer string, ports []int, values string)
 	}
 	g.Expect(json.NewDecoder(resp.Body).Decode(&discovery)).To(Succeed())
 	g.Expect(discovery.Issuer).To(Equal(issuer))
+	out, err := os.ReadFile(logFile.Name())
+	g.Expect(err).NotTo(HaveOccurred())
+	return string(out)
 }
 
 // TestManagerAcceptsEveryRenderedArgument parses the arguments of every

@@ -44,6 +44,28 @@ install something that cannot work.
 {{- if and .Values.issuer.tls.secretName (not .Values.issuer.url) -}}
 {{- fail "issuer.tls.secretName is set but issuer.url is empty: the TLS certificate is for the issuer; set issuer.url." -}}
 {{- end -}}
+{{- with .Values.smtp -}}
+{{- if not .host -}}
+{{- range $name, $set := dict "smtp.from" .from "smtp.username" .username "smtp.passwordSecret.name" .passwordSecret.name "smtp.ca.secret.name" .ca.secret.name "smtp.ca.configMap.name" .ca.configMap.name -}}
+{{- if $set -}}
+{{- fail (printf "%s is set but smtp.host is empty: set smtp.host to the SMTP relay, or remove %s." $name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- else -}}
+{{- if not .from -}}
+{{- fail "smtp.host is set but smtp.from is empty: set the sender address, such as \"Example Login <login@example.com>\"." -}}
+{{- end -}}
+{{- if and .passwordSecret.name (not .username) -}}
+{{- fail "smtp.passwordSecret is set but smtp.username is empty: the relay password goes with a user name; set smtp.username." -}}
+{{- end -}}
+{{- if and .ca.secret.name .ca.configMap.name -}}
+{{- fail "smtp.ca.secret and smtp.ca.configMap are both set: the CA bundle comes from one of them; remove the other." -}}
+{{- end -}}
+{{- if and (or .ca.secret.name .ca.configMap.name) (eq .tls "none") -}}
+{{- fail "smtp.ca is set but smtp.tls is none: a CA verifies the relay's TLS certificate; set smtp.tls to starttls or tls, or remove the CA." -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end }}
 
 {{/* The arguments of `orgkeeper manager`. */}}
@@ -103,6 +125,52 @@ install something that cannot work.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- with .Values.leaderElection }}
+{{- with .leaseDuration }}
+- {{ printf "--leader-elect-lease-duration=%s" . | quote }}
+{{- end }}
+{{- with .renewDeadline }}
+- {{ printf "--leader-elect-renew-deadline=%s" . | quote }}
+{{- end }}
+{{- with .retryPeriod }}
+- {{ printf "--leader-elect-retry-period=%s" . | quote }}
+{{- end }}
+{{- end }}
+{{- /* 0 is a setting (no series) here, so only null means the manager's default. */}}
+{{- if not (kindIs "invalid" .Values.metrics.maxOrganizations) }}
+- {{ printf "--metrics-max-organizations=%d" (int .Values.metrics.maxOrganizations) | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" .Values.metrics.maxClients) }}
+- {{ printf "--metrics-max-clients=%d" (int .Values.metrics.maxClients) | quote }}
+{{- end }}
+{{- with .Values.smtp }}
+{{- if .host }}
+- {{ printf "--smtp-host=%s" .host | quote }}
+{{- if .port }}
+- {{ printf "--smtp-port=%d" (int .port) | quote }}
+{{- end }}
+- {{ printf "--smtp-from=%s" .from | quote }}
+- {{ printf "--smtp-tls=%s" .tls | quote }}
+{{- with .username }}
+- {{ printf "--smtp-username=%s" . | quote }}
+{{- end }}
+{{- if .passwordSecret.name }}
+- --smtp-password-file=/etc/orgkeeper/smtp/password
+{{- end }}
+{{- if or .ca.secret.name .ca.configMap.name }}
+- --smtp-ca-file=/etc/orgkeeper/smtp-ca/ca.crt
+{{- end }}
+{{- with .timeout }}
+- {{ printf "--smtp-timeout=%s" . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with .Values.links.invitationTTL }}
+- {{ printf "--invitation-ttl=%s" . | quote }}
+{{- end }}
+{{- with .Values.links.passwordResetTTL }}
+- {{ printf "--password-reset-ttl=%s" . | quote }}
 {{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
