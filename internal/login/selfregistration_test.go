@@ -16,6 +16,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // fakeRegistrations keeps registrations in memory, like apiwrite's pending
@@ -314,6 +315,28 @@ func TestConfirmationLinkRefusals(t *testing.T) {
 	e.snaps.Set(selfRegWorld(e.clock.Now(), true))
 	if rec := e.get(link); rec.Code != http.StatusGone {
 		t.Errorf("expired link: %d", rec.Code)
+	}
+	if len(regs.confirmed) != 0 {
+		t.Errorf("confirmed %+v", regs.confirmed)
+	}
+}
+
+func TestConfirmationLinkOfAnAddressThatGotAnAccountMeanwhileCreatesNothing(t *testing.T) {
+	e, regs := selfRegEnv(t, login.MailLimits{})
+	link := confirmLink(t, e, regs)
+	// An admin invited the same address before the person followed the link.
+	e.snaps.Set(world(e.clock.Now(), func(in *snapshot.Input) {
+		for i := range in.Organizations {
+			if o := &in.Organizations[i]; o.Name == "acme" {
+				on := true
+				o.Spec.Login = &iamv1.LoginSettings{SelfRegistration: &on}
+			}
+		}
+		in.Users = append(in.Users, st.User("acme", "pat", "pat@acme.example"))
+	}))
+	page := e.get(link)
+	if page.Code != http.StatusConflict || heading(t, page.Body.String()) != "You already have an account" {
+		t.Fatalf("GET: %d %q", page.Code, heading(t, page.Body.String()))
 	}
 	if len(regs.confirmed) != 0 {
 		t.Errorf("confirmed %+v", regs.confirmed)
