@@ -251,6 +251,10 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if err := mgr.Add(writes); err != nil {
 		return nil, nil, err
 	}
+	// Self-registrations that expire unconfirmed are deleted by the leader.
+	if err := mgr.Add(apiwrite.RegistrationSweeper{Writer: writes}); err != nil {
+		return nil, nil, err
+	}
 	serverKeys := s.ServerKeys
 	if serverKeys == nil {
 		serverKeys = proj
@@ -337,6 +341,7 @@ func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
 	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
 	if s.Mail != nil {
 		c.Resets = w
+		c.Registrations = w
 	}
 	return c
 }

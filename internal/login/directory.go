@@ -32,6 +32,8 @@ type orgView struct {
 	// sign-in meets it.
 	MFA      iamv1.MFAPolicy
 	Branding brandingInput
+	// SelfRegistration is the effective login.selfRegistration.
+	SelfRegistration bool
 }
 
 // brandingInput is an organization's effective branding as the snapshot
@@ -68,6 +70,8 @@ func toOrgView(o *snapshot.Org) (orgView, bool) {
 		Suspended:   o.Suspended,
 		Password:    o.Login.Password,
 		MFA:         o.Login.MFA,
+		// Inherited like the rest of the login policy (snapshot build).
+		SelfRegistration: o.Login.SelfRegistration,
 		Branding: brandingInput{
 			LogoURL:         o.Branding.LogoURL,
 			FaviconURL:      o.Branding.FaviconURL,
@@ -181,4 +185,13 @@ func (d directory) account(org, id string) (accountView, bool) {
 // accountByLogin finds a user of org by email or username.
 func (d directory) accountByLogin(org, identifier string) (accountView, bool) {
 	return toAccountView(d.s.UserByLogin(org, identifier))
+}
+
+// holdsDomainOf reports whether org is the organization that holds the
+// verified domain of email (the snapshot's domain index, which
+// rules.DomainHolder decides): an ancestor's or a sibling's domain does
+// not count.
+func (d directory) holdsDomainOf(org, email string) bool {
+	o := d.s.OrgForEmail(email)
+	return o != nil && o.Name == org
 }

@@ -48,6 +48,7 @@ func (h *Handler) routes() {
 	mux.HandleFunc("POST "+PathReset, h.postReset)
 	mux.HandleFunc("GET "+PathResetConfirm, h.showLink(LinkReset))
 	mux.HandleFunc("POST "+PathResetConfirm, h.postLink(LinkReset))
+	h.registrationRoutes(mux)
 	mux.HandleFunc(PathStart+"/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w, "")
 		http.NotFound(w, r)
@@ -272,7 +273,7 @@ func (h *Handler) renderPassword(w http.ResponseWriter, r *http.Request, f *flow
 		Title: "Sign in", Brand: b, AppName: f.appName,
 		AuthRequestID: f.ar.ID, CSRF: token, Username: username, Error: msg,
 		Providers: h.providerButtons(f), NoPassword: !h.passwordOffered(f),
-		ResetURL: h.resetLink(f),
+		ResetURL: h.resetLink(f), RegisterURL: h.registerLink(f),
 	})
 }
 

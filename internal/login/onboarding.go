@@ -101,6 +101,12 @@ type OnboardingConfig struct {
 	ResetTTL time.Duration
 	// Limits bound the mail each form sends; zero fields take defaults.
 	Limits MailLimits
+	// Registrations keeps self-registrations (selfregistration.go); nil
+	// hides "Create account".
+	Registrations Registrations
+	// RegistrationTTL is how long a registration's confirmation link
+	// works; default DefaultRegistrationTTL.
+	RegistrationTTL time.Duration
 }
 
 // DefaultResetTTL is how long a reset link works.

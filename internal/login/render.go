@@ -13,11 +13,11 @@ import (
 	"time"
 )
 
-//go:embed templates/pages.html templates/onboarding.html templates/login.css
+//go:embed templates/pages.html templates/onboarding.html templates/selfregistration.html templates/login.css
 var assets embed.FS
 
 var (
-	pages      = template.Must(template.ParseFS(assets, "templates/pages.html", "templates/onboarding.html"))
+	pages      = template.Must(template.ParseFS(assets, "templates/pages.html", "templates/onboarding.html", "templates/selfregistration.html"))
 	stylesheet = template.CSS(mustRead("templates/login.css"))
 )
 
@@ -55,6 +55,11 @@ type pageData struct {
 	Token      string
 	// ResetURL is the password page's "Forgot password?" link, if offered.
 	ResetURL template.URL
+	// RegisterURL is the password page's "Create account" link, if offered
+	// (selfregistration.go).
+	RegisterURL template.URL
+	// DisplayName is the name field of the registration form.
+	DisplayName string
 
 	// Error pages.
 	Message     string
