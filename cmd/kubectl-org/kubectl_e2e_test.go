@@ -527,7 +527,7 @@ func testSwitch(t *testing.T, w *world, kc string) {
 	if out, err := plugin("switch", "acme-eu"); err != nil {
 		t.Fatalf("kubectl org switch acme-eu: %v\n%s", err, out)
 	}
-	if got := whoami(); !strings.HasPrefix(got, "orgkeeper:acme-eu:alice@acme.example ") || !strings.Contains(got, "orgkeeper:orgkeeper:org:acme-eu:admins") {
+	if got := whoami(); !strings.HasPrefix(got, "orgkeeper:acme/acme-eu:alice@acme.example ") || !strings.Contains(got, "orgkeeper:orgkeeper:org:acme-eu:admins") {
 		t.Errorf("after the switch alice is %q; want acme-eu's admin", got)
 	}
 	if r := w.run(t, kc, nil, "get", "orgusers", "-n", "acme-eu", "-o", "name"); r.err != nil || !strings.Contains(r.stdout, "erin") {

@@ -30,6 +30,7 @@ type mailFlags struct {
 	timeout       time.Duration
 	invitationTTL time.Duration
 	resetTTL      time.Duration
+	perOrg        int
 }
 
 func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
@@ -46,6 +47,8 @@ func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
 	f.DurationVar(&m.timeout, "smtp-timeout", mail.DefaultSMTPTimeout, "outgoing mail: bound on connecting to the relay and on each SMTP command")
 	f.DurationVar(&m.invitationTTL, "invitation-ttl", controller.DefaultInvitationTTL, "how long an invitation link works")
 	f.DurationVar(&m.resetTTL, "password-reset-ttl", login.DefaultResetTTL, "how long a password-reset link works")
+	f.IntVar(&m.perOrg, "mail-per-organization", controller.DefaultOutboxMailPerOrganization,
+		"outgoing mail: messages sent per hour for one customer (a top-level organization with all its sub-organizations); more wait for the next hour")
 }
 
 // sender returns the SMTP sender, or nil when --smtp-host is empty.

@@ -192,6 +192,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		ShutdownTimeout: fl.shutdownTimeout,
 		Mail:            sender,
 		InvitationTTL:   fl.mail.invitationTTL,
+		PerOrganization: fl.mail.perOrg,
 		ResetTTL:        fl.mail.resetTTL,
 		PprofAddr:       fl.pprofAddr,
 	})

@@ -100,6 +100,10 @@ type Settings struct {
 	// controller.DefaultInvitationTTL. ResetTTL the same for password
 	// reset links (zero: login.DefaultResetTTL).
 	InvitationTTL, ResetTTL time.Duration
+	// PerOrganization bounds the mail sent per hour for one customer (a
+	// top-level organization with its descendants); zero means
+	// controller.DefaultOutboxMailPerOrganization.
+	PerOrganization int
 	// MailLimits bound the mail the sign-in pages' forms send; zero fields
 	// take login's defaults.
 	MailLimits login.MailLimits
@@ -221,7 +225,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	}
 	s.Controller.Server = proj
 	s.Controller.Mail = controller.MailOptions{Sender: s.Mail, Snapshots: snapshots.Load,
-		IssuerURL: s.Issuer, InvitationTTL: s.InvitationTTL}
+		IssuerURL: s.Issuer, InvitationTTL: s.InvitationTTL, PerOrganization: s.PerOrganization}
 	if err := controller.SetupWithManager(mgr, s.Controller); err != nil {
 		return nil, nil, err
 	}

@@ -35,6 +35,12 @@ const (
 	// templateCacheTTL is how long an organization's parsed templates are
 	// reused before their ConfigMaps are read again.
 	templateCacheTTL = 30 * time.Second
+	// DefaultOutboxMailPerOrganization is how many messages the outbox
+	// sends per DefaultOutboxMailWindow for one customer: a top-level
+	// organization with all its descendants.
+	DefaultOutboxMailPerOrganization = 200
+	// DefaultOutboxMailWindow is the window of that limit.
+	DefaultOutboxMailWindow = time.Hour
 	// MailTemplatesConfigMap is the installation's template ConfigMap in
 	// the system namespace; MailTemplatesConfigMap + "-" + <organization>
 	// overrides it for an organization and its descendants.
@@ -65,10 +71,24 @@ type OutboxReconciler struct {
 	Snapshots func() *snapshot.Snapshot
 	// MaxAttempts per message; zero means DefaultOutboxMaxAttempts.
 	MaxAttempts int
+	// MailPerOrganization bounds the messages sent per MailWindow for one
+	// customer (the organization below the root, with its descendants; the
+	// root's own messages count apart): organization admins choose the
+	// recipients of invitations and may ask for new ones at will, and the
+	// relay must not become their mass mailer. A message over the limit
+	// waits, pending, until the window has room. Zero means
+	// DefaultOutboxMailPerOrganization.
+	MailPerOrganization int
+	// MailWindow is the window of MailPerOrganization; zero means
+	// DefaultOutboxMailWindow.
+	MailWindow time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// sentAt holds, per customer, when its messages in the current window
+	// were sent (at most MailPerOrganization each).
+	sentAt    map[string][]time.Time
 	templates map[string]cachedTemplates
 	// handled holds the messages this process marked, until
 	// handledMemory has passed: long enough for the cache to show the mark.
@@ -150,6 +170,12 @@ func (r *OutboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, r.mark(ctx, s, mail.StateFailed, "the message cannot be rendered: "+err.Error())
 	}
+	customer := r.customerOf(m.Organization)
+	if wait := r.takeMailBudget(customer); wait > 0 {
+		log.Info("the organization's mail limit is reached; the message waits", "outbox", s.Name, "kind", m.Kind,
+			"customer", customer, "retryAfter", wait.String())
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	if err := r.Sender.Send(ctx, rendered); err != nil {
 		attempts, _ := strconv.Atoi(s.Annotations[mail.AnnotationAttempts])
 		attempts++
@@ -173,6 +199,59 @@ func (r *OutboxReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: mail.SentRetention}, nil
+}
+
+// customerOf is whose mail budget a message of org counts against: the
+// organization below the root on org's path (org itself for the root, or
+// when the snapshot does not serve org).
+func (r *OutboxReconciler) customerOf(org string) string {
+	if r.Snapshots == nil {
+		return org
+	}
+	snap := r.Snapshots()
+	if snap == nil {
+		return org
+	}
+	if o := snap.Org(org); o != nil && len(o.Path) >= 2 {
+		return o.Path[1]
+	}
+	return org
+}
+
+// takeMailBudget counts one message of customer and returns zero, or, when
+// the customer's window is full, how long until it has room (and counts
+// nothing).
+func (r *OutboxReconciler) takeMailBudget(customer string) time.Duration {
+	limit, window := r.MailPerOrganization, r.MailWindow
+	if limit <= 0 {
+		limit = DefaultOutboxMailPerOrganization
+	}
+	if window <= 0 {
+		window = DefaultOutboxMailWindow
+	}
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sentAt == nil {
+		r.sentAt = map[string][]time.Time{}
+	}
+	for k, ts := range r.sentAt {
+		i := 0
+		for i < len(ts) && !now.Before(ts[i].Add(window)) {
+			i++
+		}
+		if i == len(ts) {
+			delete(r.sentAt, k)
+		} else if i > 0 {
+			r.sentAt[k] = ts[i:]
+		}
+	}
+	ts := r.sentAt[customer]
+	if len(ts) >= limit {
+		return ts[0].Add(window).Sub(now) + time.Second
+	}
+	r.sentAt[customer] = append(ts, now)
+	return 0
 }
 
 // mark records the message's final state and drops its content (the link

@@ -64,6 +64,10 @@ type MailOptions struct {
 	// invitation link works (zero: DefaultInvitationTTL).
 	IssuerURL     string
 	InvitationTTL time.Duration
+	// PerOrganization bounds the messages sent per hour for one customer
+	// (OutboxReconciler.MailPerOrganization); zero means
+	// DefaultOutboxMailPerOrganization.
+	PerOrganization int
 }
 
 func (o Options) withDefaults() Options {
@@ -163,11 +167,12 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if opts.Mail.Sender != nil {
 		outbox := &OutboxReconciler{
-			Client:          mgr.GetClient(),
-			APIReader:       mgr.GetAPIReader(),
-			SystemNamespace: opts.SystemNamespace,
-			Sender:          opts.Mail.Sender,
-			Snapshots:       opts.Mail.Snapshots,
+			Client:              mgr.GetClient(),
+			APIReader:           mgr.GetAPIReader(),
+			SystemNamespace:     opts.SystemNamespace,
+			Sender:              opts.Mail.Sender,
+			Snapshots:           opts.Mail.Snapshots,
+			MailPerOrganization: opts.Mail.PerOrganization,
 		}
 		if err := outbox.SetupWithManager(mgr, min(opts.MaxConcurrentReconciles, 8)); err != nil {
 			return fmt.Errorf("setting up the outbox reconciler: %w", err)

@@ -22,7 +22,14 @@ const DefaultAudience = "kubernetes"
 const (
 	claimOrgHandle = "org_handle"
 	claimUsername  = "preferred_username"
+	// claimActor is RFC 8693's act, which only tokens of an organization
+	// switch carry.
+	claimActor = "act"
 )
+
+// dnsLabel is the pattern of an organization name: it has no colon or
+// slash, so it cannot run into the rest of a user name.
+const dnsLabel = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 
 // Extra keys kube-apiserver attaches to the user (kubectl auth whoami shows them).
 const (
@@ -50,7 +57,9 @@ type Options struct {
 // Authenticator returns the JWT authenticator for Orgkeeper's issuer:
 //
 //   - username orgkeeper:<org_handle>:<preferred_username, lower case>
-//     (rules.KubeUser), uid the token's sub;
+//     (rules.KubeUser), or orgkeeper:<act.org_handle>/<org_handle>:<...>
+//     for an administrator who switched organization
+//     (rules.KubeSwitchedUser); uid the token's sub;
 //   - groups orgkeeper:<each value of the groups claim> (rules.KubeGroup);
 //   - the organization's name and ID as extra attributes;
 //   - tokens without an organization or a username are refused, and every
@@ -76,8 +85,15 @@ func Authenticator(o Options) (apiserverv1.JWTAuthenticator, error) {
 			{
 				// An organization name is a DNS label: it has no colon,
 				// so it cannot run into the username after it.
-				Expression: fmt.Sprintf(`has(claims.%[1]s) && claims.%[1]s.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')`, claimOrgHandle),
+				Expression: fmt.Sprintf(`has(claims.%[1]s) && claims.%[1]s.matches('%[2]s')`, claimOrgHandle, dnsLabel),
 				Message:    "the token names no organization; sign in again with kubectl org login",
+			},
+			{
+				// A switched token (token exchange) names the administrator's
+				// own organization in act; it goes into the user name, so
+				// it must be a DNS label as well.
+				Expression: fmt.Sprintf(`!has(claims.%[1]s) || (has(claims.%[1]s.%[2]s) && string(claims.%[1]s.%[2]s).matches('%[3]s'))`, claimActor, claimOrgHandle, dnsLabel),
+				Message:    "the token of an organization switch does not name the administrator's organization; switch again with kubectl org switch",
 			},
 			{
 				Expression: fmt.Sprintf(`has(claims.%[1]s) && claims.%[1]s != ''`, claimUsername),
@@ -85,9 +101,13 @@ func Authenticator(o Options) (apiserverv1.JWTAuthenticator, error) {
 			},
 		},
 		ClaimMappings: apiserverv1.ClaimMappings{
-			// Kept in step with rules.KubeUser by a test.
+			// Kept in step with rules.KubeUser and rules.KubeSwitchedUser
+			// by tests. A switched administrator is not the target's user
+			// of the same username: their name carries their own
+			// organization (act) and the target.
 			Username: apiserverv1.PrefixedClaimOrExpression{
-				Expression: fmt.Sprintf(`'%s' + claims.%s + ':' + claims.%s.lowerAscii()`, p, claimOrgHandle, claimUsername),
+				Expression: fmt.Sprintf(`has(claims.%[4]s) ? '%[1]s' + claims.%[4]s.%[2]s + '/' + claims.%[2]s + ':' + claims.%[3]s.lowerAscii() : '%[1]s' + claims.%[2]s + ':' + claims.%[3]s.lowerAscii()`,
+					p, claimOrgHandle, claimUsername, claimActor),
 			},
 			Groups: apiserverv1.PrefixedClaimOrExpression{Claim: "groups", Prefix: ptr.To(p)},
 			UID:    apiserverv1.ClaimOrExpression{Claim: "sub"},

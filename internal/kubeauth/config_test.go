@@ -26,12 +26,18 @@ func TestConfigurationNamesAgreeWithTheRBAC(t *testing.T) {
 		"url: https://login.example.com",
 		"- kubernetes",
 		"prefix: '" + rules.KubePrefix + "'",
-		`expression: '''` + rules.KubePrefix + `'' + claims.org_handle + '':'' + claims.preferred_username.lowerAscii()'`,
 		"certificateAuthority: PEM",
 	} {
 		if !strings.Contains(y, want) {
 			t.Errorf("the configuration lacks %q:\n%s", want, y)
 		}
+	}
+	a, err := Authenticator(Options{IssuerURL: "https://login.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ": '" + rules.KubePrefix + "' + claims.org_handle + ':' + claims.preferred_username.lowerAscii()"; !strings.HasSuffix(a.ClaimMappings.Username.Expression, want) {
+		t.Errorf("the username expression %q does not end in %q", a.ClaimMappings.Username.Expression, want)
 	}
 	if rules.KubeUser("acme", "Alice") != rules.KubePrefix+"acme:alice" {
 		t.Error("rules.KubeUser no longer matches the username expression")

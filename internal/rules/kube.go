@@ -41,3 +41,15 @@ func lowerASCII(s string) string {
 		return r
 	}, s)
 }
+
+// KubeSwitchedUser is the Kubernetes user name of a token that an
+// administrator of actorOrg obtained by switching into target (token
+// exchange; the token's act claim names actorOrg):
+// orgkeeper:<actorOrg>/<target>:<username>. It is never a KubeUser: the
+// part after the prefix holds a slash, which no organization name has, so
+// a switched administrator never holds the RoleBindings of the target's
+// user who happens to (or is made to) have the same username, and
+// kube-apiserver's audit log names the administrator's own organization.
+func KubeSwitchedUser(actorOrg, target, username string) string {
+	return KubePrefix + actorOrg + "/" + target + ":" + lowerASCII(username)
+}
