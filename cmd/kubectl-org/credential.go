@@ -245,6 +245,9 @@ func (s *signer) signIn(ctx context.Context, org string) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := loopbackOnly(s.opts.listen); err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", s.opts.listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening for the browser's return on %s: %w", s.opts.listen, err)
@@ -439,4 +442,18 @@ func callbackHandler(issuer, state string, done chan<- callbackResult) http.Hand
 		default:
 		}
 	})
+}
+
+// loopbackOnly refuses a --listen-address that is not a loopback IP: the
+// one-shot callback server must not be reachable from the network (RFC 8252
+// section 7.3), even though state and PKCE protect the code it receives.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen-address %q: want a loopback host:port such as 127.0.0.1:0: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--listen-address %q: the browser's return must stay on this machine; use a loopback IP such as 127.0.0.1:0 or [::1]:0", addr)
+	}
+	return nil
 }
