@@ -27,7 +27,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
-	"github.com/orgkeeper/orgkeeper/internal/telemetry"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry/telemetrytest"
 )
 
 // observedIssuer is the real server with its own metrics registry, served
@@ -49,10 +49,7 @@ func (o *observedIssuer) Write(p []byte) (int, error) {
 func newObservedIssuer(t *testing.T) *observedIssuer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := telemetry.New(telemetry.Options{Registerer: reg, MaxOrganizations: 10, MaxClients: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := telemetrytest.New(t, reg)
 	metricsSrv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(metricsSrv.Close)
 	o := &observedIssuer{metricsURL: metricsSrv.URL}
