@@ -17,6 +17,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/app"
+	"github.com/orgkeeper/orgkeeper/internal/app/apptest"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 	"github.com/orgkeeper/orgkeeper/internal/devenv/linktest"
@@ -41,17 +42,7 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	env, err := devenv.Start(ctx, devenv.Options{})
-	if errors.Is(err, devenv.ErrNoAssets) {
-		t.Skip(err.Error())
-	}
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme, err := app.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(env.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(devenv.EnsureNamespace(ctx, c, systemNamespace)).To(Succeed())
+	env, c := apptest.ControlPlane(t, ctx, devenv.Options{}, systemNamespace)
 
 	// The leader reaches the API server only through a proxy that the
 	// test can cut.
