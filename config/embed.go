@@ -44,7 +44,7 @@ var PolicyFiles embed.FS
 // CRDs returns the CustomResourceDefinitions of the iam.orgkeeper.io group.
 func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	var crds []*apiextensionsv1.CustomResourceDefinition
-	err := eachDocument(CRDFiles, "crd/bases", func(name string, doc []byte) error {
+	err := EachDocument(CRDFiles, "crd/bases", func(name string, doc []byte) error {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := yaml.Unmarshal(doc, crd); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -81,7 +81,7 @@ func Samples() ([]*unstructured.Unstructured, error) {
 // kustomization.yaml.
 func decodeAll(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
 	var objs []*unstructured.Unstructured
-	err := eachDocument(fsys, dir, func(name string, doc []byte) error {
+	err := EachDocument(fsys, dir, func(name string, doc []byte) error {
 		if path.Base(name) == "kustomization.yaml" {
 			return nil
 		}
@@ -98,9 +98,11 @@ func decodeAll(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
 	return objs, err
 }
 
-// eachDocument calls fn with every non-empty YAML document of the *.yaml files
-// in dir, files in lexical order (fs.ReadDir sorts).
-func eachDocument(fsys fs.FS, dir string, fn func(name string, doc []byte) error) error {
+// EachDocument calls fn with every non-empty YAML document of the *.yaml
+// files in dir of fsys, files in lexical order (fs.ReadDir sorts); a
+// document of nothing but comments counts as empty. name is the file's path
+// in fsys.
+func EachDocument(fsys fs.FS, dir string, fn func(name string, doc []byte) error) error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return err

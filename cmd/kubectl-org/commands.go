@@ -40,6 +40,19 @@ func (kf *kubeFlags) whoami(cmd *cobra.Command, a *api) (*identity, error) {
 	return id, nil
 }
 
+// signedIn connects to the API server and asks it who we are.
+func (kf *kubeFlags) signedIn(cmd *cobra.Command) (*api, *identity, error) {
+	a, err := kf.api()
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := kf.whoami(cmd, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, id, nil
+}
+
 // organization is -n, else the organization of the signed-in user.
 func (kf *kubeFlags) organization(id *identity) (string, error) {
 	if kf.namespace != "" {
@@ -62,11 +75,7 @@ User and group names start with "orgkeeper:": that is how the cluster tells
 organization accounts apart from any other kind of account.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := kf.api()
-			if err != nil {
-				return err
-			}
-			id, err := kf.whoami(cmd, a)
+			a, id, err := kf.signedIn(cmd)
 			if err != nil {
 				return err
 			}
@@ -135,11 +144,7 @@ A sub-organization lives in the namespace of its parent, so the tree is what
 you may list in your namespaces.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := kf.api()
-			if err != nil {
-				return err
-			}
-			id, err := kf.whoami(cmd, a)
+			a, id, err := kf.signedIn(cmd)
 			if err != nil {
 				return err
 			}
@@ -308,11 +313,7 @@ Switch back with kubectl org switch and your own organization's name.`,
 			if err != nil {
 				return err
 			}
-			s, err := newSigner(o, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			cur, err := s.credential(cmd.Context(), o.organization)
+			s, cur, err := signIn(cmd.Context(), o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

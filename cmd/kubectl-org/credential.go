@@ -111,6 +111,20 @@ func (s *signer) cached(org string) (*entry, bool) {
 	return e, true
 }
 
+// signIn makes the signer for o and returns its credential for o's
+// organization: the saved one while it is valid, else a new sign-in.
+func signIn(ctx context.Context, o loginOptions, log io.Writer) (*signer, *entry, error) {
+	s, err := newSigner(o, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := s.credential(ctx, o.organization)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, e, nil
+}
+
 // credential returns a fresh entry for org: cached, refreshed, exchanged
 // again from the organization it was switched from, or from a new sign-in.
 func (s *signer) credential(ctx context.Context, org string) (*entry, error) {

@@ -74,11 +74,7 @@ organization, in files only you can read.`,
 					return err
 				}
 			}
-			s, err := newSigner(opts, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			e, err := s.credential(cmd.Context(), opts.organization)
+			_, e, err := signIn(cmd.Context(), opts, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -111,11 +107,7 @@ type execCredentialStatus struct {
 }
 
 func runExecCredential(cmd *cobra.Command, o loginOptions) error {
-	s, err := newSigner(o, cmd.ErrOrStderr())
-	if err != nil {
-		return err
-	}
-	e, err := s.credential(cmd.Context(), o.organization)
+	_, e, err := signIn(cmd.Context(), o, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +17,10 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/app"
+	"github.com/orgkeeper/orgkeeper/internal/app/apptest"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	"github.com/orgkeeper/orgkeeper/internal/devenv/linktest"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -44,23 +42,13 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	env, err := devenv.Start(ctx, devenv.Options{})
-	if errors.Is(err, devenv.ErrNoAssets) {
-		t.Skip(err.Error())
-	}
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme, err := app.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(env.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(devenv.EnsureNamespace(ctx, c, systemNamespace)).To(Succeed())
+	env, c := apptest.ControlPlane(t, ctx, devenv.Options{}, systemNamespace)
 
 	// The leader reaches the API server only through a proxy that the
 	// test can cut.
-	link := newCuttableProxy(t, env.Config.Host)
+	link := linktest.New(t, env.Config.Host)
 	leaderCfg := rest.CopyConfig(env.Config)
-	leaderCfg.Host = link.url
+	leaderCfg.Host = link.URL()
 	leader := startManager(t, ctx, leaderCfg)
 	g.Eventually(leader.Elected(), 30*time.Second).Should(BeClosed(), "the first manager should become leader")
 	standby := startManager(t, ctx, env.Config)
@@ -75,7 +63,7 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	holder := leaseHolder(ctx, g, c)
 
 	// The leader dies: it stops renewing and never releases the Lease.
-	link.cut()
+	link.Cut()
 	create(ctx, g, c, &iamv1.Organization{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"},
 		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME", Domains: []iamv1.Domain{"acme.example"}},
@@ -147,72 +135,4 @@ func leaseHolder(ctx context.Context, g Gomega, c client.Client) string {
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: systemNamespace, Name: app.LeaderElectionID}, lease)).To(Succeed())
 	g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
 	return *lease.Spec.HolderIdentity
-}
-
-// cuttableProxy forwards TCP connections to the API server until cut, then
-// drops them all and refuses new ones: to the API server, the process
-// behind it is gone.
-type cuttableProxy struct {
-	url      string
-	listener net.Listener
-	mu       sync.Mutex
-	conns    []net.Conn
-	closed   bool
-}
-
-func newCuttableProxy(t *testing.T, target string) *cuttableProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cuttableProxy{listener: l, url: u.Scheme + "://" + l.Addr().String()}
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			if !p.track(in, out) {
-				continue
-			}
-			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
-			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cuttableProxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		return false
-	}
-	p.conns = append(p.conns, conns...)
-	return true
-}
-
-func (p *cuttableProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	_ = p.listener.Close()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
 }

@@ -53,12 +53,7 @@ type IdentityProviderReconciler struct {
 	discoveries discoveries
 }
 
-func (r *IdentityProviderReconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *IdentityProviderReconciler) now() time.Time { return nowOr(r.Now) }
 
 func (r *IdentityProviderReconciler) recheckPeriod() time.Duration {
 	if r.DiscoveryRecheckPeriod > 0 {

@@ -121,12 +121,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return servedResult(r.Server, snapshot.KindOrganization, org, &out.served, out.beforeServed(), res, err)
 }
 
-func (r *OrganizationReconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *OrganizationReconciler) now() time.Time { return nowOr(r.Now) }
 
 // reconcileNormal: place, check root-only settings, namespace, RBAC, domains.
 func (r *OrganizationReconciler) reconcileNormal(ctx context.Context, org *iamv1.Organization, out *orgOutcome) (ctrl.Result, error) {

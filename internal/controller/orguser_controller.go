@@ -416,12 +416,7 @@ func (r *OrgUserReconciler) lockExpiry(user *iamv1.OrgUser) ctrl.Result {
 	return ctrl.Result{}
 }
 
-func (r *OrgUserReconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *OrgUserReconciler) now() time.Time { return nowOr(r.Now) }
 
 func (r *OrgUserReconciler) event(user *iamv1.OrgUser, typ, reason, action, note string, args ...any) {
 	if r.Recorder != nil {

@@ -377,12 +377,7 @@ func (r *OutboxReconciler) maxAttempts() int {
 	return DefaultOutboxMaxAttempts
 }
 
-func (r *OutboxReconciler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *OutboxReconciler) now() time.Time { return nowOr(r.Now) }
 
 // outboxBackoff is the wait after attempt n: doubling from
 // outboxBaseBackoff, at most outboxMaxBackoff.

@@ -1,7 +1,6 @@
 package devenv_test
 
 import (
-	"errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -19,12 +18,8 @@ var _ = Describe("Demo passwords", Ordered, func() {
 	var c client.Client
 
 	BeforeAll(func(ctx SpecContext) {
-		env, err := devenv.Start(ctx, devenv.Options{StateDir: GinkgoT().TempDir(), Log: GinkgoLogr})
-		if errors.Is(err, devenv.ErrNoAssets) {
-			Skip(err.Error())
-		}
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(env.Stop)
+		env := startEnv(ctx, devenv.Options{StateDir: GinkgoT().TempDir(), Log: GinkgoLogr})
+		var err error
 		c, err = client.New(env.Config, client.Options{Scheme: scheme.Scheme})
 		Expect(err).NotTo(HaveOccurred())
 	}, NodeTimeout(10*time.Minute))

@@ -1,7 +1,6 @@
 package devenv_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -34,13 +33,8 @@ var _ = Describe("A local control plane with kube-controller-manager", Ordered, 
 
 	BeforeAll(func(ctx SpecContext) {
 		stateDir = GinkgoT().TempDir()
+		env = startEnv(ctx, devenv.Options{StateDir: stateDir, WithControllerManager: true, Log: GinkgoLogr})
 		var err error
-		env, err = devenv.Start(ctx, devenv.Options{StateDir: stateDir, WithControllerManager: true, Log: GinkgoLogr})
-		if errors.Is(err, devenv.ErrNoAssets) {
-			Skip(err.Error())
-		}
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(env.Stop) // also when a spec fails: no process outlives the suite
 		Expect(apiextensionsv1.AddToScheme(scheme.Scheme)).To(Succeed())
 		c, err = client.New(env.Config, client.Options{Scheme: scheme.Scheme})
 		Expect(err).NotTo(HaveOccurred())

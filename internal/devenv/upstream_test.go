@@ -47,12 +47,7 @@ var _ = Describe("globex's corporate identity provider in the demo world", Order
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		env, err := devenv.Start(ctx, devenv.Options{StateDir: GinkgoT().TempDir(), Log: GinkgoLogr})
-		if errors.Is(err, devenv.ErrNoAssets) {
-			Skip(err.Error())
-		}
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(env.Stop)
+		env := startEnv(ctx, devenv.Options{StateDir: GinkgoT().TempDir(), Log: GinkgoLogr})
 		scheme, err := app.NewScheme()
 		Expect(err).NotTo(HaveOccurred())
 		c, err = client.New(env.Config, client.Options{Scheme: scheme})

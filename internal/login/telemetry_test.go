@@ -1,10 +1,8 @@
 package login_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,46 +11,21 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/audit"
+	"github.com/orgkeeper/orgkeeper/internal/audit/audittest"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/telemetry"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry/telemetrytest"
 )
-
-// auditEvents is an audit.Sink that keeps what it is given.
-type auditEvents struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (a *auditEvents) Record(_ context.Context, e audit.Event) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.events = append(a.events, e)
-}
-
-func (a *auditEvents) of(event string) []audit.Event {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []audit.Event
-	for _, e := range a.events {
-		if e.Event == event {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // newObservedFedEnv is newFedEnv with metrics (on its own registry) and
 // audit on.
-func newObservedFedEnv(t *testing.T) (*env, *fedWorld, *prometheus.Registry, *auditEvents) {
+func newObservedFedEnv(t *testing.T) (*env, *fedWorld, *prometheus.Registry, *audittest.Recorder) {
 	t.Helper()
-	reg, sink := prometheus.NewRegistry(), &auditEvents{}
-	m, err := telemetry.New(telemetry.Options{Registerer: reg, MaxOrganizations: 10, MaxClients: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, sink := prometheus.NewRegistry(), &audittest.Recorder{}
+	m := telemetrytest.New(t, reg)
 	fake := upstreamtest.NewFake(t)
 	fake.Set(func(f *upstreamtest.Fake) { f.Public = true })
 	w := &fedWorld{t: t, fake: fake, mode: iamv1.ProvisioningModeJustInTime, password: true}
@@ -89,7 +62,7 @@ orgkeeper_signins_total{method="upstream",organization="acme",result="upstream_e
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "orgkeeper_upstream_errors_total", "orgkeeper_signins_total"); err != nil {
 		t.Error(err)
 	}
-	if got := sink.of(audit.EventSignIn); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "Unavailable" {
+	if got := sink.Of(audit.EventSignIn); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "Unavailable" {
 		t.Errorf("sign-in audit events: %+v, want one failure for Unavailable", got)
 	}
 }
@@ -101,10 +74,10 @@ func TestAJustInTimeSignInIsAuditedAsAProvisioningAndASignIn(t *testing.T) {
 	// The done step runs on the way to the callback.
 	e.start(id)
 
-	if got := sink.of(audit.EventFederationCreate); len(got) != 1 || got[0].UserID != ar.UserID || got[0].Provider != "acme/corp" || got[0].Organization != "acme" {
+	if got := sink.Of(audit.EventFederationCreate); len(got) != 1 || got[0].UserID != ar.UserID || got[0].Provider != "acme/corp" || got[0].Organization != "acme" {
 		t.Errorf("federation_provision events: %+v, want one for %s through acme/corp", got, ar.UserID)
 	}
-	if got := sink.of(audit.EventSignIn); len(got) != 1 || got[0].Result != audit.ResultSuccess || got[0].Method != telemetry.MethodUpstream || got[0].UserID != ar.UserID {
+	if got := sink.Of(audit.EventSignIn); len(got) != 1 || got[0].Result != audit.ResultSuccess || got[0].Method != telemetry.MethodUpstream || got[0].UserID != ar.UserID {
 		t.Errorf("sign-in events: %+v, want one upstream success for %s", got, ar.UserID)
 	}
 	if n := testutil.ToFloat64(counter(t, reg, "orgkeeper_signins_total")); n != 1 {

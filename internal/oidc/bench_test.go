@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,9 +32,10 @@ func BenchmarkClientCredentialsES256Observed(b *testing.B) {
 	benchmarkClientCredentials(b, keys.ES256, true)
 }
 
-// benchmarkClientCredentials issues machine tokens for an organization over
-// keep-alive connections to an httptest.Server, in parallel.
-func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm, observed bool) {
+// keySetSigningWith is a fresh key set, a key for every algorithm, that
+// signs with alg.
+func keySetSigningWith(b *testing.B, alg jose.SignatureAlgorithm) *keys.KeySet {
+	b.Helper()
 	generated, err := keys.NewKeySet(time.Now())
 	if err != nil {
 		b.Fatal(err)
@@ -49,9 +49,17 @@ func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm, obser
 	if err != nil {
 		b.Fatal(err)
 	}
+	return ks
+}
+
+// benchmarkClientCredentials issues machine tokens for an organization over
+// keep-alive connections to an httptest.Server, in parallel.
+func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm, observed bool) {
+	ks := keySetSigningWith(b, alg)
 	var opts []envOption
 	var m *telemetry.Metrics
 	if observed {
+		var err error
 		if m, err = telemetry.New(telemetry.Options{Registerer: prometheus.NewRegistry(), MaxOrganizations: 100, MaxClients: 100}); err != nil {
 			b.Fatal(err)
 		}
@@ -72,18 +80,7 @@ func benchmarkClientCredentials(b *testing.B, alg jose.SignatureAlgorithm, obser
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, issuer+"/oauth/token", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth("portal", clientSecret("portal"))
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				b.Errorf("status %d", resp.StatusCode)
+			if !postToken(b, client, issuer, body, "portal") {
 				return
 			}
 		}

@@ -48,16 +48,9 @@ func (h *handler) backChannelInput(w http.ResponseWriter, r *http.Request) bool 
 // or by client_id and client_secret in the body (client_secret_post): the
 // methods discovery advertises for introspection.
 func (h *handler) authenticateClient(r *http.Request) (string, *oidc.Error) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return "", oidc.ErrInvalidClient().WithDescription("malformed HTTP Basic credentials")
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	id, secret, cerr := clientCredentials(r)
+	if cerr != nil {
+		return "", cerr
 	}
 	if id == "" || secret == "" {
 		return "", oidc.ErrInvalidClient().WithDescription("client authentication is required (client_secret_basic or client_secret_post)")
@@ -66,6 +59,22 @@ func (h *handler) authenticateClient(r *http.Request) (string, *oidc.Error) {
 		return "", oidc.ErrInvalidClient().WithDescription("invalid client_id or client_secret")
 	}
 	return id, nil
+}
+
+// clientCredentials reads the client_id and secret a client sent, by HTTP
+// Basic (form-encoded, RFC 6749 section 2.3.1) or in the body; either may be
+// empty. It checks nothing but their encoding.
+func clientCredentials(r *http.Request) (id, secret string, _ *oidc.Error) {
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), nil
+	}
+	id, err1 := url.QueryUnescape(id)
+	secret, err2 := url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return "", "", oidc.ErrInvalidClient().WithDescription("malformed HTTP Basic credentials")
+	}
+	return id, secret, nil
 }
 
 // introspect is RFC 7662 introspection, in place of the op package's, which

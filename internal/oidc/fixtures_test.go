@@ -352,11 +352,10 @@ func (e *env) token(clientID, secret string, form url.Values) (int, map[string]a
 	return resp.StatusCode, body
 }
 
-func (e *env) redeem(clientID, redirectURI, code, verifier string) (int, map[string]any) {
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
-	if verifier != "" {
-		form.Set("code_verifier", verifier)
-	}
+// tokenAs posts form to the token endpoint as clientID, authenticated as
+// its type requires: HTTP Basic for Confidential, client_id alone for
+// Public (and for a client the snapshot does not know).
+func (e *env) tokenAs(clientID string, form url.Values) (int, map[string]any) {
 	secret := ""
 	if c := e.snap().Client(clientID); c != nil && !c.IsPublic() {
 		secret = clientSecret(clientID)
@@ -366,15 +365,17 @@ func (e *env) redeem(clientID, redirectURI, code, verifier string) (int, map[str
 	return e.token(clientID, secret, form)
 }
 
+func (e *env) redeem(clientID, redirectURI, code, verifier string) (int, map[string]any) {
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	return e.tokenAs(clientID, form)
+}
+
 func (e *env) refresh(clientID, refreshToken string) (int, map[string]any) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
-	secret := ""
-	if c := e.snap().Client(clientID); c != nil && !c.IsPublic() {
-		secret = clientSecret(clientID)
-	} else {
-		form.Set("client_id", clientID)
-	}
-	return e.token(clientID, secret, form)
+	return e.tokenAs(clientID, form)
 }
 
 // jwtClaims decodes a JWT's payload without verifying it (the relying-party

@@ -1,56 +1,28 @@
 package oidc_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/orgkeeper/orgkeeper/internal/audit"
+	"github.com/orgkeeper/orgkeeper/internal/audit/audittest"
 	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
-	"github.com/orgkeeper/orgkeeper/internal/telemetry"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry/telemetrytest"
 )
-
-// capturedEvents is an audit.Sink that keeps what it is given.
-type capturedEvents struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (c *capturedEvents) Record(_ context.Context, e audit.Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.events = append(c.events, e)
-}
-
-func (c *capturedEvents) of(event string) []audit.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []audit.Event
-	for _, e := range c.events {
-		if e.Event == event {
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // observed turns metrics (on reg) and audit (into sink) on.
 func observed(t *testing.T, reg *prometheus.Registry, sink audit.Sink) envOption {
-	m, err := telemetry.New(telemetry.Options{Registerer: reg, MaxOrganizations: 10, MaxClients: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := telemetrytest.New(t, reg)
 	return func(_ *env, c *orgoidc.Config) { c.Metrics, c.Audit = m, sink }
 }
 
 func TestAMachineTokenIsCountedByGrantAndClientAndAudited(t *testing.T) {
-	reg, sink := prometheus.NewRegistry(), &capturedEvents{}
+	reg, sink := prometheus.NewRegistry(), &audittest.Recorder{}
 	e := newEnv(t, world{}, observed(t, reg, sink))
 	status, body := e.token("portal", clientSecret("portal"), url.Values{"grant_type": {"client_credentials"}, "organization": {"acme"}})
 	if status != http.StatusOK {
@@ -68,14 +40,14 @@ orgkeeper_tokens_issued_total{client="portal",grant_type="client_credentials"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "orgkeeper_tokens_issued_total"); err != nil {
 		t.Error(err)
 	}
-	got := sink.of(audit.EventTokenIssued)
+	got := sink.Of(audit.EventTokenIssued)
 	if len(got) != 1 || got[0].Client != "portal" || got[0].Organization != "acme" || got[0].Result != audit.ResultSuccess {
 		t.Errorf("token_issued audit events: %+v, want one for portal in acme", got)
 	}
 }
 
 func TestReusingARotatedRefreshTokenIsAudited(t *testing.T) {
-	reg, sink := prometheus.NewRegistry(), &capturedEvents{}
+	reg, sink := prometheus.NewRegistry(), &audittest.Recorder{}
 	e := newEnv(t, world{}, observed(t, reg, sink))
 	const redirect = "https://portal.example/callback"
 	code := e.codeFor("portal", redirect, e.userID("acme", "alice"), verifier, "offline_access")
@@ -90,7 +62,7 @@ func TestReusingARotatedRefreshTokenIsAudited(t *testing.T) {
 	if status, _ := e.refresh("portal", rt1); status != http.StatusBadRequest {
 		t.Fatalf("reusing a rotated token: %d, want 400", status)
 	}
-	if got := sink.of(audit.EventRefreshTokenReuse); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "reused" ||
+	if got := sink.Of(audit.EventRefreshTokenReuse); len(got) != 1 || got[0].Result != audit.ResultFailure || got[0].Reason != "reused" ||
 		got[0].Client != "portal" {
 		t.Errorf("refresh_token_reuse audit events: %+v, want one", got)
 	}
@@ -104,13 +76,13 @@ orgkeeper_tokens_issued_total{client="portal",grant_type="refresh_token"} 1
 		t.Error(err)
 	}
 	// User tokens follow a sign-in that is audited already.
-	if got := sink.of(audit.EventTokenIssued); len(got) != 0 {
+	if got := sink.Of(audit.EventTokenIssued); len(got) != 0 {
 		t.Errorf("user tokens audited as machine tokens: %+v", got)
 	}
 }
 
 func TestEndingASessionIsAuditedWithItsUserAndClient(t *testing.T) {
-	reg, sink := prometheus.NewRegistry(), &capturedEvents{}
+	reg, sink := prometheus.NewRegistry(), &audittest.Recorder{}
 	e := newEnv(t, world{}, observed(t, reg, sink))
 	const redirect = "https://portal.example/callback"
 	alice := e.userID("acme", "alice")
@@ -124,7 +96,7 @@ func TestEndingASessionIsAuditedWithItsUserAndClient(t *testing.T) {
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("end_session: %d", resp.StatusCode)
 	}
-	got := sink.of(audit.EventLogout)
+	got := sink.Of(audit.EventLogout)
 	if len(got) != 1 || got[0].UserID != alice || got[0].Client != "portal" || got[0].Organization != "acme" {
 		t.Errorf("logout audit events: %+v, want one for alice at portal in acme", got)
 	}

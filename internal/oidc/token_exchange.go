@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -99,16 +98,9 @@ func (h *handler) tokenExchange(w http.ResponseWriter, r *http.Request) {
 // client proves nothing about itself, which is why the subject token must
 // have been issued to the very client that exchanges it.
 func (h *handler) exchangeClient(r *http.Request) (*snapshot.Client, *oidc.Error) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, oidc.ErrInvalidClient().WithDescription("malformed HTTP Basic credentials")
-		}
-	} else {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	id, secret, cerr := clientCredentials(r)
+	if cerr != nil {
+		return nil, cerr
 	}
 	if id == "" {
 		return nil, oidc.ErrInvalidClient().WithDescription("client_id is required")

@@ -34,19 +34,7 @@ func BenchmarkTokenExchange(b *testing.B) {
 }
 
 func benchmarkTokenExchange(b *testing.B, alg jose.SignatureAlgorithm) {
-	generated, err := keys.NewKeySet(time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	pairs := map[jose.SignatureAlgorithm]keys.Pair{}
-	for _, a := range keys.Algorithms() {
-		p, _ := generated.Pair(a)
-		pairs[a] = p
-	}
-	ks, err := keys.NewKeySetFromPairs(alg, pairs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ks := keySetSigningWith(b, alg)
 	for _, c := range []struct {
 		name string
 		form url.Values

@@ -138,13 +138,7 @@ func (e *env) exchange(clientID string, form url.Values) (int, map[string]any) {
 	for k, v := range form {
 		f[k] = v
 	}
-	secret := ""
-	if c := e.snap().Client(clientID); c != nil && !c.IsPublic() {
-		secret = clientSecret(clientID)
-	} else {
-		f.Set("client_id", clientID)
-	}
-	return e.token(clientID, secret, f)
+	return e.tokenAs(clientID, f)
 }
 
 func switchForm(subjectToken, subjectType, organization string) url.Values {

@@ -59,6 +59,13 @@ func world(t testing.TB) *snapshot.Snapshot {
 
 func newIssuer(t testing.TB) *issuer {
 	t.Helper()
+	return newIssuerWith(t, nil)
+}
+
+// newIssuerWith is newIssuer with configure applied to the server's Config
+// (when not nil) before the server is made.
+func newIssuerWith(t testing.TB, configure func(*server.Config)) *issuer {
+	t.Helper()
 	ks, err := keys.NewKeySet(time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +76,11 @@ func newIssuer(t testing.TB) *issuer {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	sessions := session.NewMemory()
-	s, err := server.New(server.Config{Issuer: srv.URL, Snapshots: snaps, Keys: oidc.StaticKeys{Set: ks}, Sessions: sessions})
+	cfg := server.Config{Issuer: srv.URL, Snapshots: snaps, Keys: oidc.StaticKeys{Set: ks}, Sessions: sessions}
+	if configure != nil {
+		configure(&cfg)
+	}
+	s, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

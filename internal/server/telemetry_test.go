@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,12 +21,8 @@ import (
 	crzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/orgkeeper/orgkeeper/internal/audit"
-	"github.com/orgkeeper/orgkeeper/internal/keys"
-	"github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/server"
-	"github.com/orgkeeper/orgkeeper/internal/session"
-	"github.com/orgkeeper/orgkeeper/internal/snapshot"
-	"github.com/orgkeeper/orgkeeper/internal/telemetry"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry/telemetrytest"
 )
 
 // observedIssuer is the real server with its own metrics registry, served
@@ -49,32 +44,14 @@ func (o *observedIssuer) Write(p []byte) (int, error) {
 func newObservedIssuer(t *testing.T) *observedIssuer {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := telemetry.New(telemetry.Options{Registerer: reg, MaxOrganizations: 10, MaxClients: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := telemetrytest.New(t, reg)
 	metricsSrv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(metricsSrv.Close)
 	o := &observedIssuer{metricsURL: metricsSrv.URL}
 	sink := audit.NewLogSink(crzap.New(crzap.WriteTo(o), crzap.UseDevMode(false)))
-
-	ks, err := keys.NewKeySet(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	snaps := &snapshot.Store{}
-	snaps.Set(world(t))
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	sessions := session.NewMemory()
-	s, err := server.New(server.Config{Issuer: srv.URL, Snapshots: snaps, Keys: oidc.StaticKeys{Set: ks}, Sessions: sessions,
-		Metrics: m, Audit: sink, SessionStoreName: "memory"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = s.Handler()
-	o.issuer = &issuer{t: t, url: srv.URL, sessions: sessions}
+	o.issuer = newIssuerWith(t, func(c *server.Config) {
+		c.Metrics, c.Audit, c.SessionStoreName = m, sink, "memory"
+	})
 	return o
 }
 

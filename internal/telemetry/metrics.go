@@ -73,34 +73,30 @@ func New(o Options) (*Metrics, error) {
 		orgs:      NewLabelLimiter(o.MaxOrganizations),
 		clients:   NewLabelLimiter(o.MaxClients),
 		providers: NewLabelLimiter(o.MaxOrganizations),
-		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_signins_total",
-			Help: "Interactive sign-ins that ended, by organization, method (password, upstream, sso) and result " +
+		signIns: counterVec("orgkeeper_signins_total",
+			"Interactive sign-ins that ended, by organization, method (password, upstream, sso) and result "+
 				"(success, invalid_credentials, locked, disabled, denied, upstream_error, error).",
-		}, []string{"organization", "method", "result"}),
-		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_tokens_issued_total",
-			Help: "Access tokens issued at the token endpoint, by grant type and client.",
-		}, []string{"grant_type", "client"}),
+			"organization", "method", "result"),
+		tokens: counterVec("orgkeeper_tokens_issued_total",
+			"Access tokens issued at the token endpoint, by grant type and client.",
+			"grant_type", "client"),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "orgkeeper_http_request_duration_seconds",
 			Help: "Time to answer an issuer request, by handler (token, login, authorize, callback, userinfo, " +
 				"introspect, revoke, end_session, keys, discovery, other) and HTTP status code.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"handler", "code"}),
-		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_lockouts_total",
-			Help: "Locks set after repeated failed sign-ins, by organization and scope (account, address).",
-		}, []string{"organization", "scope"}),
+		lockouts: counterVec("orgkeeper_lockouts_total",
+			"Locks set after repeated failed sign-ins, by organization and scope (account, address).",
+			"organization", "scope"),
 		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "orgkeeper_snapshot_build_duration_seconds",
 			Help:    "Time to list the cache and build one snapshot.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}),
-		builds: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_snapshot_builds_total",
-			Help: "Snapshot builds, by result (published, error).",
-		}, []string{"result"}),
+		builds: counterVec("orgkeeper_snapshot_builds_total",
+			"Snapshot builds, by result (published, error).",
+			"result"),
 		snapshotObjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "orgkeeper_snapshot_objects",
 			Help: "Objects in the snapshot being served, by kind (organizations, users, clients, identity_providers).",
@@ -111,14 +107,12 @@ func New(o Options) (*Metrics, error) {
 				"(the write's time has one-second precision).",
 			Buckets: []float64{.5, 1, 2, 3, 5, 10, 30, 60, 120, 300},
 		}),
-		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_session_store_errors_total",
-			Help: "Session store operations that failed (not a miss or an expected refusal), by store (memory, redis) and operation.",
-		}, []string{"store", "operation"}),
-		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "orgkeeper_upstream_errors_total",
-			Help: "Sign-ins at an upstream identity provider that failed, by provider (namespace/name) and reason.",
-		}, []string{"provider", "reason"}),
+		storeErrors: counterVec("orgkeeper_session_store_errors_total",
+			"Session store operations that failed (not a miss or an expected refusal), by store (memory, redis) and operation.",
+			"store", "operation"),
+		upstreamErrors: counterVec("orgkeeper_upstream_errors_total",
+			"Sign-ins at an upstream identity provider that failed, by provider (namespace/name) and reason.",
+			"provider", "reason"),
 	}
 	var errs []error
 	reg := func(c any) {
@@ -140,6 +134,11 @@ func New(o Options) (*Metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// counterVec is a counter named name with the given labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // register registers *c, or points *c at the collector a previous New

@@ -51,6 +51,25 @@ func (c *countedStore) count(op string, err error) {
 // answer) from the store's.
 type updateErr struct{ err error }
 
+// countUpdate runs an update through store, counting the store's error as
+// op's but not the error of update itself, which the store returns as is:
+// that is the caller's answer, not a failure of the store.
+func countUpdate[T any](c *countedStore, op string, update func(*T) error, store func(func(*T) error) (T, error)) (T, error) {
+	var own *updateErr
+	r, err := store(func(v *T) error {
+		own = nil
+		if err := update(v); err != nil {
+			own = &updateErr{err}
+			return err
+		}
+		return nil
+	})
+	if own == nil || !errors.Is(err, own.err) {
+		c.count(op, err)
+	}
+	return r, err
+}
+
 func (c *countedStore) CreateAuthRequest(ctx context.Context, req session.AuthRequest) (session.AuthRequest, error) {
 	r, err := c.Store.CreateAuthRequest(ctx, req)
 	c.count("create_auth_request", err)
@@ -64,19 +83,9 @@ func (c *countedStore) GetAuthRequest(ctx context.Context, id string) (session.A
 }
 
 func (c *countedStore) UpdateAuthRequest(ctx context.Context, id string, update func(*session.AuthRequest) error) (session.AuthRequest, error) {
-	var own *updateErr
-	r, err := c.Store.UpdateAuthRequest(ctx, id, func(a *session.AuthRequest) error {
-		own = nil
-		if err := update(a); err != nil {
-			own = &updateErr{err}
-			return err
-		}
-		return nil
+	return countUpdate(c, "update_auth_request", update, func(fn func(*session.AuthRequest) error) (session.AuthRequest, error) {
+		return c.Store.UpdateAuthRequest(ctx, id, fn)
 	})
-	if own == nil || !errors.Is(err, own.err) {
-		c.count("update_auth_request", err)
-	}
-	return r, err
 }
 
 func (c *countedStore) DeleteAuthRequest(ctx context.Context, id string) error {
@@ -140,19 +149,9 @@ func (c *countedStore) GetLoginSession(ctx context.Context, id string) (session.
 }
 
 func (c *countedStore) UpdateLoginSession(ctx context.Context, id string, update func(*session.LoginSession) error) (session.LoginSession, error) {
-	var own *updateErr
-	r, err := c.Store.UpdateLoginSession(ctx, id, func(s *session.LoginSession) error {
-		own = nil
-		if err := update(s); err != nil {
-			own = &updateErr{err}
-			return err
-		}
-		return nil
+	return countUpdate(c, "update_login_session", update, func(fn func(*session.LoginSession) error) (session.LoginSession, error) {
+		return c.Store.UpdateLoginSession(ctx, id, fn)
 	})
-	if own == nil || !errors.Is(err, own.err) {
-		c.count("update_login_session", err)
-	}
-	return r, err
 }
 
 func (c *countedStore) DeleteLoginSession(ctx context.Context, id string) error {

@@ -1,11 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"net"
-	"net/http"
-	"net/url"
-	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -16,13 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/controller/projection"
+	"github.com/orgkeeper/orgkeeper/internal/devenv/linktest"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
-	"github.com/orgkeeper/orgkeeper/internal/session/redisstore"
 	"github.com/orgkeeper/orgkeeper/internal/session/redisstore/redistest"
 )
 
@@ -34,7 +27,7 @@ var _ = Describe("Signing key rotation across issuer replicas", Ordered, func() 
 		// bLink carries replica b's connection to the API server; pausing
 		// it keeps b on the keys it has, as a replica whose watch is
 		// behind.
-		bLink *pausableProxy
+		bLink *linktest.Link
 		conf  oauth2.Config
 		// refresh is the refresh token of the one grant the spec rotates
 		// on either replica to get ID tokens signed by that replica.
@@ -45,47 +38,18 @@ var _ = Describe("Signing key rotation across issuer replicas", Ordered, func() 
 		rdb := redistest.Start(GinkgoT()).Client(GinkgoT())
 		holdLeaderLease() // the suite's manager leads: it owns the keys Secret
 
-		lbListener, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		lbIssuer = "http://" + lbListener.Addr().String()
-		lb = &roundRobin{}
-		lbServer := &http.Server{Handler: lb, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = lbServer.Serve(lbListener) }()
-		DeferCleanup(func() { _ = lbServer.Close() })
+		lb, lbIssuer = startLoadBalancer()
 
-		bLink = newPausableProxy(env.Config.Host)
-		DeferCleanup(bLink.close)
+		bLink = linktest.New(GinkgoT(), env.Config.Host)
 		bCfg := rest.CopyConfig(env.Config)
-		bCfg.Host = bLink.url
-		for _, r := range []struct {
-			name string
-			cfg  *rest.Config
-			out  **replica
-		}{{"rotation-a", env.Config, &a}, {"rotation-b", bCfg, &b}} {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			mgr, srv, err := app.NewManager(r.cfg, app.Settings{
-				Controller:  controller.Options{SystemNamespace: systemNamespace},
-				LeaderElect: true,
-				MetricsAddr: "0",
-				HealthAddr:  "0",
-				Issuer:      lbIssuer,
-				Listener:    l,
-				Sessions:    redisstore.New(rdb),
-				Log:         logf.Log.WithName(r.name),
-			})
-			Expect(err).NotTo(HaveOccurred())
-			rctx, stop := context.WithCancel(ctx)
-			rep := &replica{name: r.name, url: &url.URL{Scheme: "http", Host: l.Addr().String()}, srv: srv, stop: stop, done: make(chan struct{})}
-			go func() {
-				defer GinkgoRecover()
-				defer close(rep.done)
-				Expect(mgr.Start(rctx)).To(Succeed())
-			}()
-			DeferCleanup(func() { bLink.resume(); stop(); <-rep.done })
-			Eventually(func() error { return srv.Ready(nil) }).Should(Succeed(), "%s never became ready", r.name)
-			*r.out = rep
-		}
+		bCfg.Host = bLink.URL()
+		a = startReplica("rotation-a", env.Config, lbIssuer, rdb)
+		Eventually(func() error { return a.srv.Ready(nil) }).Should(Succeed(), "rotation-a never became ready")
+		b = startReplica("rotation-b", bCfg, lbIssuer, rdb)
+		Eventually(func() error { return b.srv.Ready(nil) }).Should(Succeed(), "rotation-b never became ready")
+		// Cleanups run last first: b's link resumes before the replicas
+		// stop, so that a paused link cannot keep b from stopping.
+		DeferCleanup(bLink.Resume)
 		lb.backends = append(lb.backends, a, b)
 
 		p, err := gooidc.NewProvider(ctx, lbIssuer)
@@ -139,7 +103,7 @@ var _ = Describe("Signing key rotation across issuer replicas", Ordered, func() 
 
 		// b falls behind: it keeps the keys it has while a sees the
 		// rotation the leader writes.
-		bLink.pause()
+		bLink.Pause()
 		rotateSigningKeys()
 		var rotated string
 		Eventually(func() string {
@@ -152,7 +116,7 @@ var _ = Describe("Signing key rotation across issuer replicas", Ordered, func() 
 		verifyOnEvery(behind, b.name+" before it saw the rotation")
 
 		// b catches up; everything issued throughout still verifies.
-		bLink.resume()
+		bLink.Resume()
 		Eventually(func() string { return kid(idToken(b)) }).Should(Equal(kid(rotated)), "replica b should sign with the new key")
 		for _, raw := range append(issued, rotated, behind, idToken(a), idToken(b)) {
 			verifyOnEvery(raw, "a replica")
@@ -184,89 +148,4 @@ func kid(raw string) string {
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	Expect(err).NotTo(HaveOccurred())
 	return jws.Signatures[0].Header.KeyID
-}
-
-// pausableProxy forwards TCP connections to the API server; while paused
-// it holds every byte in either direction, so the client sees a slow,
-// not a broken, connection.
-type pausableProxy struct {
-	url      string
-	listener net.Listener
-	mu       sync.Mutex
-	cond     *sync.Cond
-	paused   bool
-	conns    []net.Conn
-}
-
-func newPausableProxy(target string) *pausableProxy {
-	GinkgoHelper()
-	u, err := url.Parse(target)
-	Expect(err).NotTo(HaveOccurred())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	p := &pausableProxy{listener: l, url: u.Scheme + "://" + l.Addr().String()}
-	p.cond = sync.NewCond(&p.mu)
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go p.copy(out, in)
-			go p.copy(in, out)
-		}
-	}()
-	return p
-}
-
-func (p *pausableProxy) copy(dst, src net.Conn) {
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			for p.paused {
-				p.cond.Wait()
-			}
-			p.mu.Unlock()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return // EOF, or the connection was closed
-		}
-	}
-}
-
-func (p *pausableProxy) pause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.paused = true
-}
-
-func (p *pausableProxy) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.paused = false
-	p.cond.Broadcast()
-}
-
-func (p *pausableProxy) close() {
-	p.resume()
-	_ = p.listener.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
 }

@@ -12,10 +12,12 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -95,6 +97,49 @@ func replicasOf(hops []hop) map[string]int {
 	return m
 }
 
+// startLoadBalancer serves a roundRobin on a loopback port until cleanup
+// and returns it with the issuer URL it answers on.
+func startLoadBalancer() (*roundRobin, string) {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	lb := &roundRobin{}
+	srv := &http.Server{Handler: lb, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	DeferCleanup(func() { _ = srv.Close() })
+	return lb, "http://" + l.Addr().String()
+}
+
+// startReplica starts the issuer replica name: a manager with leader
+// election on, talking to the API server of cfg, serving issuer on a
+// loopback port of its own and keeping its sessions in rdb. It runs until
+// cleanup; the caller waits for it to be ready.
+func startReplica(name string, cfg *rest.Config, issuer string, rdb *redis.Client) *replica {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	mgr, srv, err := app.NewManager(cfg, app.Settings{
+		Controller:  controller.Options{SystemNamespace: systemNamespace},
+		LeaderElect: true,
+		MetricsAddr: "0",
+		HealthAddr:  "0",
+		Issuer:      issuer,
+		Listener:    l,
+		Sessions:    redisstore.New(rdb),
+		Log:         logf.Log.WithName(name),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	rctx, stop := context.WithCancel(ctx)
+	r := &replica{name: name, url: &url.URL{Scheme: "http", Host: l.Addr().String()}, srv: srv, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(r.done)
+		Expect(mgr.Start(rctx)).To(Succeed())
+	}()
+	DeferCleanup(func() { stop(); <-r.done })
+	return r
+}
+
 var _ = Describe("Several issuer replicas on a shared Redis session store", Ordered, func() {
 	var (
 		lb       *roundRobin
@@ -113,37 +158,10 @@ var _ = Describe("Several issuer replicas on a shared Redis session store", Orde
 		// they only serve.
 		holdLeaderLease()
 
-		lbListener, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		lbIssuer = "http://" + lbListener.Addr().String()
-		lb = &roundRobin{}
-		lbServer := &http.Server{Handler: lb, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = lbServer.Serve(lbListener) }()
-		DeferCleanup(func() { _ = lbServer.Close() })
+		lb, lbIssuer = startLoadBalancer()
 
 		for _, name := range []string{"replica-a", "replica-b"} {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			Expect(err).NotTo(HaveOccurred())
-			mgr, srv, err := app.NewManager(env.Config, app.Settings{
-				Controller:  controller.Options{SystemNamespace: systemNamespace},
-				LeaderElect: true,
-				MetricsAddr: "0",
-				HealthAddr:  "0",
-				Issuer:      lbIssuer,
-				Listener:    l,
-				Sessions:    redisstore.New(rdb),
-				Log:         logf.Log.WithName(name),
-			})
-			Expect(err).NotTo(HaveOccurred())
-			rctx, stop := context.WithCancel(ctx)
-			r := &replica{name: name, url: &url.URL{Scheme: "http", Host: l.Addr().String()}, srv: srv, stop: stop, done: make(chan struct{})}
-			go func() {
-				defer GinkgoRecover()
-				defer close(r.done)
-				Expect(mgr.Start(rctx)).To(Succeed())
-			}()
-			DeferCleanup(func() { stop(); <-r.done })
-			replicas = append(replicas, r)
+			replicas = append(replicas, startReplica(name, env.Config, lbIssuer, rdb))
 		}
 		for _, r := range replicas {
 			Eventually(func() error { return r.srv.Ready(nil) }).Should(Succeed(), "%s never became ready", r.name)

@@ -1,19 +1,15 @@
 package upgrade
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/orgkeeper/orgkeeper/config"
 )
 
 // Baselines returns the folders under dir (testdata), one per earlier
@@ -70,33 +66,10 @@ func ReadObjects(dir string) ([]*unstructured.Unstructured, error) {
 	return out, err
 }
 
+// eachDocument calls fn with every YAML document of the *.yaml files of dir,
+// named by their path under dir.
 func eachDocument(dir string, fn func(name string, doc []byte) error) error {
-	names, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		r := k8syaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			if err := fn(name, doc); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return config.EachDocument(os.DirFS(dir), ".", func(name string, doc []byte) error {
+		return fn(filepath.Join(dir, name), doc)
+	})
 }

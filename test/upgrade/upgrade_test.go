@@ -2,7 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -21,6 +20,7 @@ import (
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/config"
 	"github.com/orgkeeper/orgkeeper/internal/app"
+	"github.com/orgkeeper/orgkeeper/internal/app/apptest"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 )
@@ -51,17 +51,7 @@ func testUpgrade(t *testing.T, dir string) {
 
 	prevCRDs, err := ReadCRDs(filepath.Join(dir, "crds"))
 	g.Expect(err).NotTo(HaveOccurred())
-	env, err := devenv.Start(ctx, devenv.Options{CRDs: prevCRDs})
-	if errors.Is(err, devenv.ErrNoAssets) {
-		t.Skip(err.Error())
-	}
-	g.Expect(err).NotTo(HaveOccurred())
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme, err := app.NewScheme()
-	g.Expect(err).NotTo(HaveOccurred())
-	c, err := client.New(env.Config, client.Options{Scheme: scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(devenv.EnsureNamespace(ctx, c, systemNamespace)).To(Succeed())
+	env, c := apptest.ControlPlane(t, ctx, devenv.Options{CRDs: prevCRDs}, systemNamespace)
 
 	// What the earlier release left in etcd: its sample objects, each
 	// Organization's namespace (made as its operator makes it) and the

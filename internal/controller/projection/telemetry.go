@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -219,30 +220,18 @@ func sizeOf(snap *snapshot.Snapshot, idps []iamv1.IdentityProvider) telemetry.Sn
 	return telemetry.SnapshotSize{Organizations: len(snap.Orgs()), Users: snap.UserCount(), Clients: len(snap.Clients()), IdentityProviders: n}
 }
 
-// objectsOf flattens lists of the projection's kinds into their objects.
+// objectsOf flattens lists of the projection's kinds into their objects
+// (pointers into each list's Items, so nothing is copied).
 func objectsOf(lists ...client.ObjectList) []client.Object {
 	var out []client.Object
 	for _, l := range lists {
-		switch l := l.(type) {
-		case *iamv1.OrganizationList:
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
-			}
-		case *iamv1.OrgUserList:
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
-			}
-		case *iamv1.SharedApplicationList:
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
-			}
-		case *iamv1.IdentityProviderList:
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
-			}
-		case *corev1.SecretList:
-			for i := range l.Items {
-				out = append(out, &l.Items[i])
+		items, err := meta.ExtractList(l)
+		if err != nil {
+			continue // not a list: nothing to flatten
+		}
+		for _, it := range items {
+			if o, ok := it.(client.Object); ok {
+				out = append(out, o)
 			}
 		}
 	}

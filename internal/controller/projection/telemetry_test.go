@@ -3,7 +3,6 @@ package projection
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,40 +13,18 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/audit"
+	"github.com/orgkeeper/orgkeeper/internal/audit/audittest"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
-	"github.com/orgkeeper/orgkeeper/internal/telemetry"
+	"github.com/orgkeeper/orgkeeper/internal/telemetry/telemetrytest"
 )
 
-// captured records audit events.
-type captured struct {
-	mu     sync.Mutex
-	events []audit.Event
-}
-
-func (c *captured) Record(_ context.Context, e audit.Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.events = append(c.events, e)
-}
-
-func (c *captured) take() []audit.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.events
-	c.events = nil
-	return out
-}
-
 // observedFixture is newFixture with metrics, audit and write tracking on.
-func observedFixture(t *testing.T) (*fixture, *prometheus.Registry, *captured, func(client.Object, time.Time, string)) {
+func observedFixture(t *testing.T) (*fixture, *prometheus.Registry, *audittest.Recorder, func(client.Object, time.Time, string)) {
 	t.Helper()
 	f := newFixture(t)
 	reg := prometheus.NewRegistry()
-	m, err := telemetry.New(telemetry.Options{Registerer: reg, MaxOrganizations: 10, MaxClients: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &captured{}
+	m := telemetrytest.New(t, reg)
+	sink := &audittest.Recorder{}
 	f.p.Metrics, f.p.Audit = m, sink
 	transform := f.p.TrackWrites(nil)
 	// written runs the transform on obj as the informer would on a watch
@@ -146,7 +123,7 @@ func TestAdminChangesAreAuditedWithKindNameGenerationAndManagerOnTheLeaderOnly(t
 	f, _, sink, written := observedFixture(t)
 	ctx := context.Background()
 	f.reconcile(t) // baseline: nothing is "created" at start-up
-	if got := sink.take(); len(got) != 0 {
+	if got := sink.Take(); len(got) != 0 {
 		t.Fatalf("the first build audited %d changes, want none: %+v", len(got), got)
 	}
 
@@ -176,7 +153,7 @@ func TestAdminChangesAreAuditedWithKindNameGenerationAndManagerOnTheLeaderOnly(t
 	f.reconcile(t)
 
 	byName := map[string]audit.Event{}
-	for _, e := range sink.take() {
+	for _, e := range sink.Take() {
 		if e.Event != audit.EventAdminChange || e.Object == nil {
 			t.Fatalf("unexpected event %+v", e)
 		}
@@ -207,7 +184,7 @@ func TestAdminChangesAreAuditedWithKindNameGenerationAndManagerOnTheLeaderOnly(t
 		t.Fatal(err)
 	}
 	f.reconcile(t)
-	if got := sink.take(); len(got) != 0 {
+	if got := sink.Take(); len(got) != 0 {
 		t.Errorf("a replica that is not the leader audited %d changes", len(got))
 	}
 }
