@@ -66,7 +66,7 @@ type OrgUserReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one OrgUser in line with its spec.
-func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	user := &iamv1.OrgUser{}
 	if err := r.Get(ctx, req.NamespacedName, user); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -90,7 +90,14 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 			user.Status.ObservedGeneration = user.Generation
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, user.Status)
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, user, changed))
+		// Locked: the status carries facts decided once (the revocation
+		// instant of a disable, a consumed initial password), which a pass
+		// from a stale cache must not decide again over the first.
+		conflicted, err := patchStatusLocked(ctx, r.Client, before, user, changed)
+		retErr = errors.Join(retErr, err)
+		if conflicted && retErr == nil {
+			res = ctrl.Result{Requeue: true}
+		}
 	}()
 
 	if !user.DeletionTimestamp.IsZero() {
@@ -107,9 +114,9 @@ func (r *OrgUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 			return ctrl.Result{RequeueAfter: servedRetry}, nil
 		}
 	}
-	res := r.lockExpiry(user)
-	res.RequeueAfter = r.invitationExpiry(user, res.RequeueAfter)
-	return res, nil
+	next := r.lockExpiry(user)
+	next.RequeueAfter = r.invitationExpiry(user, next.RequeueAfter)
+	return next, nil
 }
 
 // reconcileNormal: end the sessions of a newly disabled user, find the
