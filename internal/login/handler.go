@@ -48,6 +48,7 @@ func (h *Handler) routes() {
 	mux.HandleFunc("POST "+PathReset, h.postReset)
 	mux.HandleFunc("GET "+PathResetConfirm, h.showLink(LinkReset))
 	mux.HandleFunc("POST "+PathResetConfirm, h.postLink(LinkReset))
+	h.signupRoutes(mux)
 	mux.HandleFunc(PathStart+"/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w, "")
 		http.NotFound(w, r)
