@@ -30,6 +30,7 @@ type mailFlags struct {
 	timeout       time.Duration
 	invitationTTL time.Duration
 	resetTTL      time.Duration
+	signup        signupFlags
 }
 
 func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
@@ -46,6 +47,7 @@ func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
 	f.DurationVar(&m.timeout, "smtp-timeout", mail.DefaultSMTPTimeout, "outgoing mail: bound on connecting to the relay and on each SMTP command")
 	f.DurationVar(&m.invitationTTL, "invitation-ttl", controller.DefaultInvitationTTL, "how long an invitation link works")
 	f.DurationVar(&m.resetTTL, "password-reset-ttl", login.DefaultResetTTL, "how long a password-reset link works")
+	m.signup.add(cmd)
 }
 
 // sender returns the SMTP sender, or nil when --smtp-host is empty.
