@@ -68,9 +68,9 @@ const (
 
 // Defaults of SignupOptions.
 const (
-	DefaultSignupRate   = rate.Limit(1.0 / 60) // one organization a minute
-	DefaultSignupBurst  = 5
-	signupNamespaceWait = 10 * time.Second
+	DefaultSignupRate          = rate.Limit(1.0 / 60) // one organization a minute
+	DefaultSignupBurst         = 5
+	DefaultSignupNamespaceWait = 10 * time.Second
 )
 
 // SignupOptions configure the signup write path (Writer.EnableSignup).
@@ -83,6 +83,10 @@ type SignupOptions struct {
 	// PublicMailDomains are not claimed for the new organization; nil
 	// means rules.PublicMailDomains.
 	PublicMailDomains []string
+	// NamespaceWait bounds how long a confirmation waits for the operator
+	// to make the new organization's namespace before it tells the
+	// person to open the link again; default DefaultSignupNamespaceWait.
+	NamespaceWait time.Duration
 }
 
 type signups struct {
@@ -99,6 +103,9 @@ func (w *Writer) EnableSignup(o SignupOptions) {
 	}
 	if o.Burst <= 0 {
 		o.Burst = DefaultSignupBurst
+	}
+	if o.NamespaceWait <= 0 {
+		o.NamespaceWait = DefaultSignupNamespaceWait
 	}
 	if o.PublicMailDomains == nil {
 		o.PublicMailDomains = rules.PublicMailDomains
@@ -134,11 +141,18 @@ func (w *Writer) root(ctx context.Context) (*iamv1.Organization, error) {
 // SignupSettings reads the root's spec.selfService.
 func (w *Writer) SignupSettings(ctx context.Context) (login.SignupSettings, error) {
 	r, err := w.root(ctx)
-	if err != nil || r == nil {
-		return login.SignupSettings{}, err
+	if err != nil || r == nil || r.Spec.SelfService == nil {
+		return login.SignupSettings{Root: rootName(r)}, err
 	}
 	return login.SignupSettings{Enabled: r.Spec.SelfService.Enabled, Root: r.Name,
 		Manual: r.Spec.SelfService.Approval != iamv1.ApprovalAutomatic}, nil
+}
+
+func rootName(r *iamv1.Organization) string {
+	if r == nil {
+		return ""
+	}
+	return r.Name
 }
 
 // HandleAvailable refuses reserved names and names of existing
@@ -271,7 +285,7 @@ func (w *Writer) CompleteSignup(ctx context.Context, token string) (login.Signup
 }
 
 func (w *Writer) completeSignup(ctx context.Context, token string) (login.SignupResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout+signupNamespaceWait)
+	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout+w.signupOpts().opts.NamespaceWait)
 	defer cancel()
 	s, err := w.pending(ctx, token)
 	if err != nil {
@@ -329,7 +343,7 @@ func (w *Writer) completeSignup(ctx context.Context, token string) (login.Signup
 	}
 
 	// 2. The admin, once the operator made the namespace.
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, signupNamespaceWait, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, w.signupOpts().opts.NamespaceWait, true, func(ctx context.Context) (bool, error) {
 		ns := &corev1.Namespace{}
 		if err := w.opts.Reader.Get(ctx, types.NamespacedName{Name: handle}, ns); err != nil {
 			return false, client.IgnoreNotFound(err)
