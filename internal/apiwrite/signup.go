@@ -50,9 +50,11 @@ const (
 	// created: the pending Secret's UID, which makes a retry recognise
 	// its own objects.
 	AnnotationSignup = "iam.orgkeeper.io/signup"
-	// AnnotationSignupPending is "true" on an Organization created by a
-	// signup that waits for a root admin's approval.
-	AnnotationSignupPending = "iam.orgkeeper.io/signup-pending"
+	// LabelSignupPending is "true" on an Organization created by a signup
+	// that waits for a root admin's approval (a label, so that
+	// kubectl get -l lists them); approving removes it and sets
+	// spec.suspended to false.
+	LabelSignupPending = "iam.orgkeeper.io/signup-pending"
 )
 
 // Data keys of a pending signup Secret.
@@ -308,7 +310,7 @@ func (w *Writer) completeSignup(ctx context.Context, token string) (login.Signup
 	err = w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: set.Root, Name: handle}, org)
 	switch {
 	case err == nil && org.Annotations[AnnotationSignup] == sid:
-		res.Pending = org.Annotations[AnnotationSignupPending] == "true"
+		res.Pending = org.Labels[LabelSignupPending] == "true"
 	case err == nil:
 		return res, w.dropPending(ctx, s, login.ErrHandleTaken)
 	case !apierrors.IsNotFound(err):
@@ -329,7 +331,7 @@ func (w *Writer) completeSignup(ctx context.Context, token string) (login.Signup
 			Spec: iamv1.OrganizationSpec{DisplayName: res.DisplayName, Suspended: set.Manual},
 		}
 		if set.Manual {
-			org.Annotations[AnnotationSignupPending] = "true"
+			org.Labels = map[string]string{LabelSignupPending: "true"}
 		}
 		if dom := rules.SignupDomainClaim(email, w.signupOpts().opts.PublicMailDomains); dom != "" && validation.Domain(dom) == nil {
 			org.Spec.Domains = []iamv1.Domain{iamv1.Domain(dom)}

@@ -86,7 +86,7 @@ var _ = Describe("Organization signup on the API server", Label("signup"), func(
 		o, err := org("sg-initech")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(o.Spec.Suspended).To(BeTrue())
-		Expect(o.Annotations).To(HaveKeyWithValue(AnnotationSignupPending, "true"))
+		Expect(o.Labels).To(HaveKeyWithValue(LabelSignupPending, "true"))
 		Expect(o.Spec.Domains).To(ConsistOf(iamv1.Domain("initech.example")))
 		Expect(w.CheckSignup(envCtx, token)).To(Succeed(), "the link still works")
 
