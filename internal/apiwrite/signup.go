@@ -40,6 +40,9 @@ import (
 // carries on. A handle taken by someone else before step 1 ends the
 // signup with nothing created.
 
+// A completed signup creates the Organization and its admin's OrgUser.
+// +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations;orgusers,verbs=create
+
 // Names of the signup objects.
 const (
 	// SignupSecretPrefix starts a pending signup's Secret name.
