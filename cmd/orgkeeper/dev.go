@@ -195,7 +195,8 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		Mail:          sender,
 		InvitationTTL: fl.mail.invitationTTL,
 		ResetTTL:      fl.mail.resetTTL,
-		Signup:        fl.mail.signup.options(), SignupTTL: fl.mail.signup.ttl,
+		Signup:        fl.mail.signup.options(),
+		SignupTTL:     fl.mail.signup.ttl,
 		// dev may sign in at an upstream on loopback over plain http, as
 		// the reconciler and the snapshot allow there (never in manager).
 		Connectors: connector.NewRegistry(connector.Config{AllowLoopbackHTTP: true}),

@@ -193,8 +193,9 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		Mail:            sender,
 		InvitationTTL:   fl.mail.invitationTTL,
 		ResetTTL:        fl.mail.resetTTL,
-		Signup:          fl.mail.signup.options(), SignupTTL: fl.mail.signup.ttl,
-		PprofAddr: fl.pprofAddr,
+		Signup:          fl.mail.signup.options(),
+		SignupTTL:       fl.mail.signup.ttl,
+		PprofAddr:       fl.pprofAddr,
 	})
 	if err != nil {
 		return err
