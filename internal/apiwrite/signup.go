@@ -347,13 +347,17 @@ func (w *Writer) completeSignup(ctx context.Context, token string) (login.Signup
 		}
 	}
 
-	// 2. The admin, once the operator made the namespace.
+	// 2. The admin, once the operator made the namespace. Only a namespace
+	// the operator made for this very Organization will do: one that
+	// somebody else created under the handle meanwhile is not the new
+	// organization's, and no admin is written into it.
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, w.signupOpts().opts.NamespaceWait, true, func(ctx context.Context) (bool, error) {
 		ns := &corev1.Namespace{}
 		if err := w.opts.Reader.Get(ctx, types.NamespacedName{Name: handle}, ns); err != nil {
 			return false, client.IgnoreNotFound(err)
 		}
-		return ns.DeletionTimestamp == nil, nil
+		return ns.DeletionTimestamp == nil && ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID) &&
+			ns.Labels[iamv1.LabelOrganization] == handle, nil
 	})
 	if err != nil {
 		if ctx.Err() != nil || wait.Interrupted(err) {

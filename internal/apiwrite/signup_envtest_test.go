@@ -56,7 +56,14 @@ var _ = Describe("Organization signup on the API server", Label("signup"), func(
 	}
 	// operator makes the namespace, as the Organization reconciler would.
 	operator := func(handle string) {
-		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: handle}})).To(Succeed())
+		o, err := org(handle)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: handle,
+			Labels:      map[string]string{iamv1.LabelOrganization: handle},
+			Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(o.UID)}}})).To(Succeed())
+	}
+	squat := func(name string) {
+		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
 	}
 
 	It("stores the signup hashed with its mail, then creates the organization and its admin once, retry by retry", func() {
@@ -127,12 +134,25 @@ var _ = Describe("Organization signup on the API server", Label("signup"), func(
 
 	It("refuses a handle that is an existing namespace or reserved", func() {
 		w := writer(SignupOptions{})
-		operator("sg-squat")
+		squat("sg-squat")
 		Expect(w.HandleAvailable(envCtx, "sg-squat")).To(MatchError(login.ErrHandleTaken))
 		Expect(w.HandleAvailable(envCtx, "kube-public")).To(MatchError(login.ErrHandleTaken))
 		Expect(w.HandleAvailable(envCtx, sys)).To(MatchError(login.ErrHandleTaken))
 		Expect(w.HandleAvailable(envCtx, root)).To(MatchError(login.ErrHandleTaken))
 		Expect(w.HandleAvailable(envCtx, "sg-free")).To(Succeed())
+	})
+
+	It("writes no admin into a namespace somebody else made under the handle meanwhile", func() {
+		w := writer(SignupOptions{})
+		token := start(w, "sg-race", "dan@race.example")
+		_, err := w.CompleteSignup(envCtx, token)
+		Expect(err).To(MatchError(login.ErrSignupInProgress))
+		squat("sg-race") // not the operator's: no organization UID
+		_, err = w.CompleteSignup(envCtx, token)
+		Expect(err).To(MatchError(login.ErrSignupInProgress))
+		users := &iamv1.OrgUserList{}
+		Expect(k8s.List(envCtx, users, client.InNamespace("sg-race"))).To(Succeed())
+		Expect(users.Items).To(BeEmpty())
 	})
 
 	It("does not claim a public mail provider's domain", func() {
