@@ -196,6 +196,8 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		InvitationTTL:   fl.mail.invitationTTL,
 		PerOrganization: fl.mail.perOrg,
 		ResetTTL:        fl.mail.resetTTL,
+		Signup:          fl.mail.signup.options(),
+		SignupTTL:       fl.mail.signup.ttl,
 		// dev may sign in at an upstream on loopback over plain http, as
 		// the reconciler and the snapshot allow there (never in manager).
 		Connectors: connector.NewRegistry(connector.Config{AllowLoopbackHTTP: true}),

@@ -31,6 +31,7 @@ type mailFlags struct {
 	invitationTTL time.Duration
 	resetTTL      time.Duration
 	perOrg        int
+	signup        signupFlags
 }
 
 func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
@@ -49,6 +50,7 @@ func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
 	f.DurationVar(&m.resetTTL, "password-reset-ttl", login.DefaultResetTTL, "how long a password-reset link works")
 	f.IntVar(&m.perOrg, "mail-per-organization", controller.DefaultOutboxMailPerOrganization,
 		"outgoing mail: messages sent per hour for one customer (a top-level organization with all its sub-organizations); more wait for the next hour")
+	m.signup.add(cmd)
 }
 
 // sender returns the SMTP sender, or nil when --smtp-host is empty.

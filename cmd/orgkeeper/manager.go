@@ -194,6 +194,8 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		InvitationTTL:   fl.mail.invitationTTL,
 		PerOrganization: fl.mail.perOrg,
 		ResetTTL:        fl.mail.resetTTL,
+		Signup:          fl.mail.signup.options(),
+		SignupTTL:       fl.mail.signup.ttl,
 		PprofAddr:       fl.pprofAddr,
 	})
 	if err != nil {

@@ -88,6 +88,7 @@ type Writer struct {
 	queue   chan op
 	results *prometheus.CounterVec
 	sleep   func(ctx context.Context, d time.Duration) error
+	signup  *signups // signup.go; set by EnableSignup
 }
 
 var _ manager.LeaderElectionRunnable = (*Writer)(nil)

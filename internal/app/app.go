@@ -107,6 +107,11 @@ type Settings struct {
 	// MailLimits bound the mail the sign-in pages' forms send; zero fields
 	// take login's defaults.
 	MailLimits login.MailLimits
+	// Signup bounds self-service signup of organizations (offered when the
+	// root's spec.selfService.enabled and Mail is set); SignupTTL is how
+	// long its link works (zero: login.DefaultSignupTTL).
+	Signup    apiwrite.SignupOptions
+	SignupTTL time.Duration
 	// Log receives the OIDC server's errors.
 	Log logr.Logger
 	// Metrics bounds and places Orgkeeper's own metrics.
@@ -259,6 +264,14 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 	if err := mgr.Add(apiwrite.RegistrationSweeper{Writer: writes}); err != nil {
 		return nil, nil, err
 	}
+	var signups login.SignupConfig
+	if s.Mail != nil {
+		writes.EnableSignup(s.Signup)
+		signups = login.SignupConfig{Signups: writes, TTL: s.SignupTTL}
+		if err := mgr.Add(&apiwrite.SignupJanitor{Writer: writes}); err != nil {
+			return nil, nil, err
+		}
+	}
 	serverKeys := s.ServerKeys
 	if serverKeys == nil {
 		serverKeys = proj
@@ -277,6 +290,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Provisioner: writes,
 		Connectors:  s.Connectors,
 		Onboarding:  onboarding(s, writes),
+		Signup:      signups,
 		ClientIP:    s.ClientIP,
 		Log:         s.Log,
 		Metrics:     metrics,

@@ -154,6 +154,9 @@ type Config struct {
 	// Onboarding turns on the invitation and password-reset pages
 	// (onboarding.go); the zero value leaves them off.
 	Onboarding OnboardingConfig
+	// Signup turns on self-service signup of organizations (signup.go);
+	// the zero value serves its pages as "not available".
+	Signup SignupConfig
 	// CSRFKey signs the CSRF tokens (at least 32 bytes). Every replica
 	// behind one issuer needs the same key; default: random per process,
 	// which suits a single replica.

@@ -49,6 +49,7 @@ func (h *Handler) routes() {
 	mux.HandleFunc("GET "+PathResetConfirm, h.showLink(LinkReset))
 	mux.HandleFunc("POST "+PathResetConfirm, h.postLink(LinkReset))
 	h.registrationRoutes(mux)
+	h.signupRoutes(mux)
 	mux.HandleFunc(PathStart+"/", func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w, "")
 		http.NotFound(w, r)

@@ -24,10 +24,14 @@ const (
 	// KindRegistration confirms a self-registration before the account
 	// exists.
 	KindRegistration Kind = "registration"
+	// KindOrganizationSignup confirms a self-service signup of a new
+	// organization before the organization exists. It is sent for the
+	// root organization, whose branding it carries.
+	KindOrganizationSignup Kind = "organization-signup"
 )
 
 // Kinds lists every Kind, in a fixed order.
-var Kinds = []Kind{KindInvitation, KindPasswordReset, KindRegistration}
+var Kinds = []Kind{KindInvitation, KindPasswordReset, KindRegistration, KindOrganizationSignup}
 
 // Valid reports whether k is one of Kinds.
 func (k Kind) Valid() bool {
@@ -148,6 +152,9 @@ const (
 	PathResetConfirm = "/login/reset/confirm"
 	// PathRegistrationConfirm is where a sign-up confirmation link leads.
 	PathRegistrationConfirm = "/login/register/confirm"
+	// PathSignupConfirm is where an organization signup's confirmation
+	// link leads: <issuer>/signup/confirm?token=<token>.
+	PathSignupConfirm = "/signup/confirm"
 )
 
 // Link returns issuer + path + "?org=<org>&token=<token>".

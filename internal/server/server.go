@@ -64,6 +64,8 @@ type Config struct {
 	// Onboarding turns on the invitation and password-reset pages; the
 	// zero value leaves them off.
 	Onboarding login.OnboardingConfig
+	// Signup turns on self-service signup of organizations at /signup.
+	Signup login.SignupConfig
 	// ClientIP returns the client's address, for per-address limits; nil
 	// means the direct peer. Behind reverse proxies, use a
 	// clientip.Resolver built from --trusted-proxies.
@@ -213,6 +215,7 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 		Provisioner:      cfg.Provisioner,
 		Connectors:       cfg.Connectors,
 		Onboarding:       cfg.Onboarding,
+		Signup:           cfg.Signup,
 		ClientIP:         cfg.ClientIP,
 		Log:              cfg.Log,
 		Metrics:          cfg.Metrics,
@@ -250,6 +253,8 @@ func (s *Server) build(k *keys.ServerKeys) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(login.PathStart, pages)
 	mux.Handle(login.PathStart+"/", pages)
+	mux.Handle(login.PathSignup, pages)
+	mux.Handle(login.PathSignup+"/", pages)
 	mux.Handle("/", provider)
 	return mux, nil
 }
