@@ -96,10 +96,14 @@ func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest
 			Roles:  slices.Clone(req.DefaultRoles),
 		},
 	}
+	wanted := u.DeepCopy()
 	err := w.opts.Client.Create(ctx, u)
 	if apierrors.IsAlreadyExists(err) {
 		u = &iamv1.OrgUser{}
-		err = w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: name}, u)
+		if err = w.opts.Reader.Get(ctx, types.NamespacedName{Namespace: req.Namespace, Name: name}, u); err == nil && !adoptable(u, wanted, fi) {
+			return login.ProvisionResult{}, fmt.Errorf("apiwrite: OrgUser %s/%s has the name of this person's just-in-time user but was not made by a sign-in through %s; refusing to link the identity to it",
+				req.Namespace, name, req.IdentityProvider)
+		}
 	}
 	if err != nil {
 		return login.ProvisionResult{}, fmt.Errorf("apiwrite: creating OrgUser %s/%s: %w", req.Namespace, name, err)
@@ -117,6 +121,26 @@ func (w *Writer) provisionCreate(ctx context.Context, req login.ProvisionRequest
 		return login.ProvisionResult{}, fmt.Errorf("apiwrite: recording the federated identity of %s/%s: %w", req.Namespace, name, err)
 	}
 	return login.ProvisionResult{UserID: string(u.UID), Generation: u.Generation}, nil
+}
+
+// adoptable says whether an OrgUser found under the just-in-time name of a
+// person is theirs to sign in as: it already carries this identity (an
+// earlier sign-in finished), or it is exactly what a concurrent first
+// sign-in creates (another replica or tab won the race) and nothing else has
+// touched it. Anything else was written by someone else — an organization
+// admin who pre-created the name with a password, roles or other identities
+// of their choosing — and linking the upstream person to it would hand that
+// person an account the admin prepared.
+func adoptable(found, wanted *iamv1.OrgUser, fi iamv1.FederatedIdentity) bool {
+	if slices.Contains(found.Status.FederatedIdentities, fi) {
+		return true
+	}
+	return len(found.Status.FederatedIdentities) == 0 && !found.Status.PasswordSet &&
+		found.Labels[IdentityProviderLabel] == wanted.Labels[IdentityProviderLabel] &&
+		found.Spec.InitialPasswordSecretRef == nil && found.Spec.Invitation == nil &&
+		found.Spec.Username == wanted.Spec.Username && found.Spec.Email == wanted.Spec.Email &&
+		slices.Equal(found.Spec.Roles, wanted.Spec.Roles) && slices.Equal(found.Spec.Groups, wanted.Spec.Groups) &&
+		len(found.Spec.ApplicationRoles) == 0
 }
 
 // addIdentity adds fi to the user's status.federatedIdentities, unless it is
@@ -148,7 +172,8 @@ func (w *Writer) syncProfile(ctx context.Context, u *iamv1.OrgUser, req login.Pr
 	// The groups of a user this provider created follow the provider's (the
 	// token rule still filters them, as any). A linked user's groups are
 	// its administrators' to manage, and stay. The name proves the creation:
-	// only this provider's first sign-in of this subject makes it.
+	// only this provider's first sign-in of this subject makes it, and a
+	// user someone else made under that name is never adopted (adoptable).
 	if len(req.Groups) > 0 && u.Name == FederatedUserName(req.IdentityProviderOrg, req.IdentityProvider, req.Subject) {
 		u.Spec.Groups = FederatedGroups(req.Groups)
 	}

@@ -68,6 +68,23 @@ var _ = Describe("Provisioning users who sign in through an upstream provider", 
 		Expect(u.Status.FederatedIdentities).To(Equal([]iamv1.FederatedIdentity{{IdentityProvider: "corp", Subject: "pat"}}))
 	})
 
+	It("does not link a person to a user an admin pre-created under their just-in-time name", func() {
+		newOrg("prov-squat")
+		w := startWriter()
+		// An org admin guesses the name (it is derived from provider and
+		// subject) and prepares the account with a password of their own.
+		squat := snapshottest.ForCreate(snapshottest.User("prov-squat", FederatedUserName("", "corp", "pat"), "pat@prov-squat.example",
+			snapshottest.WithRoles("admin")))
+		squat.Labels = map[string]string{IdentityProviderLabel: "corp"}
+		Expect(k8s.Create(envCtx, squat)).To(Succeed())
+
+		_, err := w.Provision(envCtx, create("prov-squat", "pat"))
+		Expect(err).To(MatchError(ContainSubstring("was not made by a sign-in")))
+		got := &iamv1.OrgUser{}
+		Expect(k8s.Get(envCtx, client.ObjectKeyFromObject(squat), got)).To(Succeed())
+		Expect(got.Status.FederatedIdentities).To(BeEmpty(), "the identity is not linked")
+	})
+
 	It("links an existing OrgUser by adding the identity to its status, keeping what is there", func() {
 		newOrg("prov-link")
 		u := snapshottest.ForCreate(snapshottest.User("prov-link", "alice", "alice@prov-link.example"))
