@@ -6,10 +6,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -55,9 +59,25 @@ var _ = Describe("Refusals", func() {
 		update(eu, func(o *iamv1.Organization) { o.Spec.Suspended = true })
 		DeferCleanup(func() {
 			update(eu, func(o *iamv1.Organization) { o.Spec.Suspended = false })
+			// Other specs sign acme-eu's users in: leave only once the
+			// resumption is observed and the revocation instant (rounded up
+			// to the next second) is past, so that their new sign-ins are
+			// not taken for sessions from before it.
+			Eventually(func(g Gomega) {
+				o := &iamv1.Organization{}
+				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(eu), o)).To(Succeed())
+				c := meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionSuspended)
+				g.Expect(c).NotTo(BeNil())
+				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(c.ObservedGeneration).To(Equal(o.Generation))
+				g.Expect(o.Status.SessionsRevokedAt).NotTo(BeNil())
+				g.Expect(time.Now().After(o.Status.SessionsRevokedAt.Add(time.Second))).To(BeTrue())
+			}).Should(Succeed())
 			Eventually(func(g Gomega) {
 				a := authorize(portal)
-				g.Expect(signIn(a.URL, "erin@eu.acme.example", password).Response).NotTo(BeNil())
+				f := signIn(a.URL, "erin@eu.acme.example", password)
+				g.Expect(f.Response).NotTo(BeNil())
+				g.Expect(f.Response.Query().Get("error")).To(BeEmpty())
 			}).Should(Succeed(), "erin signs in again once acme-eu is resumed")
 		})
 
