@@ -73,8 +73,10 @@ var _ = Describe("Self-registration on the API server", func() {
 		secrets := &corev1.SecretList{}
 		Expect(k8s.List(envCtx, secrets, client.InNamespace("sr-once"))).To(Succeed())
 		Expect(secrets.Items).To(BeEmpty())
-		// The mail is in the outbox.
-		Expect(k8s.Get(envCtx, client.ObjectKey{Namespace: sys, Name: mail.OutboxName(mail.MessageID(string(mail.KindRegistration), credentials.TokenHash(token)))}, &corev1.Secret{})).To(Succeed())
+		// The mail is in the outbox (written right after the pending Secret).
+		Eventually(func() error {
+			return k8s.Get(envCtx, client.ObjectKey{Namespace: sys, Name: mail.OutboxName(mail.MessageID(string(mail.KindRegistration), credentials.TokenHash(token)))}, &corev1.Secret{})
+		}).WithTimeout(10 * time.Second).Should(Succeed())
 
 		p, err := b.CheckRegistration(envCtx, "sr-once", token)
 		Expect(err).NotTo(HaveOccurred())
