@@ -153,20 +153,26 @@ func (h *Handler) parsePost(w http.ResponseWriter, r *http.Request) (string, boo
 	return id, true
 }
 
-// loadPost is parsePost and load for the form of step s. A form posted for
-// a step the sign-in is no longer at (a stale tab, a crafted post) does not
-// act: the browser is sent to the step it is at.
-func (h *Handler) loadPost(w http.ResponseWriter, r *http.Request, s step) (*flow, bool) {
+// posted is parsePost and load: the sign-in a posted form belongs to, checked
+// as every form of the login pages is (CSRF, the browser that began it).
+func (h *Handler) posted(w http.ResponseWriter, r *http.Request) (*flow, bool) {
 	id, ok := h.parsePost(w, r)
 	if !ok {
 		return nil, false
 	}
-	f, ok := h.load(w, r, id)
+	return h.load(w, r, id)
+}
+
+// loadPost is posted for the form of step s. A form posted for
+// a step the sign-in is no longer at (a stale tab, a crafted post) does not
+// act: the browser is sent to the step it is at.
+func (h *Handler) loadPost(w http.ResponseWriter, r *http.Request, s step) (*flow, bool) {
+	f, ok := h.posted(w, r)
 	if !ok {
 		return nil, false
 	}
 	if at := f.step(); at != s {
-		http.Redirect(w, r, PathStart+"?authRequestID="+url.QueryEscape(id), http.StatusSeeOther)
+		http.Redirect(w, r, PathStart+"?authRequestID="+url.QueryEscape(f.ar.ID), http.StatusSeeOther)
 		return nil, false
 	}
 	return f, true

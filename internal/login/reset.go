@@ -85,11 +85,7 @@ func (h *Handler) renderResetForm(w http.ResponseWriter, r *http.Request, f *flo
 // postReset is POST /login/reset: queue the mail if the account exists,
 // and answer the same either way.
 func (h *Handler) postReset(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.parsePost(w, r)
-	if !ok {
-		return
-	}
-	f, ok := h.load(w, r, id)
+	f, ok := h.posted(w, r)
 	if !ok {
 		return
 	}

@@ -168,11 +168,7 @@ func (h *Handler) renderRegister(w http.ResponseWriter, r *http.Request, f *flow
 // postRegister checks the form, and queues the registration unless the
 // address already has an account; the page that follows is the same.
 func (h *Handler) postRegister(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.parsePost(w, r)
-	if !ok {
-		return
-	}
-	f, ok := h.load(w, r, id)
+	f, ok := h.posted(w, r)
 	if !ok {
 		return
 	}
