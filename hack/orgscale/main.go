@@ -45,6 +45,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -177,6 +178,9 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	logDir := stateDir
 	if profileDir != "" {
 		logDir = profileDir // kept after the run, beside the profiles
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			return err
+		}
 	}
 	mgrLog, err := os.Create(filepath.Join(logDir, "manager.log"))
 	if err != nil {
@@ -187,9 +191,6 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	pprofAddr := ""
 	if profileDir != "" {
 		if pprofAddr, err = freeLoopbackAddr(); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(profileDir, 0o755); err != nil {
 			return err
 		}
 		args = append(args, "--pprof-addr", pprofAddr)
@@ -212,11 +213,15 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	profCtx, stopProfiles := context.WithCancel(ctx)
 	var profiles sync.WaitGroup
 	defer func() { stopProfiles(); profiles.Wait() }()
+	var apiserver *apiserverProfiler
 	if profileDir != "" {
+		if apiserver, err = newAPIServerProfiler(cfg); err != nil {
+			return err
+		}
 		profiles.Add(1)
 		go func() {
 			defer profiles.Done()
-			profileLoop(profCtx, "http://"+pprofAddr)
+			profileLoop(profCtx, "http://"+pprofAddr, apiserver)
 		}()
 	}
 
@@ -369,23 +374,46 @@ func freeLoopbackAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// profileLoop writes back-to-back CPU profiles of the manager, and a
-// goroutine dump at the start of each, until ctx ends.
-func profileLoop(ctx context.Context, mgrURL string) {
+// profileLoop writes back-to-back CPU profiles of the manager and of the
+// API server, over the same periods, and a goroutine dump of the manager at
+// the start of each, until ctx ends.
+func profileLoop(ctx context.Context, mgrURL string, apiserver *apiserverProfiler) {
 	secs := max(1, int(profileEvery.Seconds()))
 	for i := 0; ctx.Err() == nil; i++ {
-		save(ctx, mgrURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("manager-goroutines-%02d.txt", i))
-		save(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", mgrURL, secs), fmt.Sprintf("manager-cpu-%02d.pb.gz", i))
+		save(ctx, http.DefaultClient, mgrURL+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("manager-goroutines-%02d.txt", i))
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			save(ctx, apiserver.client, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", apiserver.url, secs),
+				fmt.Sprintf("kube-apiserver-cpu-%02d.pb.gz", i))
+		})
+		save(ctx, http.DefaultClient, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", mgrURL, secs), fmt.Sprintf("manager-cpu-%02d.pb.gz", i))
+		wg.Wait()
 	}
 }
 
+// apiserverProfiler reaches kube-apiserver's /debug/pprof (served by
+// default, to a user allowed the nonResourceURL) as the tool's own user.
+type apiserverProfiler struct {
+	client *http.Client
+	url    string
+}
+
+func newAPIServerProfiler(cfg *rest.Config) (*apiserverProfiler, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	hc.Timeout = 0
+	return &apiserverProfiler{client: hc, url: strings.TrimSuffix(cfg.Host, "/")}, nil
+}
+
 // save writes what url returns into profileDir/name.
-func save(ctx context.Context, url, name string) {
+func save(ctx context.Context, hc *http.Client, url, name string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() == nil {
 			fmt.Fprintln(os.Stderr, "orgscale: profile:", err)
