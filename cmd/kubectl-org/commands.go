@@ -24,6 +24,10 @@ type identity struct {
 	user authnv1.UserInfo
 	org  string
 	path []string
+	// adminOf is, after kubectl org switch, the organization the user
+	// administers org from; empty for a token of the user's own
+	// organization.
+	adminOf string
 }
 
 func (kf *kubeFlags) whoami(cmd *cobra.Command, a *api) (*identity, error) {
@@ -37,6 +41,9 @@ func (kf *kubeFlags) whoami(cmd *cobra.Command, a *api) (*identity, error) {
 		id.org = v[0]
 	}
 	id.path = id.user.Extra[kubeauth.ExtraOrganizationPath]
+	if v := id.user.Extra[kubeauth.ExtraAdministratorOf]; len(v) == 1 {
+		id.adminOf = v[0]
+	}
 	return id, nil
 }
 
@@ -70,6 +77,8 @@ func newWhoamiCommand(kf *kubeFlags) *cobra.Command {
 		Short: "Show who you are to the cluster and what you may do in your organization",
 		Long: `Show who the cluster takes you for: your user name, organization and groups,
 then what you may do in your organization's namespace (or the one of -n).
+After kubectl org switch, it also shows the organization you administer
+the current one from.
 
 User and group names start with "orgkeeper:": that is how the cluster tells
 organization accounts apart from any other kind of account.`,
@@ -87,6 +96,9 @@ organization accounts apart from any other kind of account.`,
 					fmt.Fprintf(out, " (%s)", strings.Join(id.path, " / "))
 				}
 				fmt.Fprintln(out)
+			}
+			if id.adminOf != "" {
+				fmt.Fprintf(out, "Acting as:     an administrator of %s (kubectl org switch %s goes back)\n", id.adminOf, id.adminOf)
 			}
 			fmt.Fprintf(out, "Groups:        %s\n", strings.Join(id.user.Groups, ", "))
 			ns, err := kf.organization(id)
@@ -204,8 +216,12 @@ func (kf *kubeFlags) walk(cmd *cobra.Command, a *api, tw *tabwriter.Writer, ns, 
 }
 
 func printOrg(tw *tabwriter.Writer, prefix, name string, o *iamv1.Organization) {
-	ready, reason, display := "?", "", ""
+	// The root's object lives in the system namespace, which no
+	// organization admin may read; a sub-organization's top object is
+	// read by name, which a failed request leaves unknown.
+	ready, reason, display := "-", "(you may not read this Organization object)", ""
 	if o != nil {
+		ready, reason = "Unknown", ""
 		display = o.Spec.DisplayName
 		if c := meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady); c != nil {
 			ready, reason = string(c.Status), c.Reason

@@ -530,6 +530,9 @@ func testSwitch(t *testing.T, w *world, kc string) {
 	if got := whoami(); !strings.HasPrefix(got, "orgkeeper:acme/acme-eu:alice@acme.example ") || !strings.Contains(got, "orgkeeper:orgkeeper:org:acme-eu:admins") {
 		t.Errorf("after the switch alice is %q; want acme-eu's admin", got)
 	}
+	if r := w.org(t, kc, nil, "whoami"); r.err != nil || !strings.Contains(r.stdout, "an administrator of acme") || !strings.Contains(r.stdout, "Organization:  acme-eu") {
+		t.Errorf("kubectl org whoami after the switch: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
 	if r := w.run(t, kc, nil, "get", "orgusers", "-n", "acme-eu", "-o", "name"); r.err != nil || !strings.Contains(r.stdout, "erin") {
 		t.Errorf("switched to acme-eu, alice lists its users: %v %s", r.err, r.stderr)
 	}

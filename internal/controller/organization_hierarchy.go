@@ -88,11 +88,12 @@ func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 	for _, o := range chain {
 		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.KubeGroup(rules.AdminGroup(o.Name))})
 		for _, a := range o.Spec.Admins {
-			s := rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: rules.KubeUser(o.Name, a.Name)}
-			if a.Kind == iamv1.SubjectGroup {
-				s = rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.KubeGroup(a.Name)}
+			name, group := rules.KubeAdminSubject(o.Name, a)
+			kind := rbacv1.UserKind
+			if group {
+				kind = rbacv1.GroupKind
 			}
-			add(s)
+			add(rbacv1.Subject{Kind: kind, APIGroup: rbacv1.GroupName, Name: name})
 		}
 	}
 	return out

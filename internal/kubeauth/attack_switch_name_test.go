@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"k8s.io/apiserver/pkg/apis/apiserver"
+	"k8s.io/apiserver/pkg/authentication/user"
 	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 
@@ -32,6 +33,17 @@ func (k keySet) VerifySignature(_ context.Context, token string) ([]byte, error)
 // authenticate runs kube-apiserver's own JWT authenticator, configured by
 // Authenticator, on a token with claims, and returns the user's name.
 func authenticate(t *testing.T, claims map[string]any) (string, []string, error) {
+	t.Helper()
+	u, err := authenticateUser(t, claims)
+	if err != nil || u == nil {
+		return "", nil, err
+	}
+	return u.GetName(), u.GetGroups(), nil
+}
+
+// authenticateUser is authenticate with the whole user kube-apiserver
+// makes of the token; nil when it refuses the token.
+func authenticateUser(t *testing.T, claims map[string]any) (user.Info, error) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,9 +87,9 @@ func authenticate(t *testing.T, claims map[string]any) (string, []string, error)
 	}
 	resp, ok, err := authn.AuthenticateToken(ctx, token)
 	if err != nil || !ok {
-		return "", nil, err
+		return nil, err
 	}
-	return resp.User.GetName(), resp.User.GetGroups(), nil
+	return resp.User, nil
 }
 
 // TestSwitchedTokenIsNotTheTargetsUser: an administrator of acme who

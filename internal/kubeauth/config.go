@@ -40,6 +40,10 @@ const (
 	// ExtraOrganizationPath is the organization's path from the root
 	// (org_path): kubectl org tree finds the parent's namespace by it.
 	ExtraOrganizationPath = "iam.orgkeeper.io/organization-path"
+	// ExtraAdministratorOf is, for an administrator who switched
+	// organization, their own organization (act.org_handle); absent
+	// otherwise.
+	ExtraAdministratorOf = "iam.orgkeeper.io/administrator-of"
 )
 
 // Options describe the issuer a cluster is to trust.
@@ -61,7 +65,8 @@ type Options struct {
 //     for an administrator who switched organization
 //     (rules.KubeSwitchedUser); uid the token's sub;
 //   - groups orgkeeper:<each value of the groups claim> (rules.KubeGroup);
-//   - the organization's name and ID as extra attributes;
+//   - the organization's name, ID and path as extra attributes, and for a
+//     switched administrator their own organization;
 //   - tokens without an organization or a username are refused, and every
 //     name is checked to carry the prefix, so that nothing in a token
 //     reaches a name outside it.
@@ -115,6 +120,7 @@ func Authenticator(o Options) (apiserverv1.JWTAuthenticator, error) {
 				{Key: ExtraOrganization, ValueExpression: "claims." + claimOrgHandle},
 				{Key: ExtraOrganizationID, ValueExpression: "has(claims.org_id) ? claims.org_id : ''"},
 				{Key: ExtraOrganizationPath, ValueExpression: "has(claims.org_path) ? claims.org_path : []"},
+				{Key: ExtraAdministratorOf, ValueExpression: fmt.Sprintf("has(claims.%[1]s) ? string(claims.%[1]s.%[2]s) : ''", claimActor, claimOrgHandle)},
 			},
 		},
 		UserValidationRules: []apiserverv1.UserValidationRule{{

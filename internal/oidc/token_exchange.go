@@ -359,7 +359,7 @@ func exchangeScopes(requested, granted []string) ([]string, error) {
 // administrator's own organization and the requested one (target nil when
 // no organization of that name is served).
 func switchDecision(g userGrant, name string, target *snapshot.Org, amr []string) rules.SwitchDecision {
-	r := rules.SwitchRequest{UserPath: g.user.Org.Path, Admin: g.user.Admin, Target: name, AMR: amr}
+	r := rules.SwitchRequest{UserPath: g.user.Org.Path, Admin: g.user.Administrator, Target: name, AMR: amr}
 	if target != nil {
 		r.TargetPath = target.Path
 		r.Shared = g.client.SharedWith(target.Name)

@@ -14,8 +14,8 @@ type SwitchRequest struct {
 	// UserPath is status.path of the organization of the user whose
 	// token is exchanged (the user's own organization).
 	UserPath []string
-	// Admin is true when the user is an administrator of that
-	// organization (the admin role, which puts AdminGroup into tokens).
+	// Admin is true when the user administers that organization
+	// (Administers: the admin role, or a subject of its spec.admins).
 	Admin bool
 	// Target is the requested organization's name, as the client sent it.
 	Target string

@@ -96,6 +96,7 @@ func (b *builder) newOrg(c *iamv1.Organization, parent *Org) *Org {
 		Namespace:    c.Name,
 		Parent:       parent,
 		Suspended:    c.Spec.Suspended,
+		admins:       slices.Clone(c.Spec.Admins),
 		created:      c.CreationTimestamp.Time,
 		objNamespace: c.Namespace,
 	}

@@ -106,6 +106,7 @@ func (b *builder) buildUser(in *iamv1.OrgUser, ub *userBuild) *User {
 		u.SessionsNotBefore = t.Time
 	}
 	u.Groups, _ = rules.TokenGroups(spec.Groups, org.Path, u.Admin, ub.bound)
+	u.Administrator = rules.Administers(org.Name, org.admins, u.Username, u.Admin, u.Groups)
 	u.EmailVerified, _ = rules.EmailVerified(spec.EmailVerified, spec.Email, org.Path, b.domainHolderPath)
 	u.ApplicationRoles = b.applicationRoles(spec.ApplicationRoles, org.Name)
 	if v, ok := b.secretValue(b.in.SystemNamespace, CredentialSecretName(id), CredentialPasswordKey); ok {

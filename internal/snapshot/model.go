@@ -291,6 +291,8 @@ type Org struct {
 	// appears only on the one that holds it (see OrgByDomain).
 	Domains []string
 
+	// admins is spec.admins, for rules.Administers.
+	admins    []iamv1.Subject
 	children  []*Org
 	pre, end  int // preorder position; the subtree is preorder[pre:end]
 	ownIdPs   map[string]*IdentityProvider
@@ -433,6 +435,11 @@ type User struct {
 	Roles []string
 	// Admin is true when Roles contains AdminRole.
 	Admin bool
+	// Administrator is true when the user administers their organization
+	// (rules.Administers): Admin, or named by the organization's
+	// spec.admins as a User or through a Group of the user's tokens. It
+	// is who may switch into the organization's sub-organizations.
+	Administrator bool
 	// Groups is the groups claim (rules.TokenGroups): spec.groups without
 	// names starting with "system:" or "orgkeeper:" (compared without
 	// regard to case), duplicates, or groups that an organization outside
