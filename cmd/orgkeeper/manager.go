@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +28,7 @@ type serverFlags struct {
 	tlsKeyFile        string
 	keyRotationPeriod time.Duration
 	trustedProxies    string
+	upstreamNetworks  string
 }
 
 func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
@@ -39,6 +42,8 @@ func (s *serverFlags) add(cmd *cobra.Command, httpAddr string) {
 	f.StringVar(&s.tlsKeyFile, "tls-key-file", "", "OIDC server: PEM private key of --tls-cert-file")
 	f.StringVar(&s.trustedProxies, "trusted-proxies", "",
 		"OIDC server: comma-separated CIDRs (or addresses) of reverse proxies in front of it, e.g. 10.0.0.0/8. Only requests from them may name the client's address in X-Forwarded-For or Forwarded, which the sign-in limits per address use. Empty: trust none, use the connection's address")
+	f.StringVar(&s.upstreamNetworks, "upstream-allowed-networks", "",
+		"comma-separated CIDRs of non-public networks (private, link-local, loopback...) where organizations' identity providers may be reached, e.g. 10.20.0.0/16 for a corporate provider inside your network. Empty: providers are contacted on public addresses only, so that an organization admin cannot make the operator call the cluster's own services or a cloud metadata endpoint")
 	f.DurationVar(&s.keyRotationPeriod, "key-rotation-period", controller.DefaultKeyRotationPeriod,
 		"how long a signing key signs, and the server's crypto and CSRF keys are used, before the next ones take over; the previous keys stay accepted one more period")
 }
@@ -153,6 +158,10 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
+	upstreamNetworks, err := parseNetworks("--upstream-allowed-networks", fl.server.upstreamNetworks)
+	if err != nil {
+		return err
+	}
 	sender, err := fl.mail.sender()
 	if err != nil {
 		return err
@@ -173,6 +182,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 			KeyRotationPeriod:       fl.server.keyRotationPeriod,
 			DomainResolver:          resolver,
 			DomainRecheckPeriod:     fl.dns.recheckPeriod,
+			UpstreamAllowedNetworks: upstreamNetworks,
 		},
 		LeaderElect:     fl.leaderElect,
 		LeaseDuration:   fl.leaseDuration,
@@ -231,4 +241,30 @@ func labelCap(n int) int {
 		return -1
 	}
 	return n
+}
+
+// parseNetworks reads a comma-separated list of CIDRs (a bare address is
+// one host) for the flag named flag.
+func parseNetworks(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %q is neither a CIDR such as 10.20.0.0/16 nor an IP address", flag, f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a CIDR such as 10.20.0.0/16", flag, f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

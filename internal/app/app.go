@@ -80,8 +80,9 @@ type Settings struct {
 	// every replica, so that all replicas share them.
 	ServerKeys server.ServerKeysGetter
 	// Connectors signs users in at upstream identity providers. Nil means
-	// the connector's defaults (https providers only); orgkeeper dev and
-	// tests pass one that allows loopback http or trusts a test CA.
+	// the connector's defaults (https providers on public addresses, and
+	// on Controller.UpstreamAllowedNetworks); orgkeeper dev and tests pass
+	// one that allows loopback http or trusts a test CA.
 	Connectors *connector.Registry
 	// ShutdownDelay is how long the issuer keeps serving after the stop
 	// signal while readiness already fails, so that load balancers stop
@@ -288,7 +289,7 @@ func NewManager(cfg *rest.Config, s Settings) (manager.Manager, *server.Server, 
 		Sessions:    s.Sessions,
 		Lockouts:    writes,
 		Provisioner: writes,
-		Connectors:  s.Connectors,
+		Connectors:  connectors(s),
 		Onboarding:  onboarding(s, writes),
 		Signup:      signups,
 		ClientIP:    s.ClientIP,
@@ -379,4 +380,14 @@ func cachesSynced(mgr manager.Manager) healthz.Checker {
 		}
 		return nil
 	}
+}
+
+// connectors is the registry the server signs users in with: the one
+// given, else one with the installation's allowed networks, the same as
+// the IdentityProvider reconciler's discovery uses.
+func connectors(s Settings) *connector.Registry {
+	if s.Connectors != nil {
+		return s.Connectors
+	}
+	return connector.NewRegistry(connector.Config{AllowedNetworks: s.Controller.UpstreamAllowedNetworks})
 }

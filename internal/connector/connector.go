@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -45,8 +46,15 @@ type Config struct {
 	KeyMaxAge time.Duration
 	// AllowLoopbackHTTP accepts plain http issuers and endpoints on
 	// 127.0.0.1, ::1 and localhost, for orgkeeper dev and tests. Off in
-	// production: every provider must use https.
+	// production: every provider must use https. It also lets the
+	// connector connect to loopback addresses.
 	AllowLoopbackHTTP bool
+	// AllowedNetworks are networks that are not public (private,
+	// link-local, shared or other special-purpose ranges) where providers
+	// may nevertheless be reached, such as a corporate identity provider
+	// on 10.20.0.0/16. Every other connection goes to public addresses
+	// only; see network.go.
+	AllowedNetworks []netip.Prefix
 }
 
 func (c Config) withDefaults() Config {

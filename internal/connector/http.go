@@ -26,9 +26,10 @@ type upstreamClient struct {
 func newHTTPClient(cfg *Config) *http.Client {
 	base := cfg.HTTPClient
 	if base == nil {
-		base = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		base = &http.Client{}
 	}
 	c := *base
+	c.Transport = cfg.guardedTransport(base.Transport)
 	c.Timeout = cfg.Timeout
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
@@ -43,6 +44,10 @@ func (c *upstreamClient) do(ctx context.Context, what string, req *http.Request)
 	req = req.WithContext(ctx)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
+	if blocked := (*blockedAddressError)(nil); errors.As(err, &blocked) {
+		// Not a passing failure: the spec or the installation must change.
+		return 0, "", nil, newError(ReasonMisconfigured, nil, "%s of %s: %s", what, c.provider, blocked.Error())
+	}
 	if err != nil {
 		return 0, "", nil, newError(ReasonUnavailable, redactURLError(err), "%s of %s", what, c.provider)
 	}

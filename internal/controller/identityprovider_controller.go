@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +38,9 @@ type IdentityProviderReconciler struct {
 	// AllowLoopbackIssuers accepts plain http issuers on loopback hosts, for
 	// orgkeeper dev and tests; never in production.
 	AllowLoopbackIssuers bool
+	// AllowedNetworks are the non-public networks where providers may be
+	// reached (connector.Config.AllowedNetworks).
+	AllowedNetworks []netip.Prefix
 	// DiscoveryRecheckPeriod is how often a working discovery is fetched
 	// again, and the cap of the backoff after failures; zero means
 	// DefaultDiscoveryRecheckPeriod.

@@ -96,6 +96,7 @@ func (r *IdentityProviderReconciler) discover(ctx context.Context, idp *iamv1.Id
 	found, err := connector.Discover(ctx, issuer, connector.Config{
 		Timeout:           r.DiscoveryTimeout,
 		AllowLoopbackHTTP: r.AllowLoopbackIssuers,
+		AllowedNetworks:   r.AllowedNetworks,
 	})
 	res := discoveryResult{uid: idp.UID, issuer: issuer, generation: idp.Generation, at: now, found: found, err: err}
 	if err != nil {

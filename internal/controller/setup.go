@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,10 @@ type Options struct {
 	// http on 127.0.0.1, [::1] or localhost: for orgkeeper dev and tests
 	// only; in production every upstream issuer must use https.
 	AllowLoopbackIssuers bool
+	// UpstreamAllowedNetworks are the non-public networks where identity
+	// providers may be reached (connector.Config.AllowedNetworks); every
+	// other discovery goes to public addresses only.
+	UpstreamAllowedNetworks []netip.Prefix
 	// DiscoveryRecheckPeriod is how often an IdentityProvider's discovery
 	// document is fetched again, so that an upstream that goes away shows in
 	// its status; zero means DefaultDiscoveryRecheckPeriod.
@@ -159,6 +164,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:                 mgr.GetClient(),
 		Server:                 opts.Server,
 		AllowLoopbackIssuers:   opts.AllowLoopbackIssuers,
+		AllowedNetworks:        opts.UpstreamAllowedNetworks,
 		DiscoveryRecheckPeriod: opts.DiscoveryRecheckPeriod,
 		Recorder:               mgr.GetEventRecorder("orgkeeper-identityprovider"),
 	}

@@ -11,8 +11,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"k8s.io/apiserver/pkg/apis/apiserver"
-	"k8s.io/apiserver/pkg/authentication/user"
 	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/plugin/pkg/authenticator/token/oidc"
 
 	"github.com/orgkeeper/orgkeeper/internal/rules"

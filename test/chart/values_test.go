@@ -63,7 +63,7 @@ func TestDefaultValuesRenderOneHardenedReplicaWithLeaderElection(t *testing.T) {
 		}
 	}
 	for _, a := range args {
-		for _, unwanted := range []string{"--issuer-url", "--session-store", "--tls-cert-file", "--trusted-proxies"} {
+		for _, unwanted := range []string{"--issuer-url", "--session-store", "--tls-cert-file", "--trusted-proxies", "--upstream-allowed-networks"} {
 			if strings.HasPrefix(a, unwanted) {
 				t.Errorf("the default args carry %s although no value asks for it", a)
 			}
@@ -298,6 +298,7 @@ issuer:
   tls: {secretName: login-tls}
   trustedProxies: [10.0.0.0/8, 192.168.0.0/16]
   keyRotationPeriod: 168h
+identityProviders: {allowedNetworks: [10.20.0.0/16, 192.168.7.8/32]}
 shutdown: {delay: 10s, timeout: 20s}
 terminationGracePeriodSeconds: 40
 ingress:
@@ -315,6 +316,7 @@ func TestIssuerValuesServeTLSFromTheSecretBehindAnIngressForTheIssuerHost(t *tes
 		"--tls-cert-file=/etc/orgkeeper/tls/tls.crt",
 		"--tls-key-file=/etc/orgkeeper/tls/tls.key",
 		"--trusted-proxies=10.0.0.0/8,192.168.0.0/16",
+		"--upstream-allowed-networks=10.20.0.0/16,192.168.7.8/32",
 		"--key-rotation-period=168h",
 		"--shutdown-delay=10s",
 		"--shutdown-timeout=20s",

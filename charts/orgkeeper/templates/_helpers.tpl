@@ -87,6 +87,9 @@ install something that cannot work.
 {{- with .Values.issuer.trustedProxies }}
 - {{ printf "--trusted-proxies=%s" (join "," .) | quote }}
 {{- end }}
+{{- with .Values.identityProviders.allowedNetworks }}
+- {{ printf "--upstream-allowed-networks=%s" (join "," .) | quote }}
+{{- end }}
 {{- with .Values.issuer.keyRotationPeriod }}
 - {{ printf "--key-rotation-period=%s" . | quote }}
 {{- end }}
