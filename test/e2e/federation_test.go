@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -23,12 +24,17 @@ import (
 var upstream *upstreamtest.Fake
 
 // upstreamConnectors starts upstream and returns the server's connector
-// registry (BeforeSuite passes it in app.Settings).
+// registry (BeforeSuite passes it in app.Settings). Loopback is not a
+// public address: the registry allows it as an installation would allow
+// its corporate network (--upstream-allowed-networks).
 func upstreamConnectors() *connector.Registry {
 	upstream = upstreamtest.NewTLSFake(GinkgoTB())
 	upstream.Set(func(f *upstreamtest.Fake) { f.Public = true })
-	return connector.NewRegistry(connector.Config{HTTPClient: upstream.HTTPClient})
+	return connector.NewRegistry(connector.Config{HTTPClient: upstream.HTTPClient, AllowedNetworks: upstreamNetworks})
 }
+
+// upstreamNetworks are where the suite's providers live.
+var upstreamNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 
 // formWithAction returns the page's form that posts to path.
 func formWithAction(p page, path string) (form, bool) {

@@ -83,7 +83,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	issuer = "http://" + listener.Addr().String()
 	mgr, srv, err := app.NewManager(cfg, app.Settings{
-		Controller:  controller.Options{SystemNamespace: systemNamespace},
+		Controller:  controller.Options{SystemNamespace: systemNamespace, UpstreamAllowedNetworks: upstreamNetworks},
 		MetricsAddr: "0",
 		HealthAddr:  "0",
 		Issuer:      issuer,
