@@ -120,6 +120,23 @@ func WithPendingDomains(domains ...string) OrgOption {
 	}
 }
 
+// ClaimingDomains sets spec.domains and leaves status.domains empty: the
+// claim as the Organization reconciler first sees it, for a test of what
+// the reconciler makes of it (WithDomains also marks them verified).
+func ClaimingDomains(domains ...string) OrgOption {
+	return func(o *iamv1.Organization) {
+		for _, d := range domains {
+			o.Spec.Domains = append(o.Spec.Domains, iamv1.Domain(d))
+		}
+	}
+}
+
+// OrgCreatedAt sets metadata.creationTimestamp, for a test of which of two
+// organizations is the older; World keeps it rather than stamping one.
+func OrgCreatedAt(t time.Time) OrgOption {
+	return func(o *iamv1.Organization) { o.CreationTimestamp = metav1.NewTime(t) }
+}
+
 // WithBranding sets spec.branding.
 func WithBranding(b iamv1.Branding) OrgOption {
 	return func(o *iamv1.Organization) { o.Spec.Branding = &b }
@@ -212,6 +229,19 @@ func WithNames(display, given, family string) UserOption {
 // true).
 func WithEmailVerified(v bool) UserOption {
 	return func(u *iamv1.OrgUser) { u.Spec.EmailVerified = v }
+}
+
+// Invited sets spec.invitation.send: the OrgUser reconciler mails the user
+// an invitation link.
+func Invited() UserOption {
+	return func(u *iamv1.OrgUser) { u.Spec.Invitation = &iamv1.OrgUserInvitation{Send: true} }
+}
+
+// UserCreatedAt sets metadata.creationTimestamp, for a test of which of two
+// users holding the same identifier is the older; World keeps it rather
+// than stamping one.
+func UserCreatedAt(t time.Time) UserOption {
+	return func(u *iamv1.OrgUser) { u.CreationTimestamp = metav1.NewTime(t) }
 }
 
 // Disabled sets spec.disabled.
