@@ -100,6 +100,19 @@ func WithParent(parent string) OrgOption {
 	return func(o *iamv1.Organization) { o.Namespace = parent }
 }
 
+// InSystemNamespace puts a root organization in ns rather than
+// SystemNamespace, for a suite that keeps its own system namespace apart
+// from other suites on the same API server.
+func InSystemNamespace(ns string) OrgOption {
+	return func(o *iamv1.Organization) { o.Namespace = ns }
+}
+
+// WithSelfService sets spec.selfService: whether and how visitors sign up
+// organizations below this one.
+func WithSelfService(s iamv1.SelfService) OrgOption {
+	return func(o *iamv1.Organization) { o.Spec.SelfService = &s }
+}
+
 // WithDomains claims domains and marks them verified in status.
 func WithDomains(domains ...string) OrgOption {
 	return func(o *iamv1.Organization) {
@@ -135,6 +148,16 @@ func ClaimingDomains(domains ...string) OrgOption {
 // organizations is the older; World keeps it rather than stamping one.
 func OrgCreatedAt(t time.Time) OrgOption {
 	return func(o *iamv1.Organization) { o.CreationTimestamp = metav1.NewTime(t) }
+}
+
+// WithAdminGroups adds the groups to spec.admins: their members administer
+// the organization and its subtree.
+func WithAdminGroups(groups ...string) OrgOption {
+	return func(o *iamv1.Organization) {
+		for _, g := range groups {
+			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectGroup, Name: g})
+		}
+	}
 }
 
 // WithBranding sets spec.branding.
