@@ -107,31 +107,26 @@ func TestUserIdentifiers(t *testing.T) {
 }
 
 func TestUserState(t *testing.T) {
-	later := metav1.NewTime(t0.Add(time.Minute))
-	earlier := metav1.NewTime(t0.Add(-time.Minute))
-	invite := &iamv1.OrgUserInvitation{Send: true}
+	later, earlier := st.LockedUntil(t0.Add(time.Minute)), st.LockedUntil(t0.Add(-time.Minute))
+	notSent := func(u *iamv1.OrgUser) { u.Spec.Invitation = &iamv1.OrgUserInvitation{} }
 	cases := []struct {
 		name string
-		spec iamv1.OrgUserSpec
-		stat iamv1.OrgUserStatus
+		opts []st.UserOption
 		want iamv1.OrgUserState
 	}{
-		{"a plain user is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
-		{"a user with a password is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
-		{"spec.disabled makes the user Disabled, even when locked",
-			iamv1.OrgUserSpec{Disabled: true}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateDisabled},
-		{"a lock that has not expired makes the user Locked", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateLocked},
-		{"an expired lock no longer counts", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &earlier}, iamv1.OrgUserStateActive},
-		{"an invitation without a password makes the user Invited", iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateInvited},
-		{"once the password is set an invited user is Active",
-			iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
-		{"an invitation section with send false does not invite",
-			iamv1.OrgUserSpec{Invitation: &iamv1.OrgUserInvitation{}}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
+		{"a plain user is Active", nil, iamv1.OrgUserStateActive},
+		{"a user with a password is Active", []st.UserOption{st.PasswordSet()}, iamv1.OrgUserStateActive},
+		{"spec.disabled makes the user Disabled, even when locked", []st.UserOption{st.Disabled(), later}, iamv1.OrgUserStateDisabled},
+		{"a lock that has not expired makes the user Locked", []st.UserOption{later}, iamv1.OrgUserStateLocked},
+		{"an expired lock no longer counts", []st.UserOption{earlier}, iamv1.OrgUserStateActive},
+		{"an invitation without a password makes the user Invited", []st.UserOption{st.Invited()}, iamv1.OrgUserStateInvited},
+		{"once the password is set an invited user is Active", []st.UserOption{st.Invited(), st.PasswordSet()}, iamv1.OrgUserStateActive},
+		{"an invitation section with send false does not invite", []st.UserOption{notSent}, iamv1.OrgUserStateActive},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &iamv1.OrgUser{Spec: tc.spec, Status: tc.stat}
-			if got := userState(u, t0); got != tc.want {
+			u := st.User("acme", "una", "una@acme.example", tc.opts...)
+			if got := userState(&u, t0); got != tc.want {
 				t.Errorf("state = %s, want %s", got, tc.want)
 			}
 		})

@@ -101,8 +101,9 @@ func WithParent(parent string) OrgOption {
 }
 
 // InSystemNamespace puts a root organization in ns rather than
-// SystemNamespace, for a suite that keeps its own system namespace apart
-// from other suites on the same API server.
+// SystemNamespace, for a suite that sends it to an API server where it
+// keeps its own system namespace apart from other suites'. World places
+// roots of SystemNamespace only, so it leaves such a root unplaced.
 func InSystemNamespace(ns string) OrgOption {
 	return func(o *iamv1.Organization) { o.Namespace = ns }
 }
@@ -275,6 +276,10 @@ func Disabled() UserOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = t
 func LockedUntil(t time.Time) UserOption {
 	return func(u *iamv1.OrgUser) { u.Status.LockedUntil = &metav1.Time{Time: t} }
 }
+
+// PasswordSet sets status.passwordSet, as the OrgUser reconciler does once
+// it has stored the user's password hash.
+func PasswordSet() UserOption { return func(u *iamv1.OrgUser) { u.Status.PasswordSet = true } }
 
 // SessionsRevokedAt sets status.sessionsRevokedAt, as the OrgUser
 // reconciler does when the user was disabled and enabled again: sign-ins
