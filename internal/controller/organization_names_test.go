@@ -58,7 +58,7 @@ var _ = Describe("Names that cannot be squatted", func() {
 
 	It("accepts sharing paths in the CRD and refuses malformed ones", func() {
 		bad := st.ForCreate(st.App(rootName, "nm-bad", st.SharedWith(false, "nm-acme//x")))
-		Expect(k8s.Create(ctx, bad)).NotTo(Succeed())
+		Expect(k8s.Create(ctx, bad)).To(MatchError(ContainSubstring("spec.sharing.organizations")))
 	})
 
 	It("under domainVerification None keeps a domain with the organization that holds it, against an older claimant", func() {
