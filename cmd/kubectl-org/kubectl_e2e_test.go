@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -31,6 +29,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/kubeauth"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -584,13 +583,11 @@ func TestOtherOrganizationsUsersAreRefused(t *testing.T) {
 	// acme-eu names erin@eu.acme.example as its admin (config/samples).
 	const impostor = "erin@eu.acme.example"
 	const password = "globex impostor password 1"
-	if err := w.c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "imp-password"},
-		StringData: map[string]string{"password": password}}); err != nil {
+	if err := w.c.Create(ctx, st.ForCreate(st.Secret("globex", "imp-password", "password", password))); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.c.Create(ctx, &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "globex", Name: "imp"},
-		Spec: iamv1.OrgUserSpec{Email: impostor, Groups: []string{"acme-admins"},
-			InitialPasswordSecretRef: &iamv1.SecretKeyReference{Name: "imp-password", Key: "password"}}}); err != nil {
+	if err := w.c.Create(ctx, st.ForCreate(st.User("globex", "imp", impostor, st.WithEmailVerified(false),
+		st.WithGroups("acme-admins"), st.WithInitialPassword("imp-password", "password")))); err != nil {
 		t.Fatal(err)
 	}
 	if err := devenv.WaitUntil(ctx, time.Minute, func() error {

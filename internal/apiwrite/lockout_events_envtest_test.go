@@ -20,6 +20,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Lockout events", func() {
@@ -53,8 +54,7 @@ var _ = Describe("Lockout events", func() {
 
 	It("puts a Warning Event on the OrgUser that was locked out, once per lockout written", func() {
 		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lock-event"}})).To(Succeed())
-		u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "lock-event", Name: "lou"},
-			Spec: iamv1.OrgUserSpec{Email: "lou@lock-event.example"}}
+		u := snapshottest.ForCreate(snapshottest.User("lock-event", "lou", "lou@lock-event.example"))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		rec := &countingRecorder{EventRecorder: recorder()}
 		w, err := New(Options{Client: k8s, Log: logr.Discard(), Registerer: prometheus.NewRegistry(),

@@ -18,6 +18,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Link tokens on the API server", func() {
@@ -40,7 +41,7 @@ var _ = Describe("Link tokens on the API server", func() {
 	invited := func(ns string, keys func(hash string) map[string][]byte) (*iamv1.OrgUser, string) {
 		GinkgoHelper()
 		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
-		u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ina"}, Spec: iamv1.OrgUserSpec{Email: "ina@" + ns + ".example"}}
+		u := snapshottest.ForCreate(snapshottest.User(ns, "ina", "ina@"+ns+".example"))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		token, hash := credentials.NewToken(string(u.UID))
 		Expect(k8s.Create(envCtx, &corev1.Secret{
@@ -115,7 +116,7 @@ var _ = Describe("Link tokens on the API server", func() {
 
 	It("queues a reset once however often its write is retried, and a reset ends the user's sessions", func() {
 		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "onb-reset"}})).To(Succeed())
-		u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "onb-reset", Name: "rita"}, Spec: iamv1.OrgUserSpec{Email: "rita@onb-reset.example"}}
+		u := snapshottest.ForCreate(snapshottest.User("onb-reset", "rita", "rita@onb-reset.example"))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		w := writer()
 		token, hash := credentials.NewToken(string(u.UID))

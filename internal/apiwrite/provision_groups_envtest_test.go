@@ -10,6 +10,7 @@ import (
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Upstream groups on later sign-ins", func() {
@@ -38,10 +39,7 @@ var _ = Describe("Upstream groups on later sign-ins", func() {
 
 	It("leave the groups of a linked user, which its administrators manage, as they are", func() {
 		Expect(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "prov-linked"}})).To(Succeed())
-		u := &iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "prov-linked", Name: "lee"},
-			Spec:       iamv1.OrgUserSpec{Email: "lee@prov-linked.example", EmailVerified: true, Groups: []string{"finance"}},
-		}
+		u := snapshottest.ForCreate(snapshottest.User("prov-linked", "lee", "lee@prov-linked.example", snapshottest.WithGroups("finance")))
 		Expect(k8s.Create(envCtx, u)).To(Succeed())
 		sync("prov-linked", "lee", "lee", "engineering")
 		Expect(k8s.Get(envCtx, client.ObjectKeyFromObject(u), u)).To(Succeed())

@@ -18,6 +18,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Self-registration on the API server", func() {
@@ -164,10 +165,7 @@ var _ = Describe("Self-registration on the API server", func() {
 	It("does not take over an account that already has the address's name", func() {
 		orgNS("sr-taken")
 		email := "pat@sr-taken.example"
-		Expect(k8s.Create(envCtx, &iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "sr-taken", Name: SelfRegisteredUserName(email)},
-			Spec:       iamv1.OrgUserSpec{Email: email},
-		})).To(Succeed())
+		Expect(k8s.Create(envCtx, snapshottest.ForCreate(snapshottest.User("sr-taken", SelfRegisteredUserName(email), email)))).To(Succeed())
 		w := writer()
 		token := request(w, "sr-taken", email)
 		_, err := w.ConfirmRegistration(envCtx, "sr-taken", token)

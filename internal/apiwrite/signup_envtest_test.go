@@ -18,6 +18,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Organization signup on the API server", Label("signup"), func() {
@@ -27,8 +28,8 @@ var _ = Describe("Organization signup on the API server", Label("signup"), func(
 		for _, ns := range []string{sys, root} {
 			Expect(client.IgnoreAlreadyExists(k8s.Create(envCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))).To(Succeed())
 		}
-		r := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: root, Namespace: sys},
-			Spec: iamv1.OrganizationSpec{DisplayName: "Signup Root", SelfService: &iamv1.SelfService{Enabled: true, Approval: iamv1.ApprovalManual}}}
+		r := snapshottest.ForCreate(snapshottest.Org(root, snapshottest.InSystemNamespace(sys), snapshottest.WithDisplayName("Signup Root"),
+			snapshottest.WithSelfService(iamv1.SelfService{Enabled: true, Approval: iamv1.ApprovalManual})))
 		Expect(client.IgnoreAlreadyExists(k8s.Create(envCtx, r))).To(Succeed())
 	})
 	writer := func(o SignupOptions) *Writer {
@@ -121,8 +122,7 @@ var _ = Describe("Organization signup on the API server", Label("signup"), func(
 	It("creates nothing when the handle was taken after the signup, and drops the signup", func() {
 		w := writer(SignupOptions{})
 		token := start(w, "sg-taken", "bob@taken.example")
-		Expect(k8s.Create(envCtx, &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "sg-taken", Namespace: root},
-			Spec: iamv1.OrganizationSpec{DisplayName: "Someone else"}})).To(Succeed())
+		Expect(k8s.Create(envCtx, snapshottest.ForCreate(snapshottest.Org("sg-taken", snapshottest.WithParent(root), snapshottest.WithDisplayName("Someone else"))))).To(Succeed())
 		_, err := w.CompleteSignup(envCtx, token)
 		Expect(err).To(MatchError(login.ErrHandleTaken))
 		o, err := org("sg-taken")

@@ -21,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 	"github.com/orgkeeper/orgkeeper/internal/devenv/linktest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -53,10 +54,8 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	g.Eventually(leader.Elected(), 30*time.Second).Should(BeClosed(), "the first manager should become leader")
 	standby := startManager(t, ctx, env.Config)
 
-	create(ctx, g, c, &iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: "platform"},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "Platform", DomainVerification: iamv1.DomainVerificationNone},
-	})
+	create(ctx, g, c, st.ForCreate(st.Org("platform", st.WithDisplayName("Platform"),
+		st.WithDomainVerification(iamv1.DomainVerificationNone))))
 	g.Eventually(func() error { return ready(ctx, c, systemNamespace, "platform") }, time.Minute).Should(Succeed(),
 		"the leader reconciles the root organization")
 	g.Expect(standby.Elected()).NotTo(BeClosed(), "only one manager leads")
@@ -64,10 +63,8 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 
 	// The leader dies: it stops renewing and never releases the Lease.
 	link.Cut()
-	create(ctx, g, c, &iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: "acme"},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "ACME", Domains: []iamv1.Domain{"acme.example"}},
-	})
+	create(ctx, g, c, st.ForCreate(st.Org("acme", st.WithParent("platform"), st.WithDisplayName("ACME"),
+		st.ClaimingDomains("acme.example"))))
 	// The standby may take the Lease only once it has expired, a lease
 	// duration after the leader's last renewal; allow one retry period
 	// and a few seconds for the reconcile on a busy machine.

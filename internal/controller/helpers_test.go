@@ -1,6 +1,8 @@
 package controller
 
 import (
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -8,6 +10,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // Helpers shared by the specs of every kind.
@@ -26,6 +31,36 @@ func create[T client.Object](obj T, mutate ...func(T)) T {
 	}
 	Expect(k8s.Create(ctx, obj)).To(Succeed())
 	return obj
+}
+
+// createFrom sends ForCreate's copy of a snapshottest object to the API
+// server and returns it as created. It first waits for the object's
+// namespace: an organization's namespace appears only once the operator
+// has placed the organization, and a spec must not race that.
+func createFrom[T st.Object, P interface {
+	*T
+	client.Object
+}](obj T) P {
+	GinkgoHelper()
+	p := P(st.ForCreate(obj))
+	if ns := p.GetNamespace(); ns != "" {
+		Eventually(func() error {
+			return k8s.Get(ctx, types.NamespacedName{Name: ns}, &corev1.Namespace{})
+		}).Should(Succeed(), "namespace %s of the new %T %s", ns, p, p.GetName())
+	}
+	Expect(k8s.Create(ctx, p)).To(Succeed())
+	return p
+}
+
+// ensureOrg creates the organization name under parent (st.Org with
+// WithParent and opts) unless an earlier spec did, and waits until it is
+// Ready. Specs of one container share their organizations this way.
+func ensureOrg(name, parent string, opts ...st.OrgOption) {
+	GinkgoHelper()
+	if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: parent, Name: name}, &iamv1.Organization{})) {
+		createFrom(st.Org(name, append([]st.OrgOption{st.WithParent(parent)}, opts...)...))
+	}
+	eventuallyReady(parent, name)
 }
 
 // get reads namespace/name into obj and returns it.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -13,40 +12,14 @@ import (
 	. "github.com/onsi/gomega"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func newIdP() *iamv1.IdentityProvider { return &iamv1.IdentityProvider{} }
 
-func createIdP(name, namespace string, mutate ...func(*iamv1.IdentityProvider)) *iamv1.IdentityProvider {
-	GinkgoHelper()
-	return create(&iamv1.IdentityProvider{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec: iamv1.IdentityProviderSpec{
-			DisplayName: name,
-			OIDC:        &iamv1.OIDCIdentityProvider{Issuer: idpUpstream.URL, ClientID: "orgkeeper"},
-		},
-	}, mutate...)
-}
-
-func withIdPSecret(name, key string) func(*iamv1.IdentityProvider) {
-	return func(i *iamv1.IdentityProvider) {
-		i.Spec.OIDC.ClientSecretRef = &iamv1.SecretKeyReference{Name: name, Key: key}
-	}
-}
-
 func idpCondition(namespace, name, typ string, status metav1.ConditionStatus, reason string) *iamv1.IdentityProvider {
 	GinkgoHelper()
 	return eventuallyConditionOf(newIdP, namespace, name, typ, status, reason)
-}
-
-// ensureOrg creates an organization under parent's namespace once and
-// waits until it is Ready.
-func ensureOrg(name, parent string, mutate ...func(*iamv1.Organization)) {
-	GinkgoHelper()
-	if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: parent, Name: name}, &iamv1.Organization{})) {
-		createOrg(name, parent, mutate...)
-	}
-	eventuallyReady(parent, name)
 }
 
 var _ = Describe("IdentityProvider", func() {
@@ -57,14 +30,13 @@ var _ = Describe("IdentityProvider", func() {
 	})
 
 	It("reports a missing client secret Secret or key without revealing the secret, and recovers once it is fixed", func() {
-		createIdP("okta", org, withIdPSecret("okta-secret", "client-secret"))
+		createFrom(st.IdP(org, "okta", st.WithIssuer(idpUpstream.URL), st.WithIdPSecretRef("okta-secret", "client-secret")))
 		i := idpCondition(org, "okta", iamv1.ConditionSecretFound, metav1.ConditionFalse, iamv1.ReasonSecretNotFound)
 		Expect(meta.FindStatusCondition(i.Status.Conditions, iamv1.ConditionSecretFound).Message).To(ContainSubstring(`"okta-secret"`))
 		idpCondition(org, "okta", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSecretNotFound)
 
 		const secret = "s3cr3t-from-the-upstream-provider"
-		s := create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "okta-secret", Namespace: org},
-			Data: map[string][]byte{"wrong-key": []byte(secret)}})
+		s := createFrom(st.Secret(org, "okta-secret", "wrong-key", secret))
 		Eventually(func() string {
 			c := meta.FindStatusCondition(get(newIdP(), org, "okta").Status.Conditions, iamv1.ConditionSecretFound)
 			if c == nil {
@@ -89,14 +61,14 @@ var _ = Describe("IdentityProvider", func() {
 	})
 
 	It("is ready without a client secret, as a public client with PKCE", func() {
-		createIdP("public", org)
+		createFrom(st.IdP(org, "public", st.WithIssuer(idpUpstream.URL)))
 		i := idpCondition(org, "public", iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(meta.IsStatusConditionTrue(i.Status.Conditions, iamv1.ConditionSecretFound)).To(BeTrue())
 	})
 
 	It("reports a provider outside an organization's namespace", func() {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain-idps"}})).To(Succeed())
-		createIdP("stray", "plain-idps")
+		createFrom(st.IdP("plain-idps", "stray", st.WithIssuer(idpUpstream.URL)))
 		idpCondition("plain-idps", "stray", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound)
 	})
 })
@@ -106,7 +78,7 @@ var _ = Describe("Organization problems found by the snapshot build", func() {
 
 	It("shows a mistyped IdentityProvider name as Ready=False, and Ready once the name is right", func() {
 		ensureOrg("typo-acme", rootName)
-		createIdP("acme-okta", "typo-acme")
+		createFrom(st.IdP("typo-acme", "acme-okta", st.WithIssuer(idpUpstream.URL)))
 		idpCondition("typo-acme", "acme-okta", iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
 
 		updateOrg(rootName, "typo-acme", func(o *iamv1.Organization) {

@@ -14,30 +14,25 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // discoveryRecheck is the suite's DiscoveryRecheckPeriod.
 const discoveryRecheck = time.Second
 
 // idpUpstream is a working upstream provider on loopback, the default
-// issuer of createIdP.
+// issuer of the specs' IdentityProviders.
 var idpUpstream *upstreamtest.Fake
 
 // suiteT is the test running the Ginkgo suite: upstreamtest.NewFake needs a
 // testing.TB, and its Fakes stop when the suite ends.
 var suiteT *testing.T
-
-// withIssuer sets spec.oidc.issuer.
-func withIssuer(issuer string) func(*iamv1.IdentityProvider) {
-	return func(i *iamv1.IdentityProvider) { i.Spec.OIDC.Issuer = issuer }
-}
 
 // stoppableUpstream fronts a Fake on a fixed loopback address that can be
 // stopped (connections refused) and started again on the same address,
@@ -100,9 +95,8 @@ var _ = Describe("IdentityProvider discovery", func() {
 
 	It("records the discovered endpoints and the RFC 9207 promise, and is Ready without revealing the client secret", func() {
 		const secret = "upstream-client-secret-value"
-		create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "found-secret", Namespace: org},
-			Data: map[string][]byte{"client-secret": []byte(secret)}})
-		createIdP("found", org, withIdPSecret("found-secret", "client-secret"))
+		createFrom(st.Secret(org, "found-secret", "client-secret", secret))
+		createFrom(st.IdP(org, "found", st.WithIssuer(idpUpstream.URL), st.WithIdPSecretRef("found-secret", "client-secret")))
 		i := idpCondition(org, "found", iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(meta.IsStatusConditionTrue(i.Status.Conditions, iamv1.ConditionDiscoveryReady)).To(BeTrue())
 		Expect(i.Status.Discovery).To(Equal(&iamv1.IdentityProviderDiscovery{
@@ -122,7 +116,7 @@ var _ = Describe("IdentityProvider discovery", func() {
 		u.fake.Set(func(f *upstreamtest.Fake) {
 			f.Discovery = func(doc map[string]any) { doc["issuer"] = "https://evil.example" }
 		})
-		createIdP("mismatch", org, withIssuer(u.url()))
+		createFrom(st.IdP(org, "mismatch", st.WithIssuer(u.url())))
 		i := idpCondition(org, "mismatch", iamv1.ConditionDiscoveryReady, metav1.ConditionFalse, iamv1.ReasonDiscoveryInvalid)
 		Expect(discoveryMessage(org, "mismatch")).To(And(ContainSubstring(`"https://evil.example"`), ContainSubstring("spec.oidc.issuer")))
 		Expect(i.Status.Discovery).To(BeNil())
@@ -136,7 +130,7 @@ var _ = Describe("IdentityProvider discovery", func() {
 
 	It("shows an upstream that stops within the recheck period, and comes back on its own when it restarts", func() {
 		u := newStoppableUpstream()
-		createIdP("flaky", org, withIssuer(u.url()))
+		createFrom(st.IdP(org, "flaky", st.WithIssuer(u.url())))
 		idpCondition(org, "flaky", iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
 
 		u.stop()
@@ -163,7 +157,7 @@ var _ = Describe("IdentityProvider discovery", func() {
 	It("follows a changed spec.oidc.issuer without a restart", func() {
 		down := newStoppableUpstream()
 		down.stop()
-		createIdP("moved", org, withIssuer(down.url()))
+		createFrom(st.IdP(org, "moved", st.WithIssuer(down.url())))
 		idpCondition(org, "moved", iamv1.ConditionDiscoveryReady, metav1.ConditionFalse, iamv1.ReasonIssuerUnreachable)
 
 		i := get(newIdP(), org, "moved")

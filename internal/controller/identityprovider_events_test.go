@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("IdentityProvider events", func() {
@@ -33,7 +34,7 @@ var _ = Describe("IdentityProvider events", func() {
 
 	It("warns when discovery starts failing and says so when it recovers", func() {
 		u := newStoppableUpstream()
-		idp := createIdP("flaky-events", org, withIssuer(u.url()))
+		idp := createFrom(st.IdP(org, "flaky-events", st.WithIssuer(u.url())))
 		idpCondition(org, "flaky-events", iamv1.ConditionReady, metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(reasonsOn(idp.UID)(Default)).NotTo(ContainElement(EventDiscoveryFailed), "a working provider raised a warning")
 

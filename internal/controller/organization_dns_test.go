@@ -15,6 +15,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify/dnstest"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // domainRecheck is the suite's --domain-recheck-period: short, so that a
@@ -98,7 +99,7 @@ var _ = Describe("domain verification over DNS", func() {
 
 	It("verifies a domain once its TXT record is published, routes it, and stops when the record is withdrawn", func() {
 		const d = "dns-acme.example"
-		org := createOrg("dns-acme", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
+		org := createFrom(st.Org("dns-acme", st.WithParent(rootName), st.ClaimingDomains(d)))
 		o := eventuallyDomain("dns-acme", d, pendingDomain(iamv1.DomainPending))
 		Expect(domainOf(o, d).VerificationRecord).To(Equal(rules.DomainVerificationRecord(string(org.UID), d)))
 		Expect(routedTo(d)).To(BeEmpty(), "an unverified domain never routes")
@@ -121,8 +122,8 @@ var _ = Describe("domain verification over DNS", func() {
 
 	It("does not verify a domain with another organization's record, or with none of its own", func() {
 		const d = "dns-mimic.example"
-		real := createOrg("dns-real", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
-		createOrg("dns-mimic", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
+		real := createFrom(st.Org("dns-real", st.WithParent(rootName), st.ClaimingDomains(d)))
+		createFrom(st.Org("dns-mimic", st.WithParent(rootName), st.ClaimingDomains(d)))
 		publish(real, d)
 		eventuallyDomain("dns-real", d, verifiedDomain)
 		eventuallyDomain("dns-mimic", d, pendingDomain(iamv1.DomainConflict))
@@ -133,8 +134,8 @@ var _ = Describe("domain verification over DNS", func() {
 	It("gives a domain that two organizations race for to the first to verify, and hands it over when its record goes", func() {
 		const d = "dns-race.example"
 		// elder is older, which must not matter: younger verifies first.
-		elder := createOrg("dns-elder", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
-		younger := createOrg("dns-younger", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
+		elder := createFrom(st.Org("dns-elder", st.WithParent(rootName), st.ClaimingDomains(d)))
+		younger := createFrom(st.Org("dns-younger", st.WithParent(rootName), st.ClaimingDomains(d)))
 		eventuallyDomain("dns-elder", d, pendingDomain(iamv1.DomainPending))
 
 		publish(younger, d)
@@ -159,8 +160,8 @@ var _ = Describe("domain verification over DNS", func() {
 
 	It("gives a domain both records appear for at once to one organization only", func() {
 		const d = "dns-tie.example"
-		a := createOrg("dns-tie-a", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
-		b := createOrg("dns-tie-b", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{d} })
+		a := createFrom(st.Org("dns-tie-a", st.WithParent(rootName), st.ClaimingDomains(d)))
+		b := createFrom(st.Org("dns-tie-b", st.WithParent(rootName), st.ClaimingDomains(d)))
 		publish(a, d)
 		publish(b, d)
 		Eventually(func(g Gomega) {
@@ -178,9 +179,7 @@ var _ = Describe("domain verification over DNS", func() {
 
 	It("keeps the domains as they are while the resolver is down, says so, and recovers", func() {
 		const d = "dns-down.example"
-		org := createOrg("dns-down", rootName, func(o *iamv1.Organization) {
-			o.Spec.Domains = []iamv1.Domain{d, "dns-down-pending.example"}
-		})
+		org := createFrom(st.Org("dns-down", st.WithParent(rootName), st.ClaimingDomains(d, "dns-down-pending.example")))
 		publish(org, d)
 		eventuallyDomain("dns-down", d, verifiedDomain)
 

@@ -11,15 +11,16 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify/dnstest"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func TestResolveDomainsWeighsTheDNSCheck(t *testing.T) {
 	const d iamv1.Domain = "acme.example"
 	dns := iamv1.DomainVerificationDNS
 	down := errors.New("looking up TXT: connection refused")
-	claimant := testOrg("acme", "platform", withDomains(d))
-	holder := testOrg("acme", "platform", withDomains(d), verified(d))
-	otherHolder := testOrg("globex", "platform", created(time.Hour), withDomains(d), verified(d))
+	claimant := st.Ptr(st.Org("acme", st.WithParent("platform"), st.ClaimingDomains(string(d))))
+	holder := st.Ptr(st.Org("acme", st.WithParent("platform"), st.WithDomains(string(d))))
+	otherHolder := st.Ptr(st.Org("globex", st.WithParent("platform"), st.OrgCreatedAt(t0.Add(time.Hour)), st.WithDomains(string(d))))
 	cases := []struct {
 		name        string
 		org         *iamv1.Organization
@@ -41,9 +42,9 @@ func TestResolveDomainsWeighsTheDNSCheck(t *testing.T) {
 		{"a holder whose record is gone is no longer verified", holder, dns, nil,
 			domainCheck{proof: rules.ProofAbsent}, false, iamv1.DomainPending, "is gone"},
 		{"a domain whose record went away keeps saying so on later passes",
-			testOrg("acme", "platform", withDomains(d), func(o *iamv1.Organization) {
+			st.Ptr(st.Org("acme", st.WithParent("platform"), st.ClaimingDomains(string(d)), func(o *iamv1.Organization) {
 				o.Status.Domains = []iamv1.DomainStatus{{Name: d, Reason: iamv1.DomainPending, Message: recordGoneMessage}}
-			}), dns, nil, domainCheck{proof: rules.ProofAbsent}, false, iamv1.DomainPending, "is gone"},
+			})), dns, nil, domainCheck{proof: rules.ProofAbsent}, false, iamv1.DomainPending, "is gone"},
 		{"a holder whose check failed stays verified and says so", holder, dns, nil,
 			domainCheck{err: down, failures: 3}, true, "", "stays verified"},
 		{"a found record does not take a domain another organization holds", claimant, dns,
@@ -155,7 +156,7 @@ func TestCheckDomainsAsksDNSOnlyWhenDue(t *testing.T) {
 	r := &OrganizationReconciler{DNS: res, DomainRecheckPeriod: 10 * time.Minute, Now: func() time.Time { return now }}
 	const d iamv1.Domain = "acme.example"
 	name := rules.DomainChallengeName(string(d))
-	org := testOrg("acme", "platform", withDomains(d))
+	org := st.Ptr(st.Org("acme", st.WithParent("platform"), st.ClaimingDomains(string(d))))
 	ctx := context.Background()
 
 	checks, next := r.checkDomains(ctx, org)

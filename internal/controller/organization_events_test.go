@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("Organization events", func() {
@@ -18,9 +19,9 @@ var _ = Describe("Organization events", func() {
 		DeferCleanup(func() {
 			updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = "" })
 		})
-		createOrg("ev-acme", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"ev-acme.example"} })
+		createFrom(st.Org("ev-acme", st.WithParent(rootName), st.ClaimingDomains("ev-acme.example")))
 		eventuallyCondition(rootName, "ev-acme", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
-		late := createOrg("ev-globex", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"ev-acme.example"} })
+		late := createFrom(st.Org("ev-globex", st.WithParent(rootName), st.ClaimingDomains("ev-acme.example")))
 		eventuallyCondition(rootName, "ev-globex", iamv1.ConditionDomainsVerified, metav1.ConditionFalse, string(iamv1.DomainConflict))
 
 		Eventually(func(g Gomega) {

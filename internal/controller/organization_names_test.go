@@ -3,15 +3,14 @@ package controller
 import (
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // Names an organization admin could otherwise capture from below: a client
@@ -19,34 +18,28 @@ import (
 var _ = Describe("Names that cannot be squatted", func() {
 	BeforeEach(func() {
 		ensureRoot()
-		if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: "nm-acme"}, &iamv1.Organization{})) {
-			createOrg("nm-acme", rootName)
-		}
-		eventuallyReady(rootName, "nm-acme")
+		ensureOrg("nm-acme", rootName)
 	})
 
 	It("qualifies the client ID of an application below the root, so the root's application of that name keeps its own", func() {
 		// The squatter registers first.
-		createApp("nm-portal", "nm-acme")
+		createFrom(st.App("nm-acme", "nm-portal"))
 		sq := eventuallyAppReady("nm-acme", "nm-portal")
 		Expect(sq.Status.ClientID).To(Equal("nm-acme/nm-portal"))
 		Expect(string(clientSecret("nm-acme", "nm-portal").Data[snapshot.ClientIDKey])).To(Equal("nm-acme/nm-portal"))
 
-		createApp("nm-portal", rootName)
+		createFrom(st.App(rootName, "nm-portal"))
 		a := eventuallyAppReady(rootName, "nm-portal")
 		Expect(a.Status.ClientID).To(Equal("nm-portal"))
 		Expect(string(clientSecret(rootName, "nm-portal").Data[snapshot.ClientIDKey])).To(Equal("nm-portal"))
 	})
 
 	It("resolves a bare sharing reference to a direct child only, so an organization created deeper under that name gets nothing", func() {
-		createApp("nm-shared", rootName, func(a *iamv1.SharedApplication) {
-			a.Spec.Sharing = &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-				Organizations: []string{"nm-initech"}, IncludeSubOrganizations: true}
-		})
+		createFrom(st.App(rootName, "nm-shared", st.SharedWith(true, "nm-initech")))
 		eventuallyAppCondition(rootName, "nm-shared", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSharedOrganizationNotFound)
 
 		// An acme admin creates the listed name below acme.
-		createOrg("nm-initech", "nm-acme")
+		createFrom(st.Org("nm-initech", st.WithParent("nm-acme")))
 		eventuallyReady("nm-acme", "nm-initech")
 		// A new generation of the application is resolved with nm-initech
 		// in the hierarchy: still unresolved.
@@ -64,12 +57,8 @@ var _ = Describe("Names that cannot be squatted", func() {
 	})
 
 	It("accepts sharing paths in the CRD and refuses malformed ones", func() {
-		bad := &iamv1.SharedApplication{
-			ObjectMeta: metav1.ObjectMeta{Name: "nm-bad", Namespace: rootName},
-			Spec: iamv1.SharedApplicationSpec{DisplayName: "x", RedirectURIs: []string{"https://x.example/cb"},
-				Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected, Organizations: []string{"nm-acme//x"}}},
-		}
-		Expect(k8s.Create(ctx, bad)).NotTo(Succeed())
+		bad := st.ForCreate(st.App(rootName, "nm-bad", st.SharedWith(false, "nm-acme//x")))
+		Expect(k8s.Create(ctx, bad)).To(MatchError(ContainSubstring("spec.sharing.organizations")))
 	})
 
 	It("under domainVerification None keeps a domain with the organization that holds it, against an older claimant", func() {
@@ -78,9 +67,9 @@ var _ = Describe("Names that cannot be squatted", func() {
 			updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = "" })
 		})
 		// The squatter exists first, so it is the older organization.
-		createOrg("nm-squatter", "nm-acme")
+		createFrom(st.Org("nm-squatter", st.WithParent("nm-acme")))
 		eventuallyReady("nm-acme", "nm-squatter")
-		createOrg("nm-holder", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"nm-holder.example"} })
+		createFrom(st.Org("nm-holder", st.WithParent(rootName), st.ClaimingDomains("nm-holder.example")))
 		eventuallyCondition(rootName, "nm-holder", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
 
 		updateOrg("nm-acme", "nm-squatter", func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"nm-holder.example"} })
@@ -95,7 +84,7 @@ var _ = Describe("Names that cannot be squatted", func() {
 var _ = Describe("Organization suspension", func() {
 	It("ends every session of the subtree when spec.suspended is set, and keeps them ended when it is lifted", func() {
 		ensureRoot()
-		createOrg("susp-acme", rootName)
+		createFrom(st.Org("susp-acme", st.WithParent(rootName)))
 		o := eventuallyReady(rootName, "susp-acme")
 		Expect(o.Status.SessionsRevokedAt).To(BeNil())
 

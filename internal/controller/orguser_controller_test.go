@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,15 +15,8 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
-
-func createUser(name, namespace, email string, mutate ...func(*iamv1.OrgUser)) *iamv1.OrgUser {
-	GinkgoHelper()
-	return create(&iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec:       iamv1.OrgUserSpec{Email: email},
-	}, mutate...)
-}
 
 func getUser(namespace, name string) *iamv1.OrgUser {
 	GinkgoHelper()
@@ -44,37 +36,21 @@ func eventuallyUserReady(namespace, name string, status metav1.ConditionStatus, 
 	return eventuallyConditionOf(newUser, namespace, name, iamv1.ConditionReady, status, reason)
 }
 
-func passwordSecret(namespace, name, key, password string) *corev1.Secret {
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Data: map[string][]byte{key: []byte(password)}}
-	ExpectWithOffset(1, k8s.Create(ctx, s)).To(Succeed())
-	return s
-}
-
 func credentialSecret(u *iamv1.OrgUser) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: credentials.SecretName(string(u.UID))}}
-}
-
-func withPassword(secret string) func(*iamv1.OrgUser) {
-	return func(u *iamv1.OrgUser) {
-		u.Spec.InitialPasswordSecretRef = &iamv1.SecretKeyReference{Name: secret, Key: "password"}
-	}
 }
 
 var _ = Describe("OrgUser", func() {
 	const org = "ou"
 	BeforeEach(func() {
 		ensureRoot()
-		if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: org}, &iamv1.Organization{})) {
-			createOrg(org, rootName)
-		}
-		eventuallyReady(rootName, org)
+		ensureOrg(org, rootName)
 	})
 
 	It("hashes the initial password into the system namespace and never reads it again", func() {
 		const password = "Tr0ub4dor&3-horse"
-		initial := passwordSecret(org, "alice-initial", "password", password)
-		createUser("alice", org, "alice@ou.example", withPassword("alice-initial"))
+		initial := createFrom(st.Secret(org, "alice-initial", "password", password))
+		createFrom(st.User(org, "alice", "alice@ou.example", st.WithInitialPassword("alice-initial", "password")))
 
 		u := eventuallyUserReady(org, "alice", metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(u.Status.PasswordSet).To(BeTrue())
@@ -126,12 +102,12 @@ var _ = Describe("OrgUser", func() {
 	})
 
 	It("reports a missing initial password Secret or key, naming it, until it is there", func() {
-		createUser("bob", org, "bob@ou.example", withPassword("bob-initial"))
+		createFrom(st.User(org, "bob", "bob@ou.example", st.WithInitialPassword("bob-initial", "password")))
 		u := eventuallyUserReady(org, "bob", metav1.ConditionFalse, iamv1.ReasonSecretNotFound)
 		Expect(readyMessage(u.Status.Conditions)).To(ContainSubstring(`"bob-initial"`))
 		Expect(u.Status.PasswordSet).To(BeFalse())
 
-		s := passwordSecret(org, "bob-initial", "pw", "correct horse battery staple")
+		s := createFrom(st.Secret(org, "bob-initial", "pw", "correct horse battery staple"))
 		Eventually(func() string { return readyMessage(getUser(org, "bob").Status.Conditions) }).Should(ContainSubstring(`no key "password"`))
 
 		s.Data = map[string][]byte{"password": []byte("correct horse battery staple")}
@@ -141,9 +117,9 @@ var _ = Describe("OrgUser", func() {
 	})
 
 	It("refuses a duplicate email, naming the older user, and admits the newer one once the older is gone", func() {
-		first := createUser("carol", org, "carol@ou.example")
+		first := createFrom(st.User(org, "carol", "carol@ou.example"))
 		eventuallyUserReady(org, "carol", metav1.ConditionTrue, iamv1.ReasonReconciled)
-		createUser("carol2", org, "Carol@OU.example")
+		createFrom(st.User(org, "carol2", "Carol@OU.example"))
 		u := eventuallyUserReady(org, "carol2", metav1.ConditionFalse, iamv1.ReasonDuplicateEmail)
 		Expect(readyMessage(u.Status.Conditions)).To(ContainSubstring(`"carol"`))
 		Consistently(func() bool {
@@ -156,9 +132,9 @@ var _ = Describe("OrgUser", func() {
 	})
 
 	It("refuses a username that is another user's email", func() {
-		createUser("dana", org, "dana@ou.example")
+		createFrom(st.User(org, "dana", "dana@ou.example"))
 		eventuallyUserReady(org, "dana", metav1.ConditionTrue, iamv1.ReasonReconciled)
-		createUser("dana-impostor", org, "impostor@ou.example", func(u *iamv1.OrgUser) { u.Spec.Username = "dana@ou.example" })
+		createFrom(st.User(org, "dana-impostor", "impostor@ou.example", st.WithUsername("dana@ou.example")))
 		u := eventuallyUserReady(org, "dana-impostor", metav1.ConditionFalse, iamv1.ReasonDuplicateUsername)
 		Expect(readyMessage(u.Status.Conditions)).To(ContainSubstring(`"dana"`))
 
@@ -167,8 +143,8 @@ var _ = Describe("OrgUser", func() {
 	})
 
 	It("deletes the credential Secret with the user", func() {
-		passwordSecret(org, "dave-initial", "password", "dave's first password")
-		createUser("dave", org, "dave@ou.example", withPassword("dave-initial"))
+		createFrom(st.Secret(org, "dave-initial", "password", "dave's first password"))
+		createFrom(st.User(org, "dave", "dave@ou.example", st.WithInitialPassword("dave-initial", "password")))
 		u := eventuallyUserReady(org, "dave", metav1.ConditionTrue, iamv1.ReasonReconciled)
 		cred := credentialSecret(u)
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cred), cred)).To(Succeed())
@@ -179,7 +155,7 @@ var _ = Describe("OrgUser", func() {
 	})
 
 	It("shows a disabled user as Disabled and an invited one as Invited", func() {
-		createUser("erin", org, "erin@ou.example", func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
+		createFrom(st.User(org, "erin", "erin@ou.example", st.Disabled()))
 		u := eventuallyUserReady(org, "erin", metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(u.Status.State).To(Equal(iamv1.OrgUserStateDisabled))
 
@@ -192,8 +168,8 @@ var _ = Describe("OrgUser", func() {
 
 	It("reports a user outside an organization's namespace and stores nothing for it", func() {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain-users"}})).To(Succeed())
-		passwordSecret("plain-users", "stray-initial", "password", "whatever it is")
-		createUser("stray", "plain-users", "stray@plain.example", withPassword("stray-initial"))
+		createFrom(st.Secret("plain-users", "stray-initial", "password", "whatever it is"))
+		createFrom(st.User("plain-users", "stray", "stray@plain.example", st.WithInitialPassword("stray-initial", "password")))
 		u := eventuallyUserReady("plain-users", "stray", metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound)
 		Expect(u.Status.PasswordSet).To(BeFalse())
 		Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(credentialSecret(u)), &corev1.Secret{}))).To(BeTrue())

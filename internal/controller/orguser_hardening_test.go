@@ -14,6 +14,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func conditionMessage(conds []metav1.Condition, typ string) string {
@@ -28,14 +29,11 @@ var _ = Describe("OrgUser token claims", func() {
 		ensureRoot() // binds the group platform-team as its admins
 		ensureOrg("cl-acme", rootName)
 		ensureOrg("cl-acme-eu", "cl-acme")
-		ensureOrg("cl-globex", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"cl-globex.example"} })
+		ensureOrg("cl-globex", rootName, st.ClaimingDomains("cl-globex.example"))
 	})
 
 	It("names the groups and the email domain that a sub-organization's user cannot carry, and stays Ready", func() {
-		createUser("mallory", "cl-acme-eu", "mallory@cl-globex.example", func(u *iamv1.OrgUser) {
-			u.Spec.EmailVerified = true
-			u.Spec.Groups = []string{"platform-team", "eu-team"}
-		})
+		createFrom(st.User("cl-acme-eu", "mallory", "mallory@cl-globex.example", st.WithEmailVerified(true), st.WithGroups("platform-team", "eu-team")))
 		u := eventuallyConditionOf(newUser, "cl-acme-eu", "mallory", iamv1.ConditionClaimsRestricted, metav1.ConditionTrue, iamv1.ReasonClaimsRestricted)
 		msg := conditionMessage(u.Status.Conditions, iamv1.ConditionClaimsRestricted)
 		Expect(msg).To(ContainSubstring(`"platform-team" (an admin group of organization "platform")`))
@@ -64,7 +62,7 @@ var _ = Describe("OrgUser token claims", func() {
 		updateOrg("cl-acme", "cl-acme-eu", func(o *iamv1.Organization) {
 			o.Spec.Admins = []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "eu-admins"}}
 		})
-		createUser("alice", "cl-acme", "alice@cl-acme.example", func(u *iamv1.OrgUser) { u.Spec.Groups = []string{"eu-admins"} })
+		createFrom(st.User("cl-acme", "alice", "alice@cl-acme.example", st.WithEmailVerified(false), st.WithGroups("eu-admins")))
 		eventuallyConditionOf(newUser, "cl-acme", "alice", iamv1.ConditionClaimsRestricted, metav1.ConditionFalse, iamv1.ReasonClaimsAsWritten)
 	})
 })
@@ -77,12 +75,12 @@ var _ = Describe("OrgUser sessions and initial password", func() {
 	})
 
 	It("revokes the sessions when the user is disabled and keeps the revocation when re-enabled", func() {
-		createUser("dora", org, "dora@sx.example")
+		createFrom(st.User(org, "dora", "dora@sx.example"))
 		u := eventuallyUserReady(org, "dora", metav1.ConditionTrue, iamv1.ReasonReconciled)
 		Expect(u.Status.SessionsRevokedAt).To(BeNil())
 
 		before := time.Now().Truncate(time.Second)
-		updateUser(org, "dora", func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
+		updateUser(org, "dora", st.Disabled())
 		Eventually(func(g Gomega) {
 			u = getUser(org, "dora")
 			g.Expect(u.Status.State).To(Equal(iamv1.OrgUserStateDisabled))
@@ -99,8 +97,8 @@ var _ = Describe("OrgUser sessions and initial password", func() {
 	})
 
 	It("deletes the initial password Secret once hashed, says so, and deletes a re-created one without reading it", func() {
-		initial := passwordSecret(org, "ivan-initial", "password", "first password of ivan")
-		createUser("ivan", org, "ivan@sx.example", withPassword("ivan-initial"))
+		initial := createFrom(st.Secret(org, "ivan-initial", "password", "first password of ivan"))
+		createFrom(st.User(org, "ivan", "ivan@sx.example", st.WithInitialPassword("ivan-initial", "password")))
 		u := eventuallyConditionOf(newUser, org, "ivan", iamv1.ConditionInitialPasswordConsumed, metav1.ConditionTrue, iamv1.ReasonSecretDeleted)
 		Expect(conditionMessage(u.Status.Conditions, iamv1.ConditionInitialPasswordConsumed)).To(ContainSubstring(`Secret "ivan-initial" was deleted`))
 		eventuallyGone(initial)
@@ -110,7 +108,7 @@ var _ = Describe("OrgUser sessions and initial password", func() {
 		Expect(credentials.Verify(hash, "first password of ivan")).To(BeTrue())
 
 		// GitOps puts it back, with another value: deleted, not consumed.
-		again := passwordSecret(org, "ivan-initial", "password", "another password")
+		again := createFrom(st.Secret(org, "ivan-initial", "password", "another password"))
 		eventuallyGone(again)
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cred), cred)).To(Succeed())
 		Expect(string(cred.Data[credentials.PasswordHashKey])).To(Equal(hash))
@@ -123,7 +121,7 @@ var _ = Describe("OrgUser sessions and initial password", func() {
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID, Controller: ptr.To(false)}}},
 			Data: map[string][]byte{"password": []byte("a shared value")}}
 		Expect(k8s.Create(ctx, shared)).To(Succeed())
-		createUser("sam", org, "sam@sx.example", withPassword("shared-secret"))
+		createFrom(st.User(org, "sam", "sam@sx.example", st.WithInitialPassword("shared-secret", "password")))
 		u := eventuallyConditionOf(newUser, org, "sam", iamv1.ConditionInitialPasswordConsumed, metav1.ConditionTrue, iamv1.ReasonSecretKept)
 		Expect(u.Status.PasswordSet).To(BeTrue())
 		Consistently(func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(shared), &corev1.Secret{}) }, "1s").Should(Succeed())

@@ -8,13 +8,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func TestAnInvitedUserWithALinkedIdentityIsActive(t *testing.T) {
-	u := &iamv1.OrgUser{
-		Spec:   iamv1.OrgUserSpec{Invitation: &iamv1.OrgUserInvitation{Send: true}},
-		Status: iamv1.OrgUserStatus{FederatedIdentities: []iamv1.FederatedIdentity{{IdentityProvider: "okta", Subject: "s"}}},
-	}
+	u := st.Ptr(st.User("acme", "ivy", "ivy@acme.example", st.Invited(), st.WithFederatedIdentity("okta", "", "s")))
 	if got := userState(u, t0); got != iamv1.OrgUserStateActive {
 		t.Errorf("state = %s, want Active", got)
 	}

@@ -18,9 +18,8 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
 	"github.com/orgkeeper/orgkeeper/internal/mail/mailtest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
-
-func withInvitation(u *iamv1.OrgUser) { u.Spec.Invitation = &iamv1.OrgUserInvitation{Send: true} }
 
 // mailsTo waits until exactly n messages to addr have arrived and returns
 // them.
@@ -70,11 +69,11 @@ var _ = Describe("OrgUser invitations", func() {
 	const org = "inv"
 	BeforeEach(func() {
 		ensureRoot()
-		ensureOrg(org, rootName, func(o *iamv1.Organization) { o.Spec.DisplayName = "Invited Corp" })
+		ensureOrg(org, rootName, st.WithDisplayName("Invited Corp"))
 	})
 
 	It("mails one invitation over SMTP and keeps only the token's hash, in the system namespace", func() {
-		createUser("alice", org, "alice@inv.example", withInvitation, func(u *iamv1.OrgUser) { u.Spec.DisplayName = "Alice Liddell" })
+		createFrom(st.User(org, "alice", "alice@inv.example", st.Invited(), st.WithNames("Alice Liddell", "", "")))
 		m := mailsTo("alice@inv.example", 1)[0]
 		Expect(m.Subject()).To(ContainSubstring("Invited Corp"))
 		Expect(m.Text).To(ContainSubstring("Alice Liddell"))
@@ -119,7 +118,7 @@ var _ = Describe("OrgUser invitations", func() {
 	})
 
 	It("mails a new link when the resend annotation changes, and the old one stops matching", func() {
-		createUser("bob", org, "bob@inv.example", withInvitation)
+		createFrom(st.User(org, "bob", "bob@inv.example", st.Invited()))
 		first := tokenOf(mailsTo("bob@inv.example", 1)[0], org)
 		eventuallyConditionOf(newUser, org, "bob", iamv1.ConditionInvitationSent, metav1.ConditionTrue, iamv1.ReasonInvitationQueued)
 
@@ -137,7 +136,7 @@ var _ = Describe("OrgUser invitations", func() {
 	})
 
 	It("issues a fresh token when a pass stored a hash but crashed before queueing the mail", func() {
-		u := createUser("carol", org, "carol@inv.example")
+		u := createFrom(st.User(org, "carol", "carol@inv.example"))
 		eventuallyUserReady(org, "carol", metav1.ConditionTrue, iamv1.ReasonReconciled)
 		// What a pass leaves behind when it dies between its two writes.
 		lost, lostHash := credentials.NewToken(string(u.UID))
@@ -152,7 +151,7 @@ var _ = Describe("OrgUser invitations", func() {
 				credentials.InvitationRoundKey:   []byte(""),
 			},
 		})).To(Succeed())
-		updateUser(org, "carol", withInvitation)
+		updateUser(org, "carol", st.Invited())
 
 		token := tokenOf(mailsTo("carol@inv.example", 1)[0], org)
 		Expect(token).NotTo(Equal(lost))
@@ -161,7 +160,7 @@ var _ = Describe("OrgUser invitations", func() {
 
 	It("delivers once after the relay refused the first attempt for a while", func() {
 		smtpServer.FailNext(451)
-		createUser("dave", org, "dave@inv.example", withInvitation)
+		createFrom(st.User(org, "dave", "dave@inv.example", st.Invited()))
 		u := getUser(org, "dave")
 		name := types.NamespacedName{Namespace: systemNamespace, Name: mail.OutboxName(invitationMessageID(u.UID, ""))}
 		Eventually(func(g Gomega) {
@@ -174,23 +173,20 @@ var _ = Describe("OrgUser invitations", func() {
 	})
 
 	It("invites no disabled user, and says why", func() {
-		createUser("erin", org, "erin@inv.example", withInvitation, func(u *iamv1.OrgUser) { u.Spec.Disabled = true })
+		createFrom(st.User(org, "erin", "erin@inv.example", st.Invited(), st.Disabled()))
 		u := eventuallyConditionOf(newUser, org, "erin", iamv1.ConditionInvitationSent, metav1.ConditionFalse, iamv1.ReasonInvitationBlocked)
 		Expect(u.Status.Invitation).To(BeNil())
 		Expect(smtpServer.To("erin@inv.example")).To(BeEmpty())
 	})
 
 	It("uses the vendor's templates for the organization and its descendants", func() {
-		ensureOrg("tmpl", rootName, func(o *iamv1.Organization) {
-			o.Spec.DisplayName = "Template Corp"
-			o.Spec.Branding = &iamv1.Branding{PrimaryColor: "#123456"}
-		})
-		ensureOrg("tmpl-eu", "tmpl", func(o *iamv1.Organization) { o.Spec.DisplayName = "Template EU" })
+		ensureOrg("tmpl", rootName, st.WithDisplayName("Template Corp"), st.WithBranding(iamv1.Branding{PrimaryColor: "#123456"}))
+		ensureOrg("tmpl-eu", "tmpl", st.WithDisplayName("Template EU"))
 		Expect(k8s.Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Namespace: systemNamespace, Name: MailTemplatesConfigMap + "-tmpl"},
 			Data:       map[string]string{"invitation.subject": "Join {{.Organization}} today"},
 		})).To(Succeed())
-		createUser("frank", "tmpl-eu", "frank@tmpl.example", withInvitation)
+		createFrom(st.User("tmpl-eu", "frank", "frank@tmpl.example", st.Invited()))
 		m := mailsTo("frank@tmpl.example", 1)[0]
 		Expect(m.Subject()).To(Equal("Join Template EU today"))
 		Expect(m.HTML).To(ContainSubstring("background:#123456"), "the inherited branding")

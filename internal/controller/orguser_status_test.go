@@ -9,32 +9,14 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
-type userOpt func(*iamv1.OrgUser)
-
-func testUser(name, email string, opts ...userOpt) iamv1.OrgUser {
-	u := iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "acme", UID: types.UID("uid-" + name),
-			CreationTimestamp: metav1.NewTime(t0), Generation: 1},
-		Spec: iamv1.OrgUserSpec{Email: email},
-	}
-	for _, f := range opts {
-		f(&u)
-	}
-	return u
-}
-
-func userCreated(d time.Duration) userOpt {
-	return func(u *iamv1.OrgUser) { u.CreationTimestamp = metav1.NewTime(t0.Add(d)) }
-}
-
-func username(n string) userOpt { return func(u *iamv1.OrgUser) { u.Spec.Username = n } }
-
 func TestIdentifiersCheck(t *testing.T) {
+	// Users without a creation time are the older ones.
+	newer, newest := st.UserCreatedAt(t0.Add(time.Minute)), st.UserCreatedAt(t0.Add(2*time.Minute))
 	cases := []struct {
 		name       string
 		user       iamv1.OrgUser
@@ -43,46 +25,50 @@ func TestIdentifiersCheck(t *testing.T) {
 		wantInMsg  []string
 	}{
 		{"a user alone in its organization keeps its names",
-			testUser("alice", "alice@acme.example", username("alice")), nil, "", nil},
+			st.User("acme", "alice", "alice@acme.example", st.WithUsername("alice")), nil, "", nil},
 		{"a newer user with an older user's email is refused, naming the older one",
-			testUser("alice2", "alice@acme.example", userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("alice", "alice@acme.example")},
+			st.User("acme", "alice2", "alice@acme.example", newer),
+			[]iamv1.OrgUser{st.User("acme", "alice", "alice@acme.example")},
 			iamv1.ReasonDuplicateEmail, []string{`"alice"`, "alice@acme.example"}},
 		{"emails are compared without regard to case",
-			testUser("alice2", "Alice@ACME.example", userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("alice", "alice@acme.example")},
+			st.User("acme", "alice2", "Alice@ACME.example", newer),
+			[]iamv1.OrgUser{st.User("acme", "alice", "alice@acme.example")},
 			iamv1.ReasonDuplicateEmail, []string{`"alice"`}},
 		{"the older user keeps its email when the newer one is among the others",
-			testUser("alice", "alice@acme.example"),
-			[]iamv1.OrgUser{testUser("alice2", "alice@acme.example", userCreated(time.Minute))}, "", nil},
+			st.User("acme", "alice", "alice@acme.example"),
+			[]iamv1.OrgUser{st.User("acme", "alice2", "alice@acme.example", newer)}, "", nil},
+		{"the older user keeps its email even when its name sorts after the newer one's",
+			st.User("acme", "amy", "z@acme.example", newer),
+			[]iamv1.OrgUser{st.User("acme", "zed", "z@acme.example")},
+			iamv1.ReasonDuplicateEmail, []string{`"zed"`}},
 		{"created in the same second, the smaller name is the older",
-			testUser("bob", "x@acme.example"),
-			[]iamv1.OrgUser{testUser("adam", "x@acme.example")},
+			st.User("acme", "bob", "x@acme.example"),
+			[]iamv1.OrgUser{st.User("acme", "adam", "x@acme.example")},
 			iamv1.ReasonDuplicateEmail, []string{`"adam"`}},
 		{"an email that is an older user's username is a duplicate email",
-			testUser("carol", "cc@acme.example", userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("carla", "carla@acme.example", username("cc@acme.example"))},
+			st.User("acme", "carol", "cc@acme.example", newer),
+			[]iamv1.OrgUser{st.User("acme", "carla", "carla@acme.example", st.WithUsername("cc@acme.example"))},
 			iamv1.ReasonDuplicateEmail, []string{`"carla"`}},
 		{"a username equal to an older user's username is refused",
-			testUser("dan2", "dan2@acme.example", username("Dan"), userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("dan", "dan@acme.example", username("dan"))},
+			st.User("acme", "dan2", "dan2@acme.example", st.WithUsername("Dan"), newer),
+			[]iamv1.OrgUser{st.User("acme", "dan", "dan@acme.example", st.WithUsername("dan"))},
 			iamv1.ReasonDuplicateUsername, []string{`"dan"`, "choose another username"}},
 		{"a username equal to an older user's email is refused",
-			testUser("erin2", "erin2@acme.example", username("erin@acme.example"), userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("erin", "erin@acme.example")},
+			st.User("acme", "erin2", "erin2@acme.example", st.WithUsername("erin@acme.example"), newer),
+			[]iamv1.OrgUser{st.User("acme", "erin", "erin@acme.example")},
 			iamv1.ReasonDuplicateUsername, []string{`"erin"`}},
 		{"a username equal to the user's own email is harmless",
-			testUser("fay", "fay@acme.example", username("FAY@acme.example")), nil, "", nil},
+			st.User("acme", "fay", "fay@acme.example", st.WithUsername("FAY@acme.example")), nil, "", nil},
 		{"the email duplicate is reported before a username duplicate",
-			testUser("gus2", "gus@acme.example", username("gus"), userCreated(time.Minute)),
-			[]iamv1.OrgUser{testUser("gus", "gus@acme.example", username("gus"))},
+			st.User("acme", "gus2", "gus@acme.example", st.WithUsername("gus"), newer),
+			[]iamv1.OrgUser{st.User("acme", "gus", "gus@acme.example", st.WithUsername("gus"))},
 			iamv1.ReasonDuplicateEmail, nil},
 		{"of several older holders the oldest is named",
-			testUser("h3", "h@acme.example", userCreated(2*time.Minute)),
-			[]iamv1.OrgUser{testUser("h2", "h@acme.example", userCreated(time.Minute)), testUser("h1", "h@acme.example")},
+			st.User("acme", "h3", "h@acme.example", newest),
+			[]iamv1.OrgUser{st.User("acme", "h2", "h@acme.example", newer), st.User("acme", "h1", "h@acme.example")},
 			iamv1.ReasonDuplicateEmail, []string{`"h1"`}},
 		{"the user itself among the holders is ignored",
-			testUser("ivy", "ivy@acme.example"), []iamv1.OrgUser{testUser("ivy", "ivy@acme.example")}, "", nil},
+			st.User("acme", "ivy", "ivy@acme.example"), []iamv1.OrgUser{st.User("acme", "ivy", "ivy@acme.example")}, "", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,9 +100,9 @@ func TestUserIdentifiers(t *testing.T) {
 		user iamv1.OrgUser
 		want []string
 	}{
-		{"the email, lower case", testUser("a", "A@Acme.Example"), []string{"a@acme.example"}},
-		{"email and username, lower case", testUser("a", "a@acme.example", username("Ada")), []string{"a@acme.example", "ada"}},
-		{"a username equal to the email counts once", testUser("a", "a@acme.example", username("A@acme.example")), []string{"a@acme.example"}},
+		{"the email, lower case", st.User("acme", "a", "A@Acme.Example"), []string{"a@acme.example"}},
+		{"email and username, lower case", st.User("acme", "a", "a@acme.example", st.WithUsername("Ada")), []string{"a@acme.example", "ada"}},
+		{"a username equal to the email counts once", st.User("acme", "a", "a@acme.example", st.WithUsername("A@acme.example")), []string{"a@acme.example"}},
 	} {
 		if got := userIdentifiers(&tc.user); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
@@ -125,31 +111,26 @@ func TestUserIdentifiers(t *testing.T) {
 }
 
 func TestUserState(t *testing.T) {
-	later := metav1.NewTime(t0.Add(time.Minute))
-	earlier := metav1.NewTime(t0.Add(-time.Minute))
-	invite := &iamv1.OrgUserInvitation{Send: true}
+	later, earlier := st.LockedUntil(t0.Add(time.Minute)), st.LockedUntil(t0.Add(-time.Minute))
+	notSent := func(u *iamv1.OrgUser) { u.Spec.Invitation = &iamv1.OrgUserInvitation{} }
 	cases := []struct {
 		name string
-		spec iamv1.OrgUserSpec
-		stat iamv1.OrgUserStatus
+		opts []st.UserOption
 		want iamv1.OrgUserState
 	}{
-		{"a plain user is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
-		{"a user with a password is Active", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
-		{"spec.disabled makes the user Disabled, even when locked",
-			iamv1.OrgUserSpec{Disabled: true}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateDisabled},
-		{"a lock that has not expired makes the user Locked", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &later}, iamv1.OrgUserStateLocked},
-		{"an expired lock no longer counts", iamv1.OrgUserSpec{}, iamv1.OrgUserStatus{LockedUntil: &earlier}, iamv1.OrgUserStateActive},
-		{"an invitation without a password makes the user Invited", iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateInvited},
-		{"once the password is set an invited user is Active",
-			iamv1.OrgUserSpec{Invitation: invite}, iamv1.OrgUserStatus{PasswordSet: true}, iamv1.OrgUserStateActive},
-		{"an invitation section with send false does not invite",
-			iamv1.OrgUserSpec{Invitation: &iamv1.OrgUserInvitation{}}, iamv1.OrgUserStatus{}, iamv1.OrgUserStateActive},
+		{"a plain user is Active", nil, iamv1.OrgUserStateActive},
+		{"a user with a password is Active", []st.UserOption{st.PasswordSet()}, iamv1.OrgUserStateActive},
+		{"spec.disabled makes the user Disabled, even when locked", []st.UserOption{st.Disabled(), later}, iamv1.OrgUserStateDisabled},
+		{"a lock that has not expired makes the user Locked", []st.UserOption{later}, iamv1.OrgUserStateLocked},
+		{"an expired lock no longer counts", []st.UserOption{earlier}, iamv1.OrgUserStateActive},
+		{"an invitation without a password makes the user Invited", []st.UserOption{st.Invited()}, iamv1.OrgUserStateInvited},
+		{"once the password is set an invited user is Active", []st.UserOption{st.Invited(), st.PasswordSet()}, iamv1.OrgUserStateActive},
+		{"an invitation section with send false does not invite", []st.UserOption{notSent}, iamv1.OrgUserStateActive},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &iamv1.OrgUser{Spec: tc.spec, Status: tc.stat}
-			if got := userState(u, t0); got != tc.want {
+			u := st.User("acme", "una", "una@acme.example", tc.opts...)
+			if got := userState(&u, t0); got != tc.want {
 				t.Errorf("state = %s, want %s", got, tc.want)
 			}
 		})

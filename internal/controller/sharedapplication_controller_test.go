@@ -16,18 +16,8 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
-
-func createApp(name, namespace string, mutate ...func(*iamv1.SharedApplication)) *iamv1.SharedApplication {
-	GinkgoHelper()
-	return create(&iamv1.SharedApplication{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec: iamv1.SharedApplicationSpec{
-			DisplayName:  name + " portal",
-			RedirectURIs: []string{"https://" + name + ".example/callback"},
-		},
-	}, mutate...)
-}
 
 func getApp(namespace, name string) *iamv1.SharedApplication {
 	GinkgoHelper()
@@ -90,7 +80,7 @@ var _ = Describe("SharedApplication", func() {
 	})
 
 	It("generates a strong client secret once, keeps it, regenerates it when deleted and deletes it with the application", func() {
-		createApp("portal", reg)
+		createFrom(st.App(reg, "portal"))
 		a := eventuallyAppReady(reg, "portal")
 		Expect(a.Status.ClientID).To(Equal(reg+"/portal"), "an application below the root is qualified by its organization")
 		Expect(a.Status.ClientSecretName).To(Equal("portal-oidc-client"))
@@ -121,7 +111,7 @@ var _ = Describe("SharedApplication", func() {
 		Consistently(func() string { return clientSecret(reg, "portal").ResourceVersion }, "1s").Should(Equal(s.ResourceVersion))
 
 		// A second application gets a secret of its own.
-		createApp("portal-two", reg)
+		createFrom(st.App(reg, "portal-two"))
 		eventuallyAppReady(reg, "portal-two")
 		Expect(string(clientSecret(reg, "portal-two").Data[snapshot.ClientSecretKey])).NotTo(Equal(secret))
 
@@ -143,18 +133,14 @@ var _ = Describe("SharedApplication", func() {
 	})
 
 	It("uses the Secret named by clientSecretRef, reporting it missing until it exists", func() {
-		createApp("own", reg, func(a *iamv1.SharedApplication) {
-			a.Spec.ClientSecretRef = &iamv1.LocalSecretReference{Name: "own-credentials"}
-		})
+		createFrom(st.App(reg, "own", st.WithClientSecretRef("own-credentials")))
 		a := eventuallyAppCondition(reg, "own", iamv1.ConditionSecretFound, metav1.ConditionFalse, iamv1.ReasonSecretNotFound)
 		eventuallyAppCondition(reg, "own", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSecretNotFound)
 		Expect(readyMessage(a.Status.Conditions)).To(ContainSubstring("own-credentials"))
 		Expect(secretAbsent(reg, "own-oidc-client")).To(BeTrue(), "nothing is generated when a Secret is referenced")
 
 		// A Secret without the key is still not enough.
-		own := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "own-credentials", Namespace: reg},
-			Data: map[string][]byte{"password": []byte("not-the-right-key")}}
-		Expect(k8s.Create(ctx, own)).To(Succeed())
+		own := createFrom(st.Secret(reg, "own-credentials", "password", "not-the-right-key"))
 		Eventually(func() string { return readyMessage(getApp(reg, "own").Status.Conditions) }).Should(ContainSubstring(`no key "client-secret"`))
 
 		own.Data = map[string][]byte{"client-secret": []byte("my-own-very-long-client-secret-value")}
@@ -166,12 +152,12 @@ var _ = Describe("SharedApplication", func() {
 	})
 
 	It("gives a Public client no secret, and removes the generated one when a client becomes Public", func() {
-		createApp("spa", reg, func(a *iamv1.SharedApplication) { a.Spec.ClientType = iamv1.ClientTypePublic })
+		createFrom(st.App(reg, "spa", st.Public()))
 		a := eventuallyAppReady(reg, "spa")
 		Expect(a.Status.ClientSecretName).To(BeEmpty())
 		Expect(secretAbsent(reg, "spa-oidc-client")).To(BeTrue())
 
-		createApp("native", reg)
+		createFrom(st.App(reg, "native"))
 		eventuallyAppReady(reg, "native")
 		Expect(secretAbsent(reg, "native-oidc-client")).To(BeFalse())
 		updateApp(reg, "native", func(a *iamv1.SharedApplication) { a.Spec.ClientType = iamv1.ClientTypePublic })
@@ -181,10 +167,8 @@ var _ = Describe("SharedApplication", func() {
 	})
 
 	It("never touches a Secret of the generated name that belongs to something else", func() {
-		foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "clash-oidc-client", Namespace: reg},
-			Data: map[string][]byte{"client-secret": []byte("x")}}
-		Expect(k8s.Create(ctx, foreign)).To(Succeed())
-		createApp("clash", reg)
+		foreign := createFrom(st.Secret(reg, "clash-oidc-client", "client-secret", "x"))
+		createFrom(st.App(reg, "clash"))
 		a := eventuallyAppCondition(reg, "clash", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSecretConflict)
 		Expect(readyMessage(a.Status.Conditions)).To(ContainSubstring("clash-oidc-client"))
 		s := &corev1.Secret{}
@@ -198,7 +182,7 @@ var _ = Describe("SharedApplication", func() {
 
 	It("reports an application outside an organization's namespace and creates nothing for it", func() {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain-apps"}})).To(Succeed())
-		createApp("stray", "plain-apps")
+		createFrom(st.App("plain-apps", "stray"))
 		eventuallyAppCondition("plain-apps", "stray", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound)
 		Expect(secretAbsent("plain-apps", "stray-oidc-client")).To(BeTrue())
 	})
@@ -206,9 +190,9 @@ var _ = Describe("SharedApplication", func() {
 	Describe("sharing", func() {
 		BeforeEach(func() {
 			if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: reg, Name: "sa-acme"}, &iamv1.Organization{})) {
-				createOrg("sa-acme", reg)
-				createOrg("sa-globex", reg)
-				createOrg("sa-acme-eu", "sa-acme")
+				createFrom(st.Org("sa-acme", st.WithParent(reg)))
+				createFrom(st.Org("sa-globex", st.WithParent(reg)))
+				createFrom(st.Org("sa-acme-eu", st.WithParent("sa-acme")))
 			}
 			eventuallyReady(reg, "sa-acme")
 			eventuallyReady(reg, "sa-globex")
@@ -218,9 +202,7 @@ var _ = Describe("SharedApplication", func() {
 		It("resolves All to the whole subtree, including organizations created later", func() {
 			// Other specs of this container add organizations to the
 			// subtree too; the assertions allow for them.
-			createApp("everyone", reg, func(a *iamv1.SharedApplication) {
-				a.Spec.Sharing = &iamv1.ApplicationSharing{Mode: iamv1.SharingModeAll}
-			})
+			createFrom(st.App(reg, "everyone", st.SharedWithAll()))
 			Eventually(func() []string { return getApp(reg, "everyone").Status.SharedWith }).
 				Should(ContainElements("sa-acme", "sa-acme-eu", "sa-globex"))
 			a := eventuallyAppReady(reg, "everyone")
@@ -228,20 +210,18 @@ var _ = Describe("SharedApplication", func() {
 			Expect(a.Status.SharedWith).NotTo(ContainElements(rootName), "nothing above the registering organization")
 			Expect(a.Status.SharedWith).To(BeEquivalentTo(sortedCopy(a.Status.SharedWith)))
 
-			createOrg("sa-globex-jp", "sa-globex")
+			createFrom(st.Org("sa-globex-jp", st.WithParent("sa-globex")))
 			Eventually(func() []string { return getApp(reg, "everyone").Status.SharedWith }).
 				Should(ContainElements("sa-acme", "sa-acme-eu", "sa-globex", "sa-globex-jp"))
 
 			// None shares with nobody else.
-			createApp("only-us", reg)
+			createFrom(st.App(reg, "only-us"))
 			a = eventuallyAppReady(reg, "only-us")
 			Expect(a.Status.SharedWith).To(BeEmpty())
 		})
 
 		It("resolves Selected, with and without includeSubOrganizations", func() {
-			createApp("picky", reg, func(a *iamv1.SharedApplication) {
-				a.Spec.Sharing = &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected, Organizations: []string{"sa-acme"}}
-			})
+			createFrom(st.App(reg, "picky", st.SharedWith(false, "sa-acme")))
 			Eventually(func() []string { return getApp(reg, "picky").Status.SharedWith }).Should(Equal([]string{"sa-acme"}))
 			eventuallyAppReady(reg, "picky")
 
@@ -251,10 +231,7 @@ var _ = Describe("SharedApplication", func() {
 		})
 
 		It("reports listed organizations that do not exist, shares with the others, and picks them up once created", func() {
-			createApp("hopeful", reg, func(a *iamv1.SharedApplication) {
-				a.Spec.Sharing = &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-					Organizations: []string{"sa-globex", "sa-initech", rootName}}
-			})
+			createFrom(st.App(reg, "hopeful", st.SharedWith(false, "sa-globex", "sa-initech", rootName)))
 			a := eventuallyAppCondition(reg, "hopeful", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSharedOrganizationNotFound)
 			msg := readyMessage(a.Status.Conditions)
 			Expect(msg).To(ContainSubstring("sa-initech"))
@@ -263,7 +240,7 @@ var _ = Describe("SharedApplication", func() {
 			Expect(a.Status.SharedWith).To(Equal([]string{"sa-globex"}))
 
 			// The organization appears: the application picks it up by itself.
-			createOrg("sa-initech", reg)
+			createFrom(st.Org("sa-initech", st.WithParent(reg)))
 			Eventually(func() []string { return getApp(reg, "hopeful").Status.SharedWith }).Should(Equal([]string{"sa-globex", "sa-initech"}))
 			a = eventuallyAppCondition(reg, "hopeful", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonSharedOrganizationNotFound)
 			Expect(readyMessage(a.Status.Conditions)).NotTo(ContainSubstring("sa-initech"))

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // sharingTree is the subtree of "platform" (the registering organization):
@@ -22,16 +23,18 @@ import (
 //	├── globex
 //	└── taken    (placed, but its namespace belongs to something else)
 func sharingTree() []iamv1.Organization {
-	taken := testOrg("taken", "platform", placedAt("platform", "taken"))
-	taken.Status.Namespace = ""
-	return []iamv1.Organization{
-		*testOrg("acme", "platform", placedAt("platform", "acme")),
-		*testOrg("acme-eu", "acme", placedAt("platform", "acme", "acme-eu")),
-		*testOrg("acme-eu-de", "acme-eu", placedAt("platform", "acme", "acme-eu", "acme-eu-de")),
-		*testOrg("acme-us", "acme", placedAt("platform", "acme", "acme-us")),
-		*testOrg("globex", "platform", placedAt("platform", "globex")),
-		*taken,
+	orgs := []iamv1.Organization{
+		st.Org("platform"),
+		st.Org("acme", st.WithParent("platform")),
+		st.Org("acme-eu", st.WithParent("acme")),
+		st.Org("acme-eu-de", st.WithParent("acme-eu")),
+		st.Org("acme-us", st.WithParent("acme")),
+		st.Org("globex", st.WithParent("platform")),
+		st.Org("taken", st.WithParent("platform")),
 	}
+	st.PlaceOrgs(orgs)
+	orgs[6].Status.Namespace = ""
+	return orgs[1:]
 }
 
 func TestResolveSharing(t *testing.T) {

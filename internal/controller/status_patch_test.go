@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // A pass that read the user before another pass wrote its status must not
@@ -21,7 +21,7 @@ func TestAStaleStatusPatchConflictsInsteadOfOverwriting(t *testing.T) {
 	if err := iamv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "dora"}, Spec: iamv1.OrgUserSpec{Email: "dora@acme.example", Disabled: true}}
+	u := st.Ptr(st.User("acme", "dora", "dora@acme.example", st.Disabled()))
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(u).WithStatusSubresource(u).Build()
 
 	read := func() *iamv1.OrgUser {

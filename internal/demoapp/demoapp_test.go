@@ -12,15 +12,12 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // These tests run the real issuer (internal/oidc) on httptest with a
@@ -30,11 +27,13 @@ import (
 // auth request done, as internal/oidc's own tests do.
 
 const (
-	sysNS     = "orgkeeper-system"
 	clientID  = "demo-app"
-	secret    = "secret-of-demo-app"
 	loginHost = "login.test"
 )
+
+// secret is the demo application's client secret, the one st.World
+// generates for it.
+var secret = st.GeneratedClientSecret(clientID)
 
 type env struct {
 	t        *testing.T
@@ -103,65 +102,23 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func meta(kind, ns, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + kind + "-" + name), Generation: 1}
-}
-
-func org(name string, path []string, display string) iamv1.Organization {
-	ns := sysNS
-	if len(path) > 1 {
-		ns = path[len(path)-2]
-	}
-	o := iamv1.Organization{ObjectMeta: meta("org", ns, name), Spec: iamv1.OrganizationSpec{DisplayName: display}}
-	o.Status.Path = path
-	o.Status.Namespace = name
-	o.Status.Depth = int32(len(path) - 1)
-	o.Status.ID = string(o.UID)
-	if len(path) > 1 {
-		o.Status.Parent = path[len(path)-2]
-	}
-	return o
-}
-
-func user(orgName, name string) iamv1.OrgUser {
-	return iamv1.OrgUser{ObjectMeta: meta("user", orgName, name), Spec: iamv1.OrgUserSpec{
-		Email: name + "@" + orgName + ".example", EmailVerified: true, DisplayName: name + " Example",
-	}}
-}
-
 // setSnapshot serves platform (root), acme and globex; alice of acme has
 // the buyer role of the demo application, which is shared with acme only.
 func (e *env) setSnapshot() {
-	alice := user("acme", "alice")
-	alice.Spec.Groups = []string{"purchasing"}
-	alice.Spec.ApplicationRoles = []iamv1.ApplicationRoleAssignment{{Application: clientID, Roles: []string{"buyer"}}}
-	in := snapshot.Input{
-		SystemNamespace: sysNS, Version: 1, Now: time.Now(),
-		Organizations: []iamv1.Organization{
-			org("platform", []string{"platform"}, "Platform"),
-			org("acme", []string{"platform", "acme"}, "ACME Corporation"),
-			org("globex", []string{"platform", "globex"}, "Globex"),
-		},
-		Users: []iamv1.OrgUser{alice, user("globex", "bob")},
-		Applications: []iamv1.SharedApplication{{ObjectMeta: meta("app", "platform", clientID), Spec: iamv1.SharedApplicationSpec{
-			DisplayName:            "Demo Application",
-			ClientType:             iamv1.ClientTypeConfidential,
-			RedirectURIs:           []string{e.demo.URL + "/callback"},
-			PostLogoutRedirectURIs: []string{e.demo.URL + "/"},
-			GrantTypes:             []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken},
-			Roles:                  []iamv1.ApplicationRole{{Name: "buyer"}},
-			Sharing:                &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected, Organizations: []string{"acme"}},
-		}}},
-		Secrets: []corev1.Secret{{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: snapshot.GeneratedClientSecretName(clientID)},
-			Data:       map[string][]byte{snapshot.ClientSecretKey: []byte(secret)},
-		}},
-	}
-	snap, problems := snapshot.Build(in)
-	for _, p := range problems {
-		e.t.Fatalf("snapshot problem: %s: %s", p.Object, p.Message)
-	}
-	e.snaps.Set(snap)
+	in := st.World(
+		st.Org("platform", st.WithDisplayName("Platform")),
+		st.Org("acme", st.WithParent("platform"), st.WithDisplayName("ACME Corporation")),
+		st.Org("globex", st.WithParent("platform"), st.WithDisplayName("Globex")),
+		st.User("acme", "alice", "alice@acme.example", st.WithNames("alice Example", "", ""),
+			st.WithGroups("purchasing"), st.WithApplicationRoles(clientID, "buyer")),
+		st.User("globex", "bob", "bob@globex.example", st.WithNames("bob Example", "", "")),
+		st.App("platform", clientID, st.WithAppDisplayName("Demo Application"),
+			st.WithRedirectURIs(e.demo.URL+"/callback"), st.WithPostLogoutRedirectURIs(e.demo.URL+"/"),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken),
+			st.DefiningRoles("buyer"), st.SharedWith(false, "acme")),
+	)
+	in.Now = time.Now() // the issuer and the demo application run on the real clock
+	e.snaps.Set(st.MustBuild(e.t, in))
 }
 
 // get is a GET by the browser; it returns the last response and its body.

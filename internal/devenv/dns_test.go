@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -17,6 +16,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 func TestDemoDNSPublishesTheSampleOrganizationsRecords(t *testing.T) {
@@ -24,7 +24,7 @@ func TestDemoDNSPublishesTheSampleOrganizationsRecords(t *testing.T) {
 	if err := iamv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	acme := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "platform", UID: "uid-acme"}}
+	acme := st.Ptr(st.Org("acme", st.WithParent("platform")))
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(acme).Build()
 	sample := func(name string, domains ...any) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{
@@ -47,7 +47,7 @@ func TestDemoDNSPublishesTheSampleOrganizationsRecords(t *testing.T) {
 	}
 
 	got, err := res.LookupTXT(ctx, rules.DomainChallengeName("acme.example"))
-	if want := rules.DomainVerificationValue("uid-acme", "acme.example"); err != nil || !slices.Equal(got, []string{want}) {
+	if want := rules.DomainVerificationValue(string(acme.UID), "acme.example"); err != nil || !slices.Equal(got, []string{want}) {
 		t.Fatalf("acme.example: %q, %v; want %q", got, err, want)
 	}
 	for _, name := range []string{

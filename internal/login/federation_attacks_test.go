@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
 	"github.com/orgkeeper/orgkeeper/internal/login"
@@ -24,14 +22,9 @@ func withPartnerProvider(t *testing.T, w *fedWorld) *upstreamtest.Fake {
 	partners := upstreamtest.NewFake(t)
 	partners.Set(func(f *upstreamtest.Fake) { f.Public = true })
 	w.more = func(in *snapshot.Input) {
-		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Name: "partners", Namespace: "acme", UID: "idp-acme-partners", Generation: 1},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName:  "Partner login",
-				OIDC:         &iamv1.OIDCIdentityProvider{Issuer: "https://partners.invalid", ClientID: upstreamtest.FakeClientID},
-				Provisioning: &iamv1.Provisioning{Mode: iamv1.ProvisioningModeJustInTime},
-			},
-		})
+		in.IdentityProviders = append(in.IdentityProviders, st.IdP("acme", "partners", st.WithIdPDisplayName("Partner login"),
+			st.WithIssuer("https://partners.invalid"), st.WithIdPClientID(upstreamtest.FakeClientID),
+			st.WithProvisioning(iamv1.ProvisioningModeJustInTime)))
 		for i := range in.Organizations {
 			if in.Organizations[i].Name == "acme" {
 				in.Organizations[i].Spec.Login.IdentityProviders = append(in.Organizations[i].Spec.Login.IdentityProviders, "partners")
@@ -126,13 +119,9 @@ func TestAProviderCannotRouteADomainItsOrganizationDoesNotHold(t *testing.T) {
 	e, w := newFedEnv(t, iamv1.ProvisioningModeJustInTime, true)
 	squatter := upstreamtest.NewFake(t)
 	w.more = func(in *snapshot.Input) {
-		in.IdentityProviders = append(in.IdentityProviders, iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Name: "squat", Namespace: "globex", UID: "idp-globex-squat", Generation: 1},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName: "Squat", Domains: []string{"acme.example", "unclaimed.example"},
-				OIDC: &iamv1.OIDCIdentityProvider{Issuer: "https://squat.invalid", ClientID: upstreamtest.FakeClientID},
-			},
-		})
+		in.IdentityProviders = append(in.IdentityProviders, st.IdP("globex", "squat", st.WithIdPDisplayName("Squat"),
+			st.WithIdPDomains("acme.example", "unclaimed.example"),
+			st.WithIssuer("https://squat.invalid"), st.WithIdPClientID(upstreamtest.FakeClientID)))
 	}
 	w.serve = func(s *snapshot.Snapshot) { s.IdentityProvider("globex", "squat").Issuer = squatter.URL }
 	w.rebuild()

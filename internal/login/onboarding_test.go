@@ -9,14 +9,12 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
-	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // fakeTokens answers CheckLinkToken with err and records redemptions.
@@ -71,13 +69,13 @@ func onboardingEnv(t *testing.T, limits login.MailLimits) (*env, *fakeTokens, *f
 		c.Onboarding = login.OnboardingConfig{Tokens: tokens, Resets: resets, Limits: limits}
 	})
 	e.snaps.Set(world(e.clock.Now(), func(in *snapshot.Input) {
-		in.Users = append(in.Users, iamv1.OrgUser{
-			ObjectMeta: metav1.ObjectMeta{Name: "ina", Namespace: "acme", UID: types.UID("user-acme-ina"), Generation: 1},
-			Spec:       iamv1.OrgUserSpec{Email: "ina@acme.example", Invitation: &iamv1.OrgUserInvitation{Send: true}},
-		})
+		in.Users = append(in.Users, st.User("acme", "ina", "ina@acme.example", st.WithEmailVerified(false), st.Invited()))
 	}))
 	return e, tokens, resets
 }
+
+// inaID is the ID of ina, acme's invited user.
+var inaID = string(st.UID("user", "acme", "ina"))
 
 func invitationLink(org, uid string) string {
 	token, _ := credentials.NewToken(uid)
@@ -229,8 +227,8 @@ func TestLinkPagesEndBadTokensOnAClearPageAndShowTheFormForAGoodOne(t *testing.T
 	for name, path := range map[string]string{
 		"malformed token":           login.PathInvitation + "?org=acme&token=abc",
 		"no token":                  login.PathInvitation + "?org=acme",
-		"unknown organization":      invitationLink("nowhere", "user-acme-ina"),
-		"another organization's":    invitationLink("globex", "user-acme-ina"),
+		"unknown organization":      invitationLink("nowhere", inaID),
+		"another organization's":    invitationLink("globex", inaID),
 		"unknown user":              invitationLink("acme", "user-acme-nobody"),
 		"a user who has a password": invitationLink("acme", "user-acme-alice"),
 		"an oversized token":        login.PathInvitation + "?org=acme&token=" + strings.Repeat("a", 500),
@@ -243,7 +241,7 @@ func TestLinkPagesEndBadTokensOnAClearPageAndShowTheFormForAGoodOne(t *testing.T
 	if len(tokens.checked) != 0 {
 		t.Errorf("tokens that name no user of the organization were looked up: %+v", tokens.checked)
 	}
-	link := invitationLink("acme", "user-acme-ina")
+	link := invitationLink("acme", inaID)
 	tokens.err = login.ErrLinkInvalid
 	if rec := e.get(link); rec.Code != http.StatusBadRequest {
 		t.Errorf("a forged token: %d", rec.Code)
@@ -264,7 +262,7 @@ func TestLinkPagesEndBadTokensOnAClearPageAndShowTheFormForAGoodOne(t *testing.T
 
 func TestALinkPostNeedsItsFormsCSRFTokenAndAGoodPassword(t *testing.T) {
 	e, tokens, _ := onboardingEnv(t, login.MailLimits{})
-	page := e.get(invitationLink("acme", "user-acme-ina"))
+	page := e.get(invitationLink("acme", inaID))
 	f := parseForm(t, page.Body.String())
 
 	forged := url.Values{}
@@ -279,7 +277,7 @@ func TestALinkPostNeedsItsFormsCSRFTokenAndAGoodPassword(t *testing.T) {
 	}
 	// The CSRF token is bound to the link: another link's form does not
 	// carry over.
-	other := parseForm(t, e.get(invitationLink("acme", "user-acme-ina")).Body.String())
+	other := parseForm(t, e.get(invitationLink("acme", inaID)).Body.String())
 	swapped := url.Values{}
 	for k, v := range f.values {
 		swapped[k] = v
@@ -319,11 +317,11 @@ func TestALinkPostNeedsItsFormsCSRFTokenAndAGoodPassword(t *testing.T) {
 func TestLinkPagesAreLimitedPerAddress(t *testing.T) {
 	e, _, _ := onboardingEnv(t, login.MailLimits{LinkAttempts: 3})
 	for i := range 3 {
-		if rec := e.get(invitationLink("acme", "user-acme-ina")); rec.Code != http.StatusOK {
+		if rec := e.get(invitationLink("acme", inaID)); rec.Code != http.StatusOK {
 			t.Fatalf("attempt %d: %d", i+1, rec.Code)
 		}
 	}
-	if rec := e.get(invitationLink("acme", "user-acme-ina")); rec.Code != http.StatusTooManyRequests {
+	if rec := e.get(invitationLink("acme", inaID)); rec.Code != http.StatusTooManyRequests {
 		t.Errorf("over the budget: %d", rec.Code)
 	}
 }

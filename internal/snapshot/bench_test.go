@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
@@ -52,10 +49,7 @@ func largeWorld() snapshot.Input {
 		name := fmt.Sprintf("user-%d", u)
 		user := st.User(org, name, name+"@"+org+".example", st.WithRoles("member"), st.WithGroups("staff", "sales"),
 			st.WithApplicationRoles(fmt.Sprintf("app-%d", u%apps), "buyer"))
-		objs = append(objs, user, corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: st.SystemNamespace, Name: snapshot.CredentialSecretName(string(user.UID))},
-			Data:       map[string][]byte{snapshot.CredentialPasswordKey: []byte("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")},
-		})
+		objs = append(objs, user, st.CredentialSecret(user.UID, "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", ""))
 	}
 	return st.World(objs...)
 }

@@ -10,22 +10,14 @@ import (
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
-func withAdminGroups(groups ...string) st.OrgOption {
-	return func(o *iamv1.Organization) {
-		for _, g := range groups {
-			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectGroup, Name: g})
-		}
-	}
-}
-
 // Issue 6 item 3: nothing a sub-organization's admin writes into an OrgUser
 // reaches outside the subtree through the token.
 func TestTokenClaimsStayInsideTheSubtree(t *testing.T) {
 	in := st.World(
-		st.Org("platform", withAdminGroups("platform-team")),
-		st.Org("acme", st.WithParent("platform"), st.WithDomains("acme.example"), withAdminGroups("acme-admins")),
-		st.Org("acme-eu", st.WithParent("acme"), st.WithDomains("eu.acme.example"), withAdminGroups("eu-admins")),
-		st.Org("globex", st.WithParent("platform"), st.WithDomains("globex.example"), withAdminGroups("globex-admins")),
+		st.Org("platform", st.WithAdminGroups("platform-team")),
+		st.Org("acme", st.WithParent("platform"), st.WithDomains("acme.example"), st.WithAdminGroups("acme-admins")),
+		st.Org("acme-eu", st.WithParent("acme"), st.WithDomains("eu.acme.example"), st.WithAdminGroups("eu-admins")),
+		st.Org("globex", st.WithParent("platform"), st.WithDomains("globex.example"), st.WithAdminGroups("globex-admins")),
 		st.User("acme-eu", "mallory", "mallory@globex.example", st.WithGroups("platform-team", "acme-admins", "eu-admins", "eu-team")),
 		st.User("acme", "alice", "alice@eu.acme.example", st.WithGroups("eu-admins", "globex-admins")),
 		st.User("platform", "root", "root@acme.example", st.WithGroups("platform-team", "globex-admins")),

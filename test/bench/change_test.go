@@ -13,7 +13,6 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/app"
 	"github.com/orgkeeper/orgkeeper/internal/controller"
 	"github.com/orgkeeper/orgkeeper/internal/devenv"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 const systemNamespace = "orgkeeper-system"
@@ -114,18 +114,12 @@ func startProduct(b *testing.B) (context.Context, client.Client, string) {
 	}
 	go func() { _ = mgr.Start(ctx) }()
 
-	must(b, c.Create(ctx, &iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Name: "platform", Namespace: systemNamespace},
-		Spec:       iamv1.OrganizationSpec{DisplayName: "Platform"},
-	}))
+	must(b, c.Create(ctx, st.ForCreate(st.Org("platform", st.WithDisplayName("Platform")))))
 	waitFor(b, func() bool {
 		return c.Get(ctx, client.ObjectKey{Name: "platform"}, &corev1.Namespace{}) == nil
 	})
-	must(b, c.Create(ctx, &iamv1.SharedApplication{
-		ObjectMeta: metav1.ObjectMeta{Name: "portal", Namespace: "platform"},
-		Spec: iamv1.SharedApplicationSpec{DisplayName: "Portal", RedirectURIs: []string{"http://127.0.0.1:9/callback"},
-			GrantTypes: []iamv1.GrantType{"authorization_code"}},
-	}))
+	must(b, c.Create(ctx, st.ForCreate(st.App("platform", "portal", st.WithAppDisplayName("Portal"),
+		st.WithRedirectURIs("http://127.0.0.1:9/callback"), st.WithGrantTypes("authorization_code")))))
 	waitFor(b, func() bool {
 		sa := &iamv1.SharedApplication{}
 		return c.Get(ctx, client.ObjectKey{Namespace: "platform", Name: "portal"}, sa) == nil &&

@@ -8,13 +8,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest/orgkeeperidp"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // A person signs in through their organization's identity provider in a
@@ -29,27 +28,14 @@ var _ = Describe("Signing in through an upstream identity provider in headless C
 		corp = orgkeeperidp.NewTLS(GinkgoTB(), issuer+"/login/callback/oidc", kim)
 		// The corporate domain is held (verified) by acme-corp, so an email
 		// in it finds the organization; its provider claims it too.
-		org := &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-corp"},
-			Spec: iamv1.OrganizationSpec{DisplayName: "ACME Corp Division",
-				Domains: []iamv1.Domain{orgkeeperidp.Domain}},
-		}
+		org := st.ForCreate(st.Org("acme-corp", st.WithParent("acme"), st.WithDisplayName("ACME Corp Division"),
+			st.ClaimingDomains(orgkeeperidp.Domain)))
 		create(org)
 		eventuallyReady(org)
-		create(&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme-corp", Name: "corp-sso"},
-			StringData: map[string]string{"client-secret": orgkeeperidp.ClientSecret},
-		})
-		idp := &iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme-corp", Name: "corp-sso"},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName: "Corp sign-in",
-				OIDC: &iamv1.OIDCIdentityProvider{Issuer: corp.URL, ClientID: orgkeeperidp.ClientID,
-					ClientSecretRef: &iamv1.SecretKeyReference{Name: "corp-sso", Key: "client-secret"}},
-				Domains:      []string{orgkeeperidp.Domain},
-				Provisioning: &iamv1.Provisioning{Mode: iamv1.ProvisioningModeJustInTime},
-			},
-		}
+		create(st.ForCreate(st.Secret("acme-corp", "corp-sso", "client-secret", orgkeeperidp.ClientSecret)))
+		idp := st.ForCreate(st.IdP("acme-corp", "corp-sso", st.WithIdPDisplayName("Corp sign-in"),
+			st.WithIssuer(corp.URL), st.WithIdPClientID(orgkeeperidp.ClientID), st.WithIdPSecretRef("corp-sso", "client-secret"),
+			st.WithIdPDomains(orgkeeperidp.Domain), st.WithProvisioning(iamv1.ProvisioningModeJustInTime)))
 		create(idp)
 		// (Its Ready condition waits for discovery, which the reconciler
 		// cannot do here: the test certificate is trusted by the server's

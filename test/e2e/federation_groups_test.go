@@ -4,13 +4,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"golang.org/x/oauth2"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // An upstream's groups become the user's groups, under the rule for groups
@@ -21,28 +20,15 @@ var _ = Describe("Groups from an upstream identity provider", Ordered, func() {
 	var groups []string
 
 	BeforeAll(func() {
-		own := &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-grp"},
-			Spec: iamv1.OrganizationSpec{DisplayName: "ACME Groups",
-				Admins: []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "grp-team"}}},
-		}
-		sibling := &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-sib"},
-			Spec: iamv1.OrganizationSpec{DisplayName: "ACME Sibling",
-				Admins: []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "sib-admins"}}},
-		}
+		own := st.ForCreate(st.Org("acme-grp", st.WithParent("acme"), st.WithDisplayName("ACME Groups"), st.WithAdminGroups("grp-team")))
+		sibling := st.ForCreate(st.Org("acme-sib", st.WithParent("acme"), st.WithDisplayName("ACME Sibling"), st.WithAdminGroups("sib-admins")))
 		create(own)
 		create(sibling)
 		eventuallyReady(own)
 		eventuallyReady(sibling)
-		create(&iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme-grp", Name: "corp"},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName:  "Corp SSO",
-				OIDC:         &iamv1.OIDCIdentityProvider{Issuer: upstream.URL, ClientID: upstreamtest.FakeClientID},
-				Provisioning: &iamv1.Provisioning{Mode: iamv1.ProvisioningModeJustInTime, SyncProfileOnLogin: ptr.To(true)},
-			},
-		})
+		create(st.ForCreate(st.IdP("acme-grp", "corp", st.WithIdPDisplayName("Corp SSO"),
+			st.WithIssuer(upstream.URL), st.WithIdPClientID(upstreamtest.FakeClientID),
+			st.WithProvisioning(iamv1.ProvisioningModeJustInTime), st.WithSyncProfileOnLogin(true))))
 		update(own, func(o *iamv1.Organization) {
 			o.Spec.Login = &iamv1.LoginSettings{IdentityProviders: []string{"corp"}}
 		})

@@ -17,6 +17,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/apiwrite"
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/connector/upstreamtest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // upstream is the corporate identity provider of the organization acme-fed:
@@ -64,20 +65,12 @@ func formWithAction(p page, path string) (form, bool) {
 
 var _ = Describe("Signing in through an organization's upstream identity provider", Ordered, func() {
 	BeforeAll(func() {
-		org := &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-fed"},
-			Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Federated"},
-		}
+		org := st.ForCreate(st.Org("acme-fed", st.WithParent("acme"), st.WithDisplayName("ACME Federated")))
 		create(org)
 		eventuallyReady(org)
-		create(&iamv1.IdentityProvider{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme-fed", Name: "corp"},
-			Spec: iamv1.IdentityProviderSpec{
-				DisplayName:  "Corp SSO",
-				OIDC:         &iamv1.OIDCIdentityProvider{Issuer: upstream.URL, ClientID: upstreamtest.FakeClientID},
-				Provisioning: &iamv1.Provisioning{Mode: iamv1.ProvisioningModeJustInTime, DefaultRoles: []string{"member"}},
-			},
-		})
+		create(st.ForCreate(st.IdP("acme-fed", "corp", st.WithIdPDisplayName("Corp SSO"),
+			st.WithIssuer(upstream.URL), st.WithIdPClientID(upstreamtest.FakeClientID),
+			st.WithProvisioning(iamv1.ProvisioningModeJustInTime, "member"))))
 		update(org, func(o *iamv1.Organization) {
 			o.Spec.Login = &iamv1.LoginSettings{IdentityProviders: []string{"corp"}}
 		})

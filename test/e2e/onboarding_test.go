@@ -19,6 +19,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
 	"github.com/orgkeeper/orgkeeper/internal/mail/mailtest"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // smtpServer is the suite's relay: a real SMTP server on loopback that
@@ -47,11 +48,7 @@ func mailTo(addr string, n int) []mailtest.Message {
 
 func invite(org, name, email string) *iamv1.OrgUser {
 	GinkgoHelper()
-	u := &iamv1.OrgUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: org, Name: name},
-		Spec: iamv1.OrgUserSpec{Email: email, EmailVerified: true, DisplayName: "Invitee " + name,
-			Invitation: &iamv1.OrgUserInvitation{Send: true}},
-	}
+	u := st.ForCreate(st.User(org, name, email, st.WithNames("Invitee "+name, "", ""), st.Invited()))
 	create(u)
 	return u
 }

@@ -18,10 +18,10 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // Issue 11 item 3: organization switch by RFC 8693 token exchange, driven
@@ -89,18 +89,9 @@ var _ = Describe("Organization switch by token exchange", Ordered, func() {
 			Expect(grantsInDiscovery()).NotTo(ContainElement(grant), "no application enables token exchange yet")
 		}
 		redirect := rp.URL + "/switchboard/callback"
-		create(&iamv1.SharedApplication{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "platform", Name: switchboard},
-			Spec: iamv1.SharedApplicationSpec{
-				DisplayName:  "Switchboard",
-				ClientType:   iamv1.ClientTypeConfidential,
-				RedirectURIs: []string{redirect},
-				GrantTypes: []iamv1.GrantType{iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken,
-					iamv1.GrantTypeTokenExchange},
-				Sharing: &iamv1.ApplicationSharing{Mode: iamv1.SharingModeSelected,
-					Organizations: []string{"acme", "globex"}, IncludeSubOrganizations: true},
-			},
-		})
+		create(st.ForCreate(st.App("platform", switchboard, st.WithAppDisplayName("Switchboard"),
+			st.WithRedirectURIs(redirect), st.SharedWith(true, "acme", "globex"),
+			st.WithGrantTypes(iamv1.GrantTypeAuthorizationCode, iamv1.GrantTypeRefreshToken, iamv1.GrantTypeTokenExchange))))
 		DeferCleanup(func() {
 			Expect(client.IgnoreNotFound(k8s.Delete(ctx, app()))).To(Succeed())
 			if !othersEnableIt() {
@@ -203,10 +194,7 @@ var _ = Describe("Organization switch by token exchange", Ordered, func() {
 	It("refuses a switch into a suspended organization, and serves it again once resumed", func() {
 		// An organization of this spec's own: suspending one revokes its
 		// users' sessions for good, which no other spec must feel.
-		lab := &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "acme-switch-lab"},
-			Spec:       iamv1.OrganizationSpec{DisplayName: "ACME Switch Lab"},
-		}
+		lab := st.ForCreate(st.Org("acme-switch-lab", st.WithParent("acme"), st.WithDisplayName("ACME Switch Lab")))
 		create(lab)
 		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, lab))).To(Succeed()) })
 		eventuallyReady(lab)

@@ -100,6 +100,20 @@ func WithParent(parent string) OrgOption {
 	return func(o *iamv1.Organization) { o.Namespace = parent }
 }
 
+// InSystemNamespace puts a root organization in ns rather than
+// SystemNamespace, for a suite that sends it to an API server where it
+// keeps its own system namespace apart from other suites'. World places
+// roots of SystemNamespace only, so it leaves such a root unplaced.
+func InSystemNamespace(ns string) OrgOption {
+	return func(o *iamv1.Organization) { o.Namespace = ns }
+}
+
+// WithSelfService sets spec.selfService: whether and how visitors sign up
+// organizations below this one.
+func WithSelfService(s iamv1.SelfService) OrgOption {
+	return func(o *iamv1.Organization) { o.Spec.SelfService = &s }
+}
+
 // WithDomains claims domains and marks them verified in status.
 func WithDomains(domains ...string) OrgOption {
 	return func(o *iamv1.Organization) {
@@ -116,6 +130,33 @@ func WithPendingDomains(domains ...string) OrgOption {
 		for _, d := range domains {
 			o.Spec.Domains = append(o.Spec.Domains, iamv1.Domain(d))
 			o.Status.Domains = append(o.Status.Domains, iamv1.DomainStatus{Name: iamv1.Domain(d), Reason: iamv1.DomainPending})
+		}
+	}
+}
+
+// ClaimingDomains sets spec.domains and leaves status.domains empty: the
+// claim as the Organization reconciler first sees it, for a test of what
+// the reconciler makes of it (WithDomains also marks them verified).
+func ClaimingDomains(domains ...string) OrgOption {
+	return func(o *iamv1.Organization) {
+		for _, d := range domains {
+			o.Spec.Domains = append(o.Spec.Domains, iamv1.Domain(d))
+		}
+	}
+}
+
+// OrgCreatedAt sets metadata.creationTimestamp, for a test of which of two
+// organizations is the older; World keeps it rather than stamping one.
+func OrgCreatedAt(t time.Time) OrgOption {
+	return func(o *iamv1.Organization) { o.CreationTimestamp = metav1.NewTime(t) }
+}
+
+// WithAdminGroups adds the groups to spec.admins: their members administer
+// the organization and its subtree.
+func WithAdminGroups(groups ...string) OrgOption {
+	return func(o *iamv1.Organization) {
+		for _, g := range groups {
+			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectGroup, Name: g})
 		}
 	}
 }
@@ -214,6 +255,19 @@ func WithEmailVerified(v bool) UserOption {
 	return func(u *iamv1.OrgUser) { u.Spec.EmailVerified = v }
 }
 
+// Invited sets spec.invitation.send: the OrgUser reconciler mails the user
+// an invitation link.
+func Invited() UserOption {
+	return func(u *iamv1.OrgUser) { u.Spec.Invitation = &iamv1.OrgUserInvitation{Send: true} }
+}
+
+// UserCreatedAt sets metadata.creationTimestamp, for a test of which of two
+// users holding the same identifier is the older; World keeps it rather
+// than stamping one.
+func UserCreatedAt(t time.Time) UserOption {
+	return func(u *iamv1.OrgUser) { u.CreationTimestamp = metav1.NewTime(t) }
+}
+
 // Disabled sets spec.disabled.
 func Disabled() UserOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = true } }
 
@@ -222,6 +276,10 @@ func Disabled() UserOption { return func(u *iamv1.OrgUser) { u.Spec.Disabled = t
 func LockedUntil(t time.Time) UserOption {
 	return func(u *iamv1.OrgUser) { u.Status.LockedUntil = &metav1.Time{Time: t} }
 }
+
+// PasswordSet sets status.passwordSet, as the OrgUser reconciler does once
+// it has stored the user's password hash.
+func PasswordSet() UserOption { return func(u *iamv1.OrgUser) { u.Status.PasswordSet = true } }
 
 // SessionsRevokedAt sets status.sessionsRevokedAt, as the OrgUser
 // reconciler does when the user was disabled and enabled again: sign-ins
