@@ -3,17 +3,8 @@ package snapshot_test
 import (
 	"testing"
 
-	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
-
-func withAdminUsers(names ...string) st.OrgOption {
-	return func(o *iamv1.Organization) {
-		for _, n := range names {
-			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectUser, Name: n})
-		}
-	}
-}
 
 // A user administers their organization (and may switch below it) as the
 // operator's RBAC has it: the admin role, or a subject of their own
@@ -21,8 +12,8 @@ func withAdminUsers(names ...string) st.OrgOption {
 // ancestor's users, never the user of a descendant with the same username.
 func TestAdministratorIsWhoTheOrganizationsRBACBinds(t *testing.T) {
 	in := st.World(
-		st.Org("platform", withAdminUsers("root@platform.example")),
-		st.Org("acme", st.WithParent("platform"), withAdminUsers("Bob@acme.example"), withAdminGroups("acme-it")),
+		st.Org("platform", st.WithAdminUsers("root@platform.example")),
+		st.Org("acme", st.WithParent("platform"), st.WithAdminUsers("Bob@acme.example"), st.WithAdminGroups("acme-it")),
 		st.Org("acme-eu", st.WithParent("acme")),
 		st.User("acme", "alice", "alice@acme.example", st.WithRoles("admin")),
 		st.User("acme", "bob", "bob@acme.example"),

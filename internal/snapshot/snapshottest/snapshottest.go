@@ -161,6 +161,16 @@ func WithAdminGroups(groups ...string) OrgOption {
 	}
 }
 
+// WithAdminUsers adds the users (usernames of the organization's own
+// users) to spec.admins.
+func WithAdminUsers(names ...string) OrgOption {
+	return func(o *iamv1.Organization) {
+		for _, n := range names {
+			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectUser, Name: n})
+		}
+	}
+}
+
 // WithBranding sets spec.branding.
 func WithBranding(b iamv1.Branding) OrgOption {
 	return func(o *iamv1.Organization) { o.Spec.Branding = &b }
