@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -158,7 +156,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 	if err != nil {
 		return err
 	}
-	upstreamNetworks, err := parseNetworks("--upstream-allowed-networks", fl.server.upstreamNetworks)
+	upstreamNetworks, err := clientip.ParseNetworks("--upstream-allowed-networks", fl.server.upstreamNetworks)
 	if err != nil {
 		return err
 	}
@@ -241,30 +239,4 @@ func labelCap(n int) int {
 		return -1
 	}
 	return n
-}
-
-// parseNetworks reads a comma-separated list of CIDRs (a bare address is
-// one host) for the flag named flag.
-func parseNetworks(flag, list string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if !strings.Contains(f, "/") {
-			a, err := netip.ParseAddr(f)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %q is neither a CIDR such as 10.20.0.0/16 nor an IP address", flag, f)
-			}
-			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a CIDR such as 10.20.0.0/16", flag, f)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

@@ -29,6 +29,17 @@ func New(trusted ...netip.Prefix) *Resolver {
 // ParseTrustedProxies parses the --trusted-proxies value: comma-separated
 // CIDRs (10.0.0.0/8, fd00::/8) or single addresses. Empty trusts none.
 func ParseTrustedProxies(s string) (*Resolver, error) {
+	prefixes, err := ParseNetworks("--trusted-proxies", s)
+	if err != nil {
+		return nil, err
+	}
+	return New(prefixes...), nil
+}
+
+// ParseNetworks parses the value of the flag named flag: comma-separated
+// CIDRs (10.0.0.0/8, fd00::/8) or single addresses (one host each), IPv4
+// in IPv6 taken as IPv4. Empty is none.
+func ParseNetworks(flag, s string) ([]netip.Prefix, error) {
 	var prefixes []netip.Prefix
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -38,7 +49,7 @@ func ParseTrustedProxies(s string) (*Resolver, error) {
 		if !strings.Contains(f, "/") {
 			a, err := netip.ParseAddr(f)
 			if err != nil {
-				return nil, fmt.Errorf("--trusted-proxies: %q is neither a CIDR (10.0.0.0/8) nor an IP address", f)
+				return nil, fmt.Errorf("%s: %q is neither a CIDR (10.0.0.0/8) nor an IP address", flag, f)
 			}
 			a = a.Unmap()
 			prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
@@ -46,14 +57,14 @@ func ParseTrustedProxies(s string) (*Resolver, error) {
 		}
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8: %v", f, err)
+			return nil, fmt.Errorf("%s: %q is not a CIDR such as 10.0.0.0/8: %v", flag, f, err)
 		}
 		if p.Addr().Is4In6() {
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
-		prefixes = append(prefixes, p)
+		prefixes = append(prefixes, p.Masked())
 	}
-	return New(prefixes...), nil
+	return prefixes, nil
 }
 
 func (r *Resolver) isTrusted(a netip.Addr) bool {
