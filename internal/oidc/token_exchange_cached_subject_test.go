@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
-	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
+	orgoidc "github.com/orgkeeper/orgkeeper/internal/oidc"
 )
 
 // rotatingKeys serves whatever key set it holds, as the operator's key
