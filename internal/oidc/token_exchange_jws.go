@@ -54,8 +54,8 @@ const es256SignatureSize = 64
 // canonicalB64 decodes base64url without padding and refuses nonzero
 // trailing bits, so that a segment it accepts is exactly the encoding of
 // what it decodes to (the bytes go-jose re-encodes to verify). Line breaks,
-// which the standard decoder skips, are refused by the length check at the
-// call sites.
+// which the decoder skips even in strict mode, are caught by the length
+// check of decodeCanonical.
 var canonicalB64 = base64.RawURLEncoding.Strict()
 
 // servedHeaders maps the first segment of every token a key of one key
