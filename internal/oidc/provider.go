@@ -141,7 +141,8 @@ func NewProvider(cfg Config) (http.Handler, error) {
 	}
 	h := &handler{issuer: cfg.Issuer, storage: storage, cookie: cfg.SessionCookieName,
 		clientIP: cfg.ClientIP, maxPending: cfg.MaxPendingAuthRequestsPerAddress, logout: cfg.Logout,
-		bindingCookie: cfg.BindingCookieName, secure: iss.Scheme == "https", wrongBrowser: cfg.WrongBrowser}
+		bindingCookie: cfg.BindingCookieName, secure: iss.Scheme == "https", wrongBrowser: cfg.WrongBrowser,
+		subjects: newSubjectCache(subjectCacheSize, subjectCacheTTL)}
 	if h.clientIP == nil {
 		h.clientIP = remoteHost
 	}
@@ -204,6 +205,11 @@ type handler struct {
 	bindingCookie string
 	secure        bool
 	wrongBrowser  http.Handler
+	// subjects caches verified subject tokens of token exchanges, and
+	// jwsHeaders the token headers of the served keys
+	// (token_exchange_cache.go, token_exchange_jws.go).
+	subjects   *subjectCache
+	jwsHeaders jwsHeaders
 }
 
 // intercept bounds every request's input (limits.go) before the endpoint,

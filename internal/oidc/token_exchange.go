@@ -36,6 +36,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
@@ -236,43 +237,71 @@ func (h *handler) validateExchange(ctx context.Context, c *snapshot.Client, req 
 // access token presented as an ID token is refused (it has a jti, which ID
 // tokens of this issuer never have), and so is an ID token presented as an
 // access token (it has no jti).
+//
+// The verification of a signed token is cached (token_exchange_cache.go):
+// it depends only on the token, its type and the served keys. Everything
+// that depends on the current state is the caller's, on every exchange.
 func (h *handler) verifySubjectToken(ctx context.Context, token string, typ oidc.TokenType) (subjectToken, bool) {
+	ks := h.storage.cfg.Keys.KeySet()
+	signed := typ == oidc.IDTokenType || typ == oidc.AccessTokenType && strings.Count(token, ".") == 2
+	if !signed {
+		st, _, ok := h.verifySubjectTokenOnce(ctx, ks, token, typ)
+		return st, ok
+	}
+	now := h.storage.now()
+	key := subjectKey(typ, token)
+	if st, ok := h.subjects.get(key, ks, now); ok {
+		return st, true
+	}
+	st, kid, ok := h.verifySubjectTokenOnce(ctx, ks, token, typ)
+	if ok {
+		h.subjects.put(key, st, kid, now)
+	}
+	return st, ok
+}
+
+// verifySubjectTokenOnce is verifySubjectToken without the cache. It also
+// returns the ID of the key that signed a signed token ("" for an opaque
+// one).
+func (h *handler) verifySubjectTokenOnce(ctx context.Context, ks *keys.KeySet, token string, typ oidc.TokenType) (subjectToken, string, bool) {
 	switch typ {
 	case oidc.AccessTokenType:
-		var id, subject string
+		var id, subject, kid string
 		if strings.Count(token, ".") == 2 {
 			var c subjectClaims
-			if !h.verifyJWT(token, &c) {
-				return subjectToken{}, false
+			var ok bool
+			if kid, ok = h.verifyJWT(ks, token, &c); !ok {
+				return subjectToken{}, "", false
 			}
 			id, subject = c.JWTID, c.Subject
 		} else {
 			var ok bool
 			if id, subject, ok = h.accessTokenIDAndSubject(ctx, token); !ok {
-				return subjectToken{}, false
+				return subjectToken{}, "", false
 			}
 		}
 		info, err := decodeTokenInfo(id)
 		if err != nil || subject == "" {
-			return subjectToken{}, false
+			return subjectToken{}, "", false
 		}
 		st := subjectToken{clientID: info.ClientID, userID: subject, orgID: info.OrgID, amr: info.AMR,
 			scopes: info.Scopes, expiry: time.Unix(info.Expiry, 0), switched: info.Switched}
 		if info.AuthTime != 0 {
 			st.authTime = time.Unix(info.AuthTime, 0)
 		}
-		return st, true
+		return st, kid, true
 	case oidc.IDTokenType:
 		var c subjectClaims
-		if !h.verifyJWT(token, &c) || c.JWTID != "" || c.Subject == "" {
-			return subjectToken{}, false
+		kid, ok := h.verifyJWT(ks, token, &c)
+		if !ok || c.JWTID != "" || c.Subject == "" {
+			return subjectToken{}, "", false
 		}
 		clientID := c.AuthorizedParty
 		if clientID == "" && len(c.Audience) == 1 {
 			clientID = c.Audience[0]
 		}
 		if clientID == "" || !slices.Contains(c.Audience, clientID) {
-			return subjectToken{}, false
+			return subjectToken{}, "", false
 		}
 		st := subjectToken{clientID: clientID, userID: c.Subject, orgID: c.OrgID,
 			authTime: c.AuthTime.AsTime(), amr: c.AMR, expiry: c.Expiration.AsTime(), switched: c.Actor != nil}
@@ -285,9 +314,9 @@ func (h *handler) verifySubjectToken(ctx context.Context, token string, typ oidc
 		if c.Email != "" {
 			st.scopes = append(st.scopes, oidc.ScopeEmail)
 		}
-		return st, true
+		return st, kid, true
 	}
-	return subjectToken{}, false
+	return subjectToken{}, "", false
 }
 
 // subjectClaims are the claims of a subject token that an exchange reads.
@@ -306,32 +335,45 @@ type subjectClaims struct {
 	PreferredUsername string           `json:"preferred_username"`
 }
 
-// verifyJWT verifies a compact JWS of this issuer and decodes its payload
-// into claims: exactly one signature, by the served key (current or
-// previous) that its kid names, with that key's algorithm, and iss this
-// issuer. Expiry is the caller's (validateExchange, with the provider's
-// clock). It is what op.VerifyAccessToken and op.VerifyIDTokenHint check,
-// with one parse of the token instead of two and no key list built per
-// call: the signature verification is most of an exchange's cost.
-func (h *handler) verifyJWT(token string, claims *subjectClaims) bool {
-	ks := h.storage.cfg.Keys.KeySet()
+// verifyJWT verifies a JWS of this issuer and decodes its payload into
+// claims: exactly one signature, by the served key (current, previous or
+// next) that its kid names, with that key's algorithm, and iss this
+// issuer. It returns the key's ID. Expiry is the caller's
+// (validateExchange, with the provider's clock). It is what
+// op.VerifyAccessToken and op.VerifyIDTokenHint check, with one parse of
+// the token and no key list built per call.
+//
+// A token in the exact shape this issuer signs is decided by the fast path
+// (token_exchange_jws.go): a lookup of its header, one signature check
+// over the signing input, one decoding of the payload. Any other input is
+// parsed by go-jose, which decides it as it always did.
+func (h *handler) verifyJWT(ks *keys.KeySet, token string, claims *subjectClaims) (string, bool) {
 	if ks == nil {
-		return false
+		return "", false
 	}
-	jws, err := jose.ParseSigned(token, ks.SignatureAlgorithms())
-	if err != nil || len(jws.Signatures) != 1 {
-		return false
+	payload, k, outcome := h.jwsHeaders.of(ks).verifyServed(token)
+	switch outcome {
+	case jwsInvalid:
+		return "", false
+	case jwsUndecided:
+		jws, err := jose.ParseSigned(token, ks.SignatureAlgorithms())
+		if err != nil || len(jws.Signatures) != 1 {
+			return "", false
+		}
+		hdr := jws.Signatures[0].Protected
+		var ok bool
+		k, ok = ks.Key(hdr.KeyID)
+		if !ok || hdr.Algorithm != string(k.Algorithm()) {
+			return "", false
+		}
+		if payload, err = jws.Verify(k.Signer().Public()); err != nil {
+			return "", false
+		}
 	}
-	hdr := jws.Signatures[0].Protected
-	k, ok := ks.Key(hdr.KeyID)
-	if !ok || hdr.Algorithm != string(k.Algorithm()) {
-		return false
+	if json.Unmarshal(payload, claims) != nil || claims.Issuer != h.issuer {
+		return "", false
 	}
-	payload, err := jws.Verify(k.Signer().Public())
-	if err != nil || json.Unmarshal(payload, claims) != nil {
-		return false
-	}
-	return claims.Issuer == h.issuer
+	return k.ID(), true
 }
 
 // exchangeScopes are the scopes of the exchanged tokens: the requested

@@ -27,39 +27,73 @@ import (
 // with an ID token (scope openid: two signatures), and an ID token alone
 // (requested_token_type id_token, what a kubectl credential plugin uses),
 // each from a JWT access token as subject token (one signature verified).
+// These present the same subject token every time, as a credential plugin
+// does, so that after the first exchange its verification comes from the
+// cache of verified subject tokens. AccessTokenUncached presents a
+// different subject token on every exchange (a pool minted with the
+// refresh grant before the timer starts, never reused): every exchange
+// verifies its subject token's signature.
 func BenchmarkTokenExchange(b *testing.B) {
 	for _, alg := range []jose.SignatureAlgorithm{keys.ES256, keys.RS256} {
 		b.Run(string(alg), func(b *testing.B) { benchmarkTokenExchange(b, alg) })
 	}
 }
 
+// uncachedExtra is how many subject tokens beyond b.N the uncached
+// variant mints, for the ratio batches after the timed loop (about a
+// thousand exchanges on a fast machine).
+const uncachedExtra = 3000
+
 func benchmarkTokenExchange(b *testing.B, alg jose.SignatureAlgorithm) {
 	ks := keySetSigningWith(b, alg)
 	for _, c := range []struct {
-		name string
-		form url.Values
+		name     string
+		form     url.Values
+		distinct bool
 	}{
-		{"AccessToken", url.Values{"scope": {"profile email"}}},
-		{"AccessAndIDToken", url.Values{"scope": {"openid profile email"}}},
-		{"IDToken", url.Values{"requested_token_type": {idTokenType}}},
+		{"AccessToken", url.Values{"scope": {"profile email"}}, false},
+		{"AccessAndIDToken", url.Values{"scope": {"openid profile email"}}, false},
+		{"IDToken", url.Values{"requested_token_type": {idTokenType}}, false},
+		{"AccessTokenUncached", url.Values{"scope": {"profile email"}}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			e := newEnvWithKeys(b, switchWorld(), ks)
 			home := e.signInTo("switcher", switcherRedirect, "acme", "alice")
-			form := switchForm(home["access_token"].(string), accessTokenType, "acme-eu")
-			form.Set("grant_type", tokenExchangeGrant)
-			for k, v := range c.form {
-				form[k] = v
+			subjects := []string{home["access_token"].(string)}
+			if c.distinct {
+				subjects = mintSubjectTokens(b, e, home["refresh_token"].(string), b.N+uncachedExtra)
+			}
+			bodies := make([]string, len(subjects))
+			for i, t := range subjects {
+				form := switchForm(t, accessTokenType, "acme-eu")
+				form.Set("grant_type", tokenExchangeGrant)
+				for k, v := range c.form {
+					form[k] = v
+				}
+				bodies[i] = form.Encode()
+			}
+			var used atomic.Int64
+			exchange := func() (string, bool) {
+				if !c.distinct {
+					return bodies[0], true
+				}
+				i := used.Add(1) - 1
+				if i >= int64(len(bodies)) {
+					b.Errorf("all %d subject tokens are used: mint more", len(bodies))
+					return "", false
+				}
+				return bodies[i], true
 			}
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			exchange := form.Encode()
-			machine := url.Values{"grant_type": {"client_credentials"}, "organization": {"acme"}}.Encode()
+			machineBody := url.Values{"grant_type": {"client_credentials"}, "organization": {"acme"}}.Encode()
+			machine := func() (string, bool) { return machineBody, true }
 
 			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if !postToken(b, client, e.issuer, exchange, "switcher") {
+					body, ok := exchange()
+					if !ok || !postToken(b, client, e.issuer, body, "switcher") {
 						return
 					}
 				}
@@ -89,9 +123,26 @@ func benchmarkTokenExchange(b *testing.B, alg jose.SignatureAlgorithm) {
 	}
 }
 
-// tokenRate is the rate of successful token requests with body for about
-// d, with as many goroutines as b.RunParallel uses.
-func tokenRate(b *testing.B, client *http.Client, issuer, body, clientID string, d time.Duration) float64 {
+// mintSubjectTokens returns n distinct access tokens of alice at switcher,
+// one per refresh of her sign-in (each refresh rotates the refresh token).
+func mintSubjectTokens(b *testing.B, e *env, refresh string, n int) []string {
+	b.Helper()
+	out := make([]string, 0, n)
+	for range n {
+		status, body := e.refresh("switcher", refresh)
+		if status != http.StatusOK {
+			b.Fatalf("refresh: %d %v", status, body)
+		}
+		out = append(out, body["access_token"].(string))
+		refresh = body["refresh_token"].(string)
+	}
+	return out
+}
+
+// tokenRate is the rate of successful token requests with the bodies that
+// next returns for about d, with as many goroutines as b.RunParallel
+// uses.
+func tokenRate(b *testing.B, client *http.Client, issuer string, next func() (string, bool), clientID string, d time.Duration) float64 {
 	var n atomic.Int64
 	stop := time.Now().Add(d)
 	start := time.Now()
@@ -101,7 +152,8 @@ func tokenRate(b *testing.B, client *http.Client, issuer, body, clientID string,
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for time.Now().Before(stop) {
-				if !postToken(b, client, issuer, body, clientID) {
+				body, ok := next()
+				if !ok || !postToken(b, client, issuer, body, clientID) {
 					return
 				}
 				n.Add(1)
@@ -115,12 +167,13 @@ func tokenRate(b *testing.B, client *http.Client, issuer, body, clientID string,
 }
 
 // cpuPerToken is the process's CPU time (user and system, client and
-// server together) per successful token request with body, over n
-// sequential requests.
-func cpuPerToken(b *testing.B, client *http.Client, issuer, body, clientID string, n int) time.Duration {
+// server together) per successful token request with the bodies that next
+// returns, over n sequential requests.
+func cpuPerToken(b *testing.B, client *http.Client, issuer string, next func() (string, bool), clientID string, n int) time.Duration {
 	before := processCPU(b)
 	for range n {
-		if !postToken(b, client, issuer, body, clientID) {
+		body, ok := next()
+		if !ok || !postToken(b, client, issuer, body, clientID) {
 			break
 		}
 	}
