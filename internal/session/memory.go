@@ -70,7 +70,11 @@ type Memory struct {
 	// held across every change to the family or to one of its tokens, which
 	// makes rotation and revocation atomic. Lock order: family shard, then
 	// token shard; never the reverse.
-	families      *shardedMap[family]
+	families *shardedMap[family]
+	// owners lists the live families of each user at each client
+	// (familyOwnerKey), oldest first, for MaxLiveFamilies. Lock order:
+	// owner shard, then family shard.
+	owners        *shardedMap[[]string]
 	loginSessions *shardedMap[LoginSession]
 	failures      *shardedMap[Failures]
 }
@@ -97,6 +101,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		codes:         newShardedMap[AuthCode](),
 		refreshTokens: newShardedMap[refreshRecord](),
 		families:      newShardedMap[family](),
+		owners:        newShardedMap[[]string](),
 		loginSessions: newShardedMap[LoginSession](),
 		failures:      newShardedMap[Failures](),
 	}
@@ -138,6 +143,7 @@ func (m *Memory) GC(ctx context.Context, now time.Time) (int, error) {
 	n += m.codes.deleteIf(func(c AuthCode) bool { return expired(c.ExpiresAt, now) })
 	n += m.refreshTokens.deleteIf(func(r refreshRecord) bool { return expired(r.rt.ExpiresAt, now) })
 	n += m.gcFamilies(now)
+	m.gcOwners(now)
 	n += m.loginSessions.deleteIf(func(s LoginSession) bool { return expired(s.ExpiresAt, now) })
 	n += m.failures.deleteIf(func(f Failures) bool { return expired(f.WindowEnd, now) })
 	return n, nil
@@ -307,33 +313,86 @@ func (m *Memory) CreateRefreshToken(ctx context.Context, rt RefreshToken) (strin
 
 	fsh := m.families.shardFor(rt.FamilyID)
 	fsh.mu.Lock()
-	defer fsh.mu.Unlock()
-	if err := m.addToFamilyLocked(fsh, token, rt, now); err != nil {
+	started, err := m.addToFamilyLocked(fsh, token, rt, now)
+	fsh.mu.Unlock()
+	if err != nil {
 		return "", RefreshToken{}, err
+	}
+	if started {
+		m.trackFamily(ctx, rt, now)
 	}
 	return token, rt.Clone(), nil
 }
 
-// addToFamilyLocked stores a new token in its family. The family's shard lock
-// must be held.
-func (m *Memory) addToFamilyLocked(fsh *mapShard[family], token string, rt RefreshToken, now time.Time) error {
+// trackFamily records a family that a token just started among its
+// owner's live families, and revokes the oldest beyond MaxLiveFamilies.
+func (m *Memory) trackFamily(ctx context.Context, rt RefreshToken, now time.Time) {
+	key := familyOwnerKey(rt.Subject, rt.ClientID)
+	sh := m.owners.shardFor(key)
+	sh.mu.Lock()
+	ids := slices.DeleteFunc(sh.m[key], func(id string) bool { return !m.familyLive(id, now) })
+	ids = append(ids, rt.FamilyID)
+	var evicted []string
+	if n := len(ids) - MaxLiveFamilies; n > 0 {
+		evicted = slices.Clone(ids[:n])
+		ids = slices.Clone(ids[n:])
+	}
+	sh.m[key] = ids
+	sh.mu.Unlock()
+	for _, id := range evicted {
+		// The new family exists already; a failure here only leaves an
+		// old one to expire on its own.
+		_ = m.RevokeRefreshTokenFamily(ctx, id)
+	}
+}
+
+// familyLive reports whether the family exists, unexpired and unrevoked.
+func (m *Memory) familyLive(id string, now time.Time) bool {
+	fsh := m.families.shardFor(id)
+	fsh.mu.RLock()
+	f, ok := fsh.m[id]
+	fsh.mu.RUnlock()
+	return ok && !f.revoked && !expired(f.expiresAt, now)
+}
+
+// gcOwners drops the families that are no longer live from the owners'
+// lists, and the owners left without any.
+func (m *Memory) gcOwners(now time.Time) {
+	for i := range m.owners.shards {
+		sh := &m.owners.shards[i]
+		sh.mu.Lock()
+		for key, ids := range sh.m {
+			if ids = slices.DeleteFunc(ids, func(id string) bool { return !m.familyLive(id, now) }); len(ids) == 0 {
+				delete(sh.m, key)
+			} else {
+				sh.m[key] = ids
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// addToFamilyLocked stores a new token in its family, and reports whether
+// the token started the family. The family's shard lock must be held.
+func (m *Memory) addToFamilyLocked(fsh *mapShard[family], token string, rt RefreshToken, now time.Time) (bool, error) {
 	f, ok := fsh.m[rt.FamilyID]
 	if ok && expired(f.expiresAt, now) {
-		f = family{} // what is left of an old family that GC has not swept yet
+		f, ok = family{}, false // what is left of an old family that GC has not swept yet
 	}
 	if f.revoked {
-		return fmt.Errorf("refresh token family: %w", ErrRevoked)
+		return false, fmt.Errorf("refresh token family: %w", ErrRevoked)
 	}
 	h := HashSecret(token)
 	if !m.refreshTokens.putIfAbsent(h, refreshRecord{rt: rt}) {
-		return fmt.Errorf("refresh token: %w", ErrAlreadyExists)
+		return false, fmt.Errorf("refresh token: %w", ErrAlreadyExists)
 	}
+	started := !ok
 	f.tokens = append(f.tokens, h)
 	if rt.ExpiresAt.After(f.expiresAt) {
 		f.expiresAt = rt.ExpiresAt
 	}
 	fsh.m[rt.FamilyID] = f
-	return nil
+	return started, nil
 }
 
 // revokeFamilyLocked marks the family and all its tokens revoked. The family's
@@ -420,7 +479,7 @@ func (m *Memory) RotateRefreshToken(ctx context.Context, token, clientID string,
 	}
 
 	next := RotatedRefreshToken(r.rt, newID, scopes, expiresAt, now, m.ttl.RefreshToken)
-	if err := m.addToFamilyLocked(fsh, newToken, next, now); err != nil {
+	if _, err := m.addToFamilyLocked(fsh, newToken, next, now); err != nil {
 		return "", RefreshToken{}, err
 	}
 	m.refreshTokens.update(h, func(r *refreshRecord) { r.usedAt = now })

@@ -76,11 +76,28 @@ type CodeStore interface {
 	ConsumeCode(ctx context.Context, code string) (AuthCode, error)
 }
 
+// MaxLiveFamilies is how many refresh token families one user may hold at
+// one client at once. Each sign-in with offline_access starts a family,
+// and a user with a live session can start them as fast as the redirects
+// go, each one a record in the store until it expires (30 days by
+// default): without a bound, one account could fill the store. When a
+// token starts one family more, the store revokes that user's oldest
+// family at the client, as a sign-out of the longest-unused device would.
+const MaxLiveFamilies = 100
+
+// familyOwnerKey names the families of subject at clientID.
+func familyOwnerKey(subject, clientID string) string { return subject + "\x00" + clientID }
+
+// FamilyOwnerKey is familyOwnerKey for stores outside this package.
+func FamilyOwnerKey(subject, clientID string) string { return familyOwnerKey(subject, clientID) }
+
 // RefreshTokenStore keeps refresh tokens, keyed by HashSecret(token). The store
 // generates the token values; they are returned once and never stored.
 type RefreshTokenStore interface {
 	// CreateRefreshToken stores rt and returns the token value to give to the
-	// client, and the stored record. FamilyID, ClientID and Subject are
+	// client, and the stored record. A token that starts a family revokes
+	// the oldest of the subject's families at the client beyond
+	// MaxLiveFamilies. FamilyID, ClientID and Subject are
 	// required; an empty ID is filled with a random one; IssuedAt is set by the
 	// store. Creating a token in a revoked family returns ErrRevoked.
 	CreateRefreshToken(ctx context.Context, rt RefreshToken) (token string, stored RefreshToken, err error)

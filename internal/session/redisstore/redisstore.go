@@ -89,6 +89,7 @@ const (
 	kindCode         = "code:"
 	kindRefreshToken = "rt:"
 	kindFamily       = "fam:"
+	kindOwner        = "owner:"
 	kindLoginSession = "ls:"
 	kindFailures     = "fail:"
 )
@@ -408,8 +409,32 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 		return "", session.RefreshToken{}, fmt.Errorf("refresh token family: %w", session.ErrRevoked)
 	case "exists":
 		return "", session.RefreshToken{}, fmt.Errorf("refresh token: %w", session.ErrAlreadyExists)
+	case "started":
+		if err := s.trackFamily(ctx, rt, now); err != nil {
+			return "", session.RefreshToken{}, err
+		}
 	}
 	return token, rt, nil
+}
+
+// trackFamily counts a family that a token just started among its owner's
+// and revokes the oldest beyond session.MaxLiveFamilies. Families started
+// longer ago than a refresh token lives are no longer counted, whether or
+// not rotation kept them alive: the bound is on the families a user
+// starts within that time.
+func (s *Store) trackFamily(ctx context.Context, rt session.RefreshToken, now time.Time) error {
+	owner := s.key(kindOwner, session.HashSecret(session.FamilyOwnerKey(rt.Subject, rt.ClientID)))
+	evicted, err := trackFamilyScript.Run(ctx, s.rdb, []string{owner},
+		micros(now), rt.FamilyID, micros(now.Add(-s.ttl.RefreshToken)), session.MaxLiveFamilies, pxat(now.Add(s.ttl.RefreshToken))).StringSlice()
+	if err != nil {
+		return redisErr(ctx, "counting a user's refresh token families", err)
+	}
+	for _, id := range evicted {
+		if err := s.RevokeRefreshTokenFamily(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // GetRefreshToken implements session.RefreshTokenStore.

@@ -76,7 +76,25 @@ local exp = tonumber(ARGV[3])
 redis.call('HSET', KEYS[2], 'v', ARGV[2], 'exp', ARGV[3], 'client', ARGV[4], 'fam', ARGV[5])
 redis.call('PEXPIREAT', KEYS[2], string.format('%d', math.floor(exp / 1000) + tonumber(ARGV[6])))
 extend(KEYS[1], exp, tonumber(ARGV[6]))
+if fexp == 0 then return 'started' end
 return 'ok'
+`)
+
+// trackFamilyScript records a family just started among its owner's
+// (one user at one client), forgets those started longer ago than a
+// refresh token lives, and returns the oldest beyond the bound, removed
+// from the list, for the caller to revoke.
+// KEYS[1] owner; ARGV now (µs), family, forget before (µs), bound,
+// pxat of the list (ms). Returns the families to revoke.
+var trackFamilyScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+if n <= 0 then return {} end
+local old = redis.call('ZRANGE', KEYS[1], 0, n - 1)
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1)
+return old
 `)
 
 // revokeFamilyScript marks a family revoked and keeps it at least until
@@ -142,12 +160,14 @@ end
 return {redis.call('HINCRBY', KEYS[1], 'count', 1), f[2]}
 `)
 
-// gcScript deletes those of KEYS that expired at or before now.
+// gcScript deletes those of KEYS that expired at or before now. Keys
+// that are not records (the owners' sorted sets) end by their Redis TTL.
 // ARGV now (µs). Returns how many it deleted.
 var gcScript = redis.NewScript(`
 local n = 0
 for _, k in ipairs(KEYS) do
-  local exp = redis.call('HGET', k, 'exp')
+  local exp = false
+  if redis.call('TYPE', k).ok == 'hash' then exp = redis.call('HGET', k, 'exp') end
   if exp and tonumber(exp) <= tonumber(ARGV[1]) then
     redis.call('DEL', k)
     n = n + 1

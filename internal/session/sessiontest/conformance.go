@@ -425,6 +425,39 @@ var refreshTokenTests = []conformanceTest{
 			t.Fatal("two tokens got the same value")
 		}
 	}},
+	{"a user holds at most MaxLiveFamilies families at a client: one more revokes the oldest", func(t *testing.T, e *env) {
+		var first, second string
+		for i := range session.MaxLiveFamilies {
+			tok, _ := e.refreshToken(sampleRefreshToken(fmt.Sprintf("fam-%03d", i), "app-a"))
+			switch i {
+			case 0:
+				first = tok
+			case 1:
+				second = tok
+			}
+			e.clock.Advance(time.Millisecond)
+		}
+		// Another user, and the same user at another client, count apart.
+		other := sampleRefreshToken("fam-other-user", "app-a")
+		other.Subject = "someone-else"
+		otherTok, _ := e.refreshToken(other)
+		otherClient, _ := e.refreshToken(sampleRefreshToken("fam-other-client", "app-b"))
+		// A rotation keeps its family: no new one counts.
+		rotated, _, err := e.s.RotateRefreshToken(e.ctx, second, "app-a", nil, time.Time{})
+		noErr(t, "RotateRefreshToken", err)
+		_, err = e.s.GetRefreshToken(e.ctx, first)
+		noErr(t, "GetRefreshToken of the first family, at the bound", err)
+
+		e.clock.Advance(time.Millisecond)
+		newest, _ := e.refreshToken(sampleRefreshToken("fam-one-more", "app-a"))
+		_, err = e.s.GetRefreshToken(e.ctx, first)
+		wantErr(t, "GetRefreshToken of the oldest family, beyond the bound", err, session.ErrRevoked)
+		for name, tok := range map[string]string{"the newest": newest, "the rotated second": rotated, "another user's": otherTok, "another client's": otherClient} {
+			if _, err := e.s.GetRefreshToken(e.ctx, tok); err != nil {
+				t.Errorf("%s token: %v", name, err)
+			}
+		}
+	}},
 	{"a refresh token without family, client or subject is invalid", func(t *testing.T, e *env) {
 		for _, clear := range []func(*session.RefreshToken){
 			func(r *session.RefreshToken) { r.FamilyID = "" },
