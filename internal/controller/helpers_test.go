@@ -52,6 +52,22 @@ func createFrom[T st.Object, P interface {
 	return p
 }
 
+// rootName is the installation's root, which every container's
+// organizations sit below.
+const rootName = "platform"
+
+// ensureRoot creates the root unless an earlier spec did, and waits until
+// it is Ready. Its admins are the group platform-team, which specs of
+// delegated administration rely on.
+func ensureRoot() {
+	GinkgoHelper()
+	if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: rootName}, &iamv1.Organization{})) {
+		createFrom(st.Org(rootName, st.InSystemNamespace(systemNamespace),
+			st.WithDisplayName("Platform"), st.WithAdminGroups("platform-team")))
+	}
+	eventuallyReady(systemNamespace, rootName)
+}
+
 // ensureOrg creates the organization name under parent (st.Org with
 // WithParent and opts) unless an earlier spec did, and waits until it is
 // Ready. Specs of one container share their organizations this way.

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"slices"
+
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -15,39 +17,8 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
-
-const rootName = "platform"
-
-// ensureRoot creates the installation's root once; specs share it.
-func ensureRoot() *iamv1.Organization {
-	root := &iamv1.Organization{}
-	err := k8s.Get(ctx, types.NamespacedName{Namespace: systemNamespace, Name: rootName}, root)
-	if apierrors.IsNotFound(err) {
-		root = &iamv1.Organization{
-			ObjectMeta: metav1.ObjectMeta{Name: rootName, Namespace: systemNamespace},
-			Spec: iamv1.OrganizationSpec{DisplayName: "Platform",
-				Admins: []iamv1.Subject{{Kind: iamv1.SubjectGroup, Name: "platform-team"}}},
-		}
-		Expect(k8s.Create(ctx, root)).To(Succeed())
-	} else {
-		Expect(err).NotTo(HaveOccurred())
-	}
-	return eventuallyReady(systemNamespace, rootName)
-}
-
-func createOrg(name, namespace string, mutate ...func(*iamv1.Organization)) *iamv1.Organization {
-	GinkgoHelper()
-	// A child lives in its parent's namespace, which the operator creates
-	// once it has placed the parent: wait for it rather than race it.
-	Eventually(func() error {
-		return k8s.Get(ctx, types.NamespacedName{Name: namespace}, &corev1.Namespace{})
-	}).Should(Succeed(), "namespace %s of the new organization %s", namespace, name)
-	return create(&iamv1.Organization{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec:       iamv1.OrganizationSpec{DisplayName: name + " Inc."},
-	}, mutate...)
-}
 
 // updateOrg changes an organization, retrying on conflicts.
 func updateOrg(namespace, name string, change func(*iamv1.Organization)) {
@@ -94,16 +65,14 @@ func can(user string, groups []string, verb, resource, namespace, name string) b
 	return sar.Status.Allowed
 }
 
-func user(name string) iamv1.Subject { return iamv1.Subject{Kind: iamv1.SubjectUser, Name: name} }
-
 var _ = Describe("Organization", func() {
 	BeforeEach(func() { ensureRoot() })
 
 	It("builds a hierarchy four levels deep, each organization in its own labelled namespace", func() {
-		createOrg("h1", rootName)
-		createOrg("h1-a", "h1")
-		createOrg("h1-a-b", "h1-a")
-		createOrg("h1-a-b-c", "h1-a-b", func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"deep.example"} })
+		createFrom(st.Org("h1", st.WithParent(rootName)))
+		createFrom(st.Org("h1-a", st.WithParent("h1")))
+		createFrom(st.Org("h1-a-b", st.WithParent("h1-a")))
+		createFrom(st.Org("h1-a-b-c", st.WithParent("h1-a-b"), st.ClaimingDomains("deep.example")))
 
 		deepest := eventuallyReady("h1-a-b", "h1-a-b-c")
 		Expect(deepest.Status.Path).To(Equal([]string{rootName, "h1", "h1-a", "h1-a-b", "h1-a-b-c"}))
@@ -123,7 +92,7 @@ var _ = Describe("Organization", func() {
 	})
 
 	It("refuses a second root and creates nothing for it", func() {
-		createOrg("second-root", systemNamespace)
+		createFrom(st.Org("second-root", st.InSystemNamespace(systemNamespace)))
 		o := eventuallyCondition(systemNamespace, "second-root", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonMultipleRoots)
 		Expect(meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady).Message).To(ContainSubstring(rootName))
 		Consistently(func() bool {
@@ -140,7 +109,7 @@ var _ = Describe("Organization", func() {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "precious", Namespace: "taken"}, Data: map[string]string{"k": "v"}}
 		Expect(k8s.Create(ctx, cm)).To(Succeed())
 
-		o := createOrg("taken", rootName)
+		o := createFrom(st.Org("taken", st.WithParent(rootName)))
 		eventuallyCondition(rootName, "taken", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonNamespaceConflict)
 		eventuallyCondition(rootName, "taken", iamv1.ConditionNamespaceReady, metav1.ConditionFalse, iamv1.ReasonNamespaceConflict)
 
@@ -160,14 +129,14 @@ var _ = Describe("Organization", func() {
 
 	It("reports an organization in a namespace that belongs to no organization", func() {
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain"}})).To(Succeed())
-		createOrg("orphan", "plain")
+		createFrom(st.Org("orphan", st.WithParent("plain")))
 		o := eventuallyCondition("plain", "orphan", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonOrganizationNotFound)
 		Expect(o.Status.Path).To(BeEmpty())
 		Expect(apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Name: "orphan"}, &corev1.Namespace{}))).To(BeTrue())
 	})
 
 	It("refuses root-only settings on a child, naming the field", func() {
-		createOrg("rootonly", rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = iamv1.DomainVerificationNone })
+		createFrom(st.Org("rootonly", st.WithParent(rootName), st.WithDomainVerification(iamv1.DomainVerificationNone)))
 		o := eventuallyCondition(rootName, "rootonly", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonRootOnlySetting)
 		Expect(meta.FindStatusCondition(o.Status.Conditions, iamv1.ConditionReady).Message).To(ContainSubstring("spec.domainVerification"))
 		// The namespace and RBAC are still in place: only the setting is refused.
@@ -181,14 +150,9 @@ var _ = Describe("Organization", func() {
 			gabe  = "gabe@globex.example"
 		)
 		BeforeEach(func() {
-			if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: "r-acme"}, &iamv1.Organization{})) {
-				createOrg("r-acme", rootName, func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
-				createOrg("r-globex", rootName, func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(gabe)} })
-				createOrg("r-acme-eu", "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(erin)} })
-			}
-			eventuallyReady(rootName, "r-acme")
-			eventuallyReady(rootName, "r-globex")
-			eventuallyReady("r-acme", "r-acme-eu")
+			ensureOrg("r-acme", rootName, st.WithAdminUsers(alice))
+			ensureOrg("r-globex", rootName, st.WithAdminUsers(gabe))
+			ensureOrg("r-acme-eu", "r-acme", st.WithAdminUsers(erin))
 		})
 
 		It("lets an admin manage its organization and every descendant, and nothing else", func() {
@@ -224,13 +188,15 @@ var _ = Describe("Organization", func() {
 
 		It("revokes access at once when an admin is removed, down the whole subtree", func() {
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
-			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = append(o.Spec.Admins, user("bob")) })
+			updateOrg(rootName, "r-acme", st.WithAdminUsers("bob"))
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeTrue())
 			Eventually(func() bool {
 				return can(rules.KubeUser("r-acme", "bob"), nil, "patch", "organizations", rootName, "r-acme")
 			}).Should(BeTrue())
 
-			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) { o.Spec.Admins = []iamv1.Subject{user(alice)} })
+			updateOrg(rootName, "r-acme", func(o *iamv1.Organization) {
+				o.Spec.Admins = slices.DeleteFunc(o.Spec.Admins, func(s iamv1.Subject) bool { return s.Name == "bob" })
+			})
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme-eu", "") }).Should(BeFalse())
 			Eventually(func() bool { return can(rules.KubeUser("r-acme", "bob"), nil, "create", "orgusers", "r-acme", "") }).Should(BeFalse())
 			Eventually(func() bool {
@@ -276,22 +242,18 @@ var _ = Describe("Organization", func() {
 
 	Describe("domains", func() {
 		It("shows the TXT record under DNS verification and decides conflicts under None", func() {
-			createOrg("d-acme", rootName, func(o *iamv1.Organization) { o.Spec.Domains = []iamv1.Domain{"d-acme.example"} })
+			createFrom(st.Org("d-acme", st.WithParent(rootName), st.ClaimingDomains("d-acme.example")))
 			o := eventuallyCondition(rootName, "d-acme", iamv1.ConditionDomainsVerified, metav1.ConditionFalse, string(iamv1.DomainPending))
 			Expect(o.Status.Domains).To(HaveLen(1))
 			Expect(o.Status.Domains[0].VerificationRecord).To(HavePrefix("_orgkeeper-challenge.d-acme.example TXT orgkeeper-verify="))
 			Expect(o.Status.Domains[0].Verified).To(BeFalse())
 			eventuallyReady(rootName, "d-acme") // a pending domain does not block readiness
 
-			updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = iamv1.DomainVerificationNone })
-			DeferCleanup(func() {
-				updateOrg(systemNamespace, rootName, func(o *iamv1.Organization) { o.Spec.DomainVerification = "" })
-			})
+			updateOrg(systemNamespace, rootName, st.WithDomainVerification(iamv1.DomainVerificationNone))
+			DeferCleanup(func() { updateOrg(systemNamespace, rootName, st.WithDomainVerification("")) })
 			eventuallyCondition(rootName, "d-acme", iamv1.ConditionDomainsVerified, metav1.ConditionTrue, iamv1.ReasonAllVerified)
 
-			createOrg("d-globex", rootName, func(o *iamv1.Organization) {
-				o.Spec.Domains = []iamv1.Domain{"d-acme.example", "d-globex.example"}
-			})
+			createFrom(st.Org("d-globex", st.WithParent(rootName), st.ClaimingDomains("d-acme.example", "d-globex.example")))
 			g := eventuallyCondition(rootName, "d-globex", iamv1.ConditionDomainsVerified, metav1.ConditionFalse, string(iamv1.DomainConflict))
 			Expect(g.Status.Domains).To(ConsistOf(
 				HaveField("Name", iamv1.Domain("d-acme.example")),
@@ -315,12 +277,10 @@ var _ = Describe("Organization", func() {
 
 	Describe("deletion", func() {
 		It("blocks while children or users exist, naming them, and completes once they are gone", func() {
-			parent := createOrg("b-parent", rootName)
-			child := createOrg("b-child", "b-parent")
+			parent := createFrom(st.Org("b-parent", st.WithParent(rootName)))
+			child := createFrom(st.Org("b-child", st.WithParent("b-parent")))
 			eventuallyReady("b-parent", "b-child")
-			u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Name: "carol", Namespace: "b-parent"},
-				Spec: iamv1.OrgUserSpec{Email: "carol@b.example"}}
-			Expect(k8s.Create(ctx, u)).To(Succeed())
+			u := createFrom(st.User("b-parent", "carol", "carol@b.example"))
 
 			Expect(k8s.Delete(ctx, parent)).To(Succeed())
 			o := eventuallyCondition(rootName, "b-parent", iamv1.ConditionReady, metav1.ConditionFalse, iamv1.ReasonDeletionBlocked)
@@ -338,7 +298,7 @@ var _ = Describe("Organization", func() {
 
 			// The name is free again: a new organization of that name gets a
 			// fresh namespace of its own.
-			again := createOrg("b-parent", rootName)
+			again := createFrom(st.Org("b-parent", st.WithParent(rootName)))
 			o = eventuallyReady(rootName, "b-parent")
 			Expect(o.UID).NotTo(Equal(parent.UID))
 			ns := &corev1.Namespace{}
@@ -349,13 +309,11 @@ var _ = Describe("Organization", func() {
 		})
 
 		It("with Cascade deletes the whole subtree bottom-up, whatever the children's own policy", func() {
-			top := createOrg("c-top", rootName, func(o *iamv1.Organization) { o.Spec.DeletionPolicy = iamv1.DeletionCascade })
-			mid := createOrg("c-mid", "c-top")
-			leaf := createOrg("c-leaf", "c-mid")
-			u := &iamv1.OrgUser{ObjectMeta: metav1.ObjectMeta{Name: "dave", Namespace: "c-mid"},
-				Spec: iamv1.OrgUserSpec{Email: "dave@c.example"}}
+			top := createFrom(st.Org("c-top", st.WithParent(rootName), func(o *iamv1.Organization) { o.Spec.DeletionPolicy = iamv1.DeletionCascade }))
+			mid := createFrom(st.Org("c-mid", st.WithParent("c-top")))
+			leaf := createFrom(st.Org("c-leaf", st.WithParent("c-mid")))
 			eventuallyReady("c-mid", "c-leaf")
-			Expect(k8s.Create(ctx, u)).To(Succeed())
+			u := createFrom(st.User("c-mid", "dave", "dave@c.example"))
 
 			Expect(k8s.Delete(ctx, top)).To(Succeed())
 			eventuallyGone(leaf)

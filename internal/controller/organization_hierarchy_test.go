@@ -9,47 +9,22 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-type orgOpt func(*iamv1.Organization)
+// created is st.OrgCreatedAt d after t0, for the rules that decide by age.
+func created(d time.Duration) st.OrgOption { return st.OrgCreatedAt(t0.Add(d)) }
 
-func testOrg(name, namespace string, opts ...orgOpt) *iamv1.Organization {
-	o := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{
-		Name: name, Namespace: namespace, UID: types.UID("uid-" + name),
-		CreationTimestamp: metav1.NewTime(t0), Generation: 1,
-	}}
-	for _, f := range opts {
-		f(o)
-	}
-	return o
-}
-
-func created(d time.Duration) orgOpt {
-	return func(o *iamv1.Organization) { o.CreationTimestamp = metav1.NewTime(t0.Add(d)) }
-}
-
-func placedAt(path ...string) orgOpt {
+// placedAt sets the status the reconciler writes once it has placed an
+// organization at path. st.PlaceOrgs places a whole world; these cases need
+// one parent placed on its own, or at a path no world would give it.
+func placedAt(path ...string) st.OrgOption {
 	return func(o *iamv1.Organization) { o.Status.Path, o.Status.Namespace = path, o.Name }
-}
-
-func withDomains(d ...iamv1.Domain) orgOpt {
-	return func(o *iamv1.Organization) { o.Spec.Domains = d }
-}
-
-func withAdmins(s ...iamv1.Subject) orgOpt {
-	return func(o *iamv1.Organization) { o.Spec.Admins = s }
-}
-
-func verified(d iamv1.Domain) orgOpt {
-	return func(o *iamv1.Organization) {
-		o.Status.Domains = append(o.Status.Domains, iamv1.DomainStatus{Name: d, Verified: true})
-	}
 }
 
 func TestChooseRoot(t *testing.T) {
@@ -59,11 +34,11 @@ func TestChooseRoot(t *testing.T) {
 		want string
 	}{
 		{"no candidates means no root", nil, ""},
-		{"the only candidate is the root", []iamv1.Organization{*testOrg("platform", "sys")}, "platform"},
+		{"the only candidate is the root", []iamv1.Organization{st.Org("platform", created(0))}, "platform"},
 		{"the oldest candidate is the root whatever its name",
-			[]iamv1.Organization{*testOrg("aaa", "sys", created(time.Minute)), *testOrg("zzz", "sys")}, "zzz"},
+			[]iamv1.Organization{st.Org("aaa", created(time.Minute)), st.Org("zzz", created(0))}, "zzz"},
 		{"candidates created in the same second are ordered by name",
-			[]iamv1.Organization{*testOrg("zzz", "sys"), *testOrg("aaa", "sys")}, "aaa"},
+			[]iamv1.Organization{st.Org("zzz", created(0)), st.Org("aaa", created(0))}, "aaa"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +50,7 @@ func TestChooseRoot(t *testing.T) {
 }
 
 func TestPlace(t *testing.T) {
-	const sys = "orgkeeper-system"
+	const sys = st.SystemNamespace
 	cases := []struct {
 		name       string
 		org        *iamv1.Organization
@@ -85,21 +60,23 @@ func TestPlace(t *testing.T) {
 		wantPath   []string
 	}{
 		{"the root organization sits alone at the top",
-			testOrg("platform", sys), nil, "platform", iamv1.ReasonReconciled, []string{"platform"}},
+			st.Ptr(st.Org("platform")), nil, "platform", iamv1.ReasonReconciled, []string{"platform"}},
 		{"a second organization in the system namespace is refused as a second root",
-			testOrg("other", sys), nil, "platform", iamv1.ReasonMultipleRoots, nil},
+			st.Ptr(st.Org("other")), nil, "platform", iamv1.ReasonMultipleRoots, nil},
 		{"an organization in a namespace that belongs to no organization has no parent",
-			testOrg("acme", "default"), nil, "", iamv1.ReasonOrganizationNotFound, nil},
+			st.Ptr(st.Org("acme", st.WithParent("default"))), nil, "", iamv1.ReasonOrganizationNotFound, nil},
 		{"a child of a parent that has no path yet waits for it",
-			testOrg("acme", "platform"), testOrg("platform", sys), "", iamv1.ReasonParentNotReady, nil},
+			st.Ptr(st.Org("acme", st.WithParent("platform"))), st.Ptr(st.Org("platform")), "", iamv1.ReasonParentNotReady, nil},
 		{"a child of a parent whose namespace is not its own (a NamespaceConflict) waits",
-			testOrg("acme", "platform"), testOrg("platform", sys, func(o *iamv1.Organization) { o.Status.Path = []string{"platform"} }),
+			st.Ptr(st.Org("acme", st.WithParent("platform"))),
+			st.Ptr(st.Org("platform", func(o *iamv1.Organization) { o.Status.Path = []string{"platform"} })),
 			"", iamv1.ReasonParentNotReady, nil},
 		{"a child extends its parent's path",
-			testOrg("acme-eu", "acme"), testOrg("acme", "platform", placedAt("platform", "acme")), "",
+			st.Ptr(st.Org("acme-eu", st.WithParent("acme"))), st.Ptr(st.Org("acme", st.WithParent("platform"), placedAt("platform", "acme"))), "",
 			iamv1.ReasonReconciled, []string{"platform", "acme", "acme-eu"}},
 		{"an organization that is its own ancestor is a cycle",
-			testOrg("acme", "x"), testOrg("x", "acme", placedAt("platform", "acme", "x")), "", iamv1.ReasonHierarchyCycle, nil},
+			st.Ptr(st.Org("acme", st.WithParent("x"))), st.Ptr(st.Org("x", st.WithParent("acme"), placedAt("platform", "acme", "x"))),
+			"", iamv1.ReasonHierarchyCycle, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,10 +92,8 @@ func TestPlace(t *testing.T) {
 }
 
 func TestAdminSubjects(t *testing.T) {
-	root := testOrg("platform", "sys", withAdmins(iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "platform-team"}))
-	acme := testOrg("acme", "platform", withAdmins(
-		iamv1.Subject{Kind: iamv1.SubjectUser, Name: "alice"},
-		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "platform-team"}))
+	root := st.Ptr(st.Org("platform", st.WithAdminGroups("platform-team")))
+	acme := st.Ptr(st.Org("acme", st.WithParent("platform"), st.WithAdminUsers("alice"), st.WithAdminGroups("platform-team")))
 	group := func(n string) rbacv1.Subject {
 		return rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: n}
 	}
@@ -131,12 +106,12 @@ func TestAdminSubjects(t *testing.T) {
 		want  []rbacv1.Subject
 	}{
 		{"an organization without admins is still administered by its admin group",
-			[]*iamv1.Organization{testOrg("x", "sys")}, []rbacv1.Subject{group("orgkeeper:orgkeeper:org:x:admins")}},
+			[]*iamv1.Organization{st.Ptr(st.Org("x"))}, []rbacv1.Subject{group("orgkeeper:orgkeeper:org:x:admins")}},
 		{"a child is administered by its ancestors' admins first, then its own, without duplicates",
 			[]*iamv1.Organization{root, acme},
 			[]rbacv1.Subject{group("orgkeeper:orgkeeper:org:platform:admins"), group("orgkeeper:platform-team"), group("orgkeeper:orgkeeper:org:acme:admins"), user("orgkeeper:acme:alice")}},
 		{"a User admin names a user of the organization that lists it, lower-cased, so another organization's user of that name is not bound",
-			[]*iamv1.Organization{testOrg("globex", "platform", withAdmins(iamv1.Subject{Kind: iamv1.SubjectUser, Name: "Alice"}))},
+			[]*iamv1.Organization{st.Ptr(st.Org("globex", st.WithParent("platform"), st.WithAdminUsers("Alice")))},
 			[]rbacv1.Subject{group("orgkeeper:orgkeeper:org:globex:admins"), user("orgkeeper:globex:alice")}},
 	}
 	for _, tc := range cases {
@@ -150,9 +125,17 @@ func TestAdminSubjects(t *testing.T) {
 
 func TestResolveDomains(t *testing.T) {
 	const d = iamv1.Domain("acme.example")
-	acme := testOrg("acme", "platform", withDomains(d))
-	older := testOrg("globex", "platform", created(-time.Hour), withDomains(d))
-	younger := testOrg("initech", "platform", created(time.Hour), withDomains(d))
+	// claimant is an organization that claims d, created at t0, which
+	// status does not show holding it yet; holder is one that holds it.
+	claimant := func(name string, opts ...st.OrgOption) *iamv1.Organization {
+		return st.Ptr(st.Org(name, append([]st.OrgOption{st.WithParent("platform"), created(0), st.ClaimingDomains(string(d))}, opts...)...))
+	}
+	holder := func(name string, opts ...st.OrgOption) *iamv1.Organization {
+		return st.Ptr(st.Org(name, append([]st.OrgOption{st.WithParent("platform"), created(0), st.WithDomains(string(d))}, opts...)...))
+	}
+	acme := claimant("acme")
+	older := claimant("globex", created(-time.Hour))
+	younger := claimant("initech", created(time.Hour))
 	cases := []struct {
 		name       string
 		org        *iamv1.Organization
@@ -166,18 +149,18 @@ func TestResolveDomains(t *testing.T) {
 		{"without verification a younger claimant does not take the domain", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{younger}, true, ""},
 		{"with DNS verification a new domain waits for its TXT record", acme, iamv1.DomainVerificationDNS, nil, false, iamv1.DomainPending},
 		{"with DNS verification a domain verified elsewhere is a conflict", acme, iamv1.DomainVerificationDNS,
-			[]*iamv1.Organization{testOrg("initech", "platform", withDomains(d), verified(d))}, false, iamv1.DomainConflict},
-		{"with DNS verification a domain this organization verified stays verified", testOrg("acme", "platform", withDomains(d), verified(d)),
+			[]*iamv1.Organization{holder("initech")}, false, iamv1.DomainConflict},
+		{"with DNS verification a domain this organization verified stays verified", holder("acme"),
 			iamv1.DomainVerificationDNS, []*iamv1.Organization{older}, true, ""},
 		{"the organization itself among the claimants is not a conflict", acme, iamv1.DomainVerificationNone, []*iamv1.Organization{acme}, true, ""},
 		{"without verification an older claimant does not take a domain a younger one already holds", acme, iamv1.DomainVerificationNone,
-			[]*iamv1.Organization{testOrg("initech", "platform", created(time.Hour), withDomains(d), verified(d))}, false, iamv1.DomainConflict},
-		{"without verification a claimant with a smaller name does not take a held domain", testOrg("aaa", "platform", withDomains(d)),
-			iamv1.DomainVerificationNone, []*iamv1.Organization{testOrg("zzz", "platform", withDomains(d), verified(d))}, false, iamv1.DomainConflict},
-		{"without verification the holder keeps its domain against an older claimant", testOrg("acme", "platform", withDomains(d), verified(d)),
+			[]*iamv1.Organization{holder("initech", created(time.Hour))}, false, iamv1.DomainConflict},
+		{"without verification a claimant with a smaller name does not take a held domain", claimant("aaa"),
+			iamv1.DomainVerificationNone, []*iamv1.Organization{holder("zzz")}, false, iamv1.DomainConflict},
+		{"without verification the holder keeps its domain against an older claimant", holder("acme"),
 			iamv1.DomainVerificationNone, []*iamv1.Organization{older}, true, ""},
 		{"an organization that dropped the domain from spec holds it no more", acme, iamv1.DomainVerificationNone,
-			[]*iamv1.Organization{testOrg("globex", "platform", created(-time.Hour), verified(d))}, true, ""},
+			[]*iamv1.Organization{holder("globex", created(-time.Hour), func(o *iamv1.Organization) { o.Spec.Domains = nil })}, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +206,7 @@ func TestObserveSuspension(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := testOrg("acme", "platform")
+			o := st.Ptr(st.Org("acme", st.WithParent("platform")))
 			o.Spec.Suspended = tc.suspended
 			o.Status.Conditions = tc.conds
 			o.Status.SessionsRevokedAt = tc.revoked
@@ -245,7 +228,7 @@ func TestObserveSuspension(t *testing.T) {
 func ptrTime(t time.Time) *time.Time { return &t }
 
 func TestResolveDomainsRefusesADomainTheServerWouldNotRoute(t *testing.T) {
-	got := resolveDomains(testOrg("acme", "platform", withDomains("Acme.Example")), iamv1.DomainVerificationNone, nil, nil)
+	got := resolveDomains(st.Ptr(st.Org("acme", st.WithParent("platform"), st.ClaimingDomains("Acme.Example"))), iamv1.DomainVerificationNone, nil, nil)
 	if len(got) != 1 || got[0].Verified || got[0].Reason != iamv1.DomainFailed {
 		t.Fatalf("resolveDomains = %+v, want not verified, reason Failed", got)
 	}
@@ -262,16 +245,14 @@ func TestRootOnlyCheck(t *testing.T) {
 		wantOK bool
 		field  string
 	}{
-		{"the root may set selfService and domainVerification", testOrg("p", "sys", func(o *iamv1.Organization) {
-			o.Spec.SelfService, o.Spec.DomainVerification = &iamv1.SelfService{Enabled: true}, iamv1.DomainVerificationNone
-		}), true, true, ""},
-		{"a child with selfService is refused, naming the field", testOrg("acme", "p", func(o *iamv1.Organization) {
-			o.Spec.SelfService = &iamv1.SelfService{}
-		}), false, false, "spec.selfService"},
-		{"a child with domainVerification is refused, naming the field", testOrg("acme", "p", func(o *iamv1.Organization) {
-			o.Spec.DomainVerification = iamv1.DomainVerificationDNS
-		}), false, false, "spec.domainVerification"},
-		{"a plain child passes", testOrg("acme", "p"), false, true, ""},
+		{"the root may set selfService and domainVerification", st.Ptr(st.Org("p",
+			st.WithSelfService(iamv1.SelfService{Enabled: true}), st.WithDomainVerification(iamv1.DomainVerificationNone))),
+			true, true, ""},
+		{"a child with selfService is refused, naming the field",
+			st.Ptr(st.Org("acme", st.WithParent("p"), st.WithSelfService(iamv1.SelfService{}))), false, false, "spec.selfService"},
+		{"a child with domainVerification is refused, naming the field",
+			st.Ptr(st.Org("acme", st.WithParent("p"), st.WithDomainVerification(iamv1.DomainVerificationDNS))), false, false, "spec.domainVerification"},
+		{"a plain child passes", st.Ptr(st.Org("acme", st.WithParent("p"))), false, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,7 +310,7 @@ func TestSetOrgConditions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			org := testOrg("acme", "platform")
+			org := st.Ptr(st.Org("acme", st.WithParent("platform")))
 			setOrgConditions(org, &tc.out)
 			ready := meta.FindStatusCondition(org.Status.Conditions, iamv1.ConditionReady)
 			ns := meta.FindStatusCondition(org.Status.Conditions, iamv1.ConditionNamespaceReady)

@@ -20,6 +20,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // What keeps a storm of thousands of new organizations from costing each
@@ -54,11 +55,9 @@ func scaleClient(t *testing.T) *fake.ClientBuilder {
 }
 
 func TestANewOrganizationsFirstPassAddsTheFinalizerAndGoesOn(t *testing.T) {
-	const system = "orgkeeper-system"
-	root := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: system, UID: "u-acme", Generation: 1},
-		Spec: iamv1.OrganizationSpec{DisplayName: "Acme", Admins: []iamv1.Subject{{Kind: iamv1.SubjectUser, Name: "ada@acme.example"}}}}
+	root := st.Ptr(st.Org("acme", st.WithAdminUsers("ada@acme.example")))
 	c := scaleClient(t).WithObjects(root).Build()
-	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: system}
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace}
 	ctx := context.Background()
 	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(root)}); err != nil {
 		t.Fatal(err)
@@ -81,15 +80,13 @@ func TestANewOrganizationsFirstPassAddsTheFinalizerAndGoesOn(t *testing.T) {
 }
 
 func TestAChildRequeuesItsParentOnlyWhileTheParentIsBeingDeleted(t *testing.T) {
-	const system = "orgkeeper-system"
-	parent := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: system, UID: "u-acme"},
-		Status: iamv1.OrganizationStatus{Namespace: "acme", Path: []string{"acme"}}}
-	child := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Name: "sales", Namespace: "acme", UID: "u-sales"},
-		Status: iamv1.OrganizationStatus{Namespace: "sales", Path: []string{"acme", "sales"}}}
+	placed := []iamv1.Organization{st.Org("acme"), st.Org("sales", st.WithParent("acme"))}
+	st.PlaceOrgs(placed)
+	parent, child := &placed[0], &placed[1]
 	ctx := context.Background()
 	queued := func(p *iamv1.Organization) []reconcile.Request {
 		c := scaleClient(t).WithObjects(p, child).Build()
-		r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: system}
+		r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace}
 		q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 		defer q.ShutDown()
 		r.enqueueRelated(ctx, q, child, true)
@@ -119,7 +116,7 @@ func TestAServedAnnouncementJumpsTheQueue(t *testing.T) {
 	for _, n := range []string{"a", "b", "c"} {
 		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "acme", Name: n}})
 	}
-	served := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "served"}}
+	served := st.Ptr(st.Org("served", st.WithParent("acme")))
 	enqueueServed{}.Generic(context.Background(), event.GenericEvent{Object: served}, q)
 	// Items reach the ready set asynchronously; wait for all four.
 	deadline := time.Now().Add(10 * time.Second)
@@ -135,7 +132,7 @@ func TestAServedAnnouncementJumpsTheQueue(t *testing.T) {
 func TestAServedAnnouncementOnAPlainQueueIsAnAdd(t *testing.T) {
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer q.ShutDown()
-	enqueueServed{}.Generic(context.Background(), event.GenericEvent{Object: &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "x"}}}, q)
+	enqueueServed{}.Generic(context.Background(), event.GenericEvent{Object: st.Ptr(st.Org("x", st.WithParent("acme")))}, q)
 	if q.Len() != 1 {
 		t.Fatalf("queue length %d, want 1", q.Len())
 	}
@@ -148,7 +145,7 @@ func (notServing) ServesObject(snapshot.Kind, metav1.Object) bool { return false
 func (notServing) Problems(snapshot.ObjectKey) []snapshot.Problem { return nil }
 func (notServing) Events(snapshot.Kind) <-chan event.GenericEvent { return nil }
 func TestAWaitForTheServerRetriesInLineWithOtherWork(t *testing.T) {
-	obj := &iamv1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "x", Generation: 2}}
+	obj := st.Ptr(st.Org("x", st.WithParent("acme")))
 	var served check
 	res, err := servedResult(notServing{}, snapshot.KindOrganization, obj, &served, []check{passed(iamv1.ReasonReconciled, "")}, reconcile.Result{}, nil)
 	if err != nil {

@@ -73,10 +73,7 @@ var _ = Describe("SharedApplication", func() {
 	const reg = "sa"
 	BeforeEach(func() {
 		ensureRoot()
-		if apierrors.IsNotFound(k8s.Get(ctx, types.NamespacedName{Namespace: rootName, Name: reg}, &iamv1.Organization{})) {
-			createOrg(reg, rootName)
-		}
-		eventuallyReady(rootName, reg)
+		ensureOrg(reg, rootName)
 	})
 
 	It("generates a strong client secret once, keeps it, regenerates it when deleted and deletes it with the application", func() {
