@@ -356,7 +356,7 @@ func positive(d time.Duration) *time.Duration {
 // are redeemed whatever the mail settings (a link mailed before a restart
 // without SMTP still works); "Forgot password?" needs mail.
 func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
-	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
+	c := login.OnboardingConfig{Tokens: w, Acceptor: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
 	if s.Mail != nil {
 		c.Resets = w
 		c.Registrations = w
