@@ -78,6 +78,11 @@ type ResetRequest struct {
 	Email, DisplayName    string
 	// AppName is the application the person was signing in to.
 	AppName string
+	// AccountExists says the mail answers a self-registration with the
+	// address of this account: it tells the person they already have an
+	// account, and carries the reset link in case they forgot how to sign
+	// in (mail.KindAccountExists instead of mail.KindPasswordReset).
+	AccountExists bool
 	// Link is the URL mailed (with the token); TokenHash what is stored.
 	Link, TokenHash string
 	ExpiresAt       time.Time
