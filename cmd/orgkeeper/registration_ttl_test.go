@@ -13,6 +13,7 @@ func TestTheRegistrationTTLFlagIsCheckedBeforeAnythingStarts(t *testing.T) {
 		want string // "" for no error
 	}{
 		{"--registration-ttl=2h", ""},
+		{"--registration-ttl=0", ""}, // the default
 		{"--registration-ttl=30s", "--registration-ttl"},
 		{"--registration-ttl=720h", "--registration-ttl"},
 	} {
