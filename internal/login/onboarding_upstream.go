@@ -248,6 +248,9 @@ func (h *Handler) invitationCallback(w http.ResponseWriter, r *http.Request, id 
 	if err := h.cfg.Sessions.DeleteAuthRequest(ctx, id); err != nil {
 		h.cfg.Log.Error(err, "deleting an invitation's upstream sign-in")
 	}
+	// The browser's secret has served its one purpose.
+	http.SetCookie(w, &http.Cookie{Name: InvitationBindingCookieName(h.secure), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	h.acceptWithProvider(w, r, rec.Invitation, pending)
 }
 
