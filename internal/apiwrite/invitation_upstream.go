@@ -28,7 +28,8 @@ var _ login.InvitationAcceptor = (*Writer)(nil)
 // two concurrent acceptances (two tabs, a password and a provider, two
 // replicas) one writes and the other finds the invitation accepted. The
 // identity is then added to the OrgUser's status; if that second write
-// fails, the operator adds it from the Secret (ErrInvitationLinkPending).
+// fails, the operator adds it from the Secret (ErrInvitationLinkPending);
+// if it succeeds, the Secret's copy of the identity is removed.
 func (w *Writer) AcceptInvitation(ctx context.Context, a login.InvitationAcceptance) error {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
 	defer cancel()
@@ -90,7 +91,30 @@ func (w *Writer) AcceptInvitation(ctx context.Context, a login.InvitationAccepta
 		return fmt.Errorf("%w: %s/%s: %v", login.ErrInvitationLinkPending, a.Org, a.UserName, err)
 	}
 	w.results.WithLabelValues("invitation_upstream", ResultWritten).Inc()
+	// The identity is on the user: the Secret's copy has done its job.
+	// Left there (this write failing is harmless), the operator would put
+	// the identity back if someone removed it from the status later.
+	if err := w.forgetAcceptedIdentity(ctx, a.UserID); err != nil {
+		w.opts.Log.Error(err, "removing the linked identity from an accepted invitation's credential Secret", "org", a.Org, "user", a.UserName)
+	}
 	return nil
+}
+
+// forgetAcceptedIdentity removes InvitationIdentityKey from the user's
+// credential Secret; the acceptance itself stays.
+func (w *Writer) forgetAcceptedIdentity(ctx context.Context, userID string) error {
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		s := &corev1.Secret{}
+		if err := w.opts.Reader.Get(ctx, w.credentialKey(userID), s); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if _, ok := s.Data[credentials.InvitationIdentityKey]; !ok {
+			return nil
+		}
+		before := s.DeepCopy()
+		delete(s.Data, credentials.InvitationIdentityKey)
+		return w.opts.Client.Patch(ctx, s, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	})
 }
 
 // invitationHashState decides an invitation's token, given as its hash,

@@ -105,5 +105,5 @@ const InvitationAcceptedKey = "invitation-accepted"
 // identity (the JSON of an iam FederatedIdentity) the invitation was
 // accepted with: the acceptance is that one write, and the operator adds
 // the identity to the OrgUser's status from it if the server's own status
-// write did not happen.
+// write did not happen. The server removes it once the status has it.
 const InvitationIdentityKey = "invitation-identity"
