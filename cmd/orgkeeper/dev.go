@@ -196,6 +196,7 @@ func runDev(ctx context.Context, in *interrupts, out io.Writer, fl *devFlags) (r
 		InvitationTTL:   fl.mail.invitationTTL,
 		PerOrganization: fl.mail.perOrg,
 		ResetTTL:        fl.mail.resetTTL,
+		RegistrationTTL: fl.mail.registrationTTL,
 		Signup:          fl.mail.signup.options(),
 		SignupTTL:       fl.mail.signup.ttl,
 		// dev may sign in at an upstream on loopback over plain http, as

@@ -30,8 +30,11 @@ type mailFlags struct {
 	timeout       time.Duration
 	invitationTTL time.Duration
 	resetTTL      time.Duration
-	perOrg        int
-	signup        signupFlags
+	// registrationTTL is how long a self-registration's confirmation link
+	// works.
+	registrationTTL time.Duration
+	perOrg          int
+	signup          signupFlags
 }
 
 func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
@@ -48,13 +51,23 @@ func (m *mailFlags) add(cmd *cobra.Command, noHost string) {
 	f.DurationVar(&m.timeout, "smtp-timeout", mail.DefaultSMTPTimeout, "outgoing mail: bound on connecting to the relay and on each SMTP command")
 	f.DurationVar(&m.invitationTTL, "invitation-ttl", controller.DefaultInvitationTTL, "how long an invitation link works")
 	f.DurationVar(&m.resetTTL, "password-reset-ttl", login.DefaultResetTTL, "how long a password-reset link works")
+	f.DurationVar(&m.registrationTTL, "registration-ttl", login.DefaultRegistrationTTL,
+		fmt.Sprintf("self-registration: how long the mailed confirmation link works (from %s to %s); the account is created only if it is opened in time; 0 keeps the default",
+			login.MinRegistrationTTL, login.MaxRegistrationTTL))
 	f.IntVar(&m.perOrg, "mail-per-organization", controller.DefaultOutboxMailPerOrganization,
 		"outgoing mail: messages sent per hour for one customer (a top-level organization with all its sub-organizations); more wait for the next hour")
 	m.signup.add(cmd)
 }
 
-// sender returns the SMTP sender, or nil when --smtp-host is empty.
+// sender returns the SMTP sender, or nil when --smtp-host is empty. It
+// checks the other mail flags first.
 func (m *mailFlags) sender() (mail.Sender, error) {
+	// Zero is unset (the default applies), as for the other durations.
+	if m.registrationTTL != 0 {
+		if err := login.CheckRegistrationTTL(m.registrationTTL); err != nil {
+			return nil, fmt.Errorf("--registration-ttl: %w", err)
+		}
+	}
 	if m.host == "" {
 		for name, v := range map[string]string{"--smtp-from": m.from, "--smtp-username": m.username, "--smtp-password-file": m.passwordFile, "--smtp-ca-file": m.caFile} {
 			if v != "" {

@@ -202,6 +202,7 @@ func runManager(ctx context.Context, fl *managerFlags) error {
 		InvitationTTL:   fl.mail.invitationTTL,
 		PerOrganization: fl.mail.perOrg,
 		ResetTTL:        fl.mail.resetTTL,
+		RegistrationTTL: fl.mail.registrationTTL,
 		Signup:          fl.mail.signup.options(),
 		SignupTTL:       fl.mail.signup.ttl,
 		PprofAddr:       fl.pprofAddr,

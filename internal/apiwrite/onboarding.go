@@ -226,8 +226,12 @@ func (w *Writer) applyReset(ctx context.Context, c client.Client, rd client.Read
 		}
 		changed = true
 	}
+	kind := mail.KindPasswordReset
+	if r.AccountExists {
+		kind = mail.KindAccountExists
+	}
 	m := &mail.Message{
-		ID: mail.MessageID(string(mail.KindPasswordReset), r.UserID, r.TokenHash), Kind: mail.KindPasswordReset,
+		ID: mail.MessageID(string(kind), r.UserID, r.TokenHash), Kind: kind,
 		Organization: r.Org, To: r.Email, ToName: r.DisplayName, Link: r.Link, AppName: r.AppName,
 		ExpiresAt: r.ExpiresAt, CreatedAt: w.opts.Now().UTC().Truncate(time.Second),
 	}

@@ -101,6 +101,9 @@ type Settings struct {
 	// controller.DefaultInvitationTTL. ResetTTL the same for password
 	// reset links (zero: login.DefaultResetTTL).
 	InvitationTTL, ResetTTL time.Duration
+	// RegistrationTTL is how long a self-registration's confirmation link
+	// works; zero means login.DefaultRegistrationTTL.
+	RegistrationTTL time.Duration
 	// PerOrganization bounds the mail sent per hour for one customer (a
 	// top-level organization with its descendants); zero means
 	// controller.DefaultOutboxMailPerOrganization.
@@ -357,7 +360,7 @@ func positive(d time.Duration) *time.Duration {
 // are redeemed whatever the mail settings (a link mailed before a restart
 // without SMTP still works); "Forgot password?" needs mail.
 func onboarding(s Settings, w *apiwrite.Writer) login.OnboardingConfig {
-	c := login.OnboardingConfig{Tokens: w, ResetTTL: s.ResetTTL, Limits: s.MailLimits}
+	c := login.OnboardingConfig{Tokens: w, Acceptor: w, ResetTTL: s.ResetTTL, RegistrationTTL: s.RegistrationTTL, Limits: s.MailLimits}
 	if s.Mail != nil {
 		c.Resets = w
 		c.Registrations = w

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,7 +131,15 @@ func (r *OrgUserReconciler) invitationDone(ctx context.Context, reader client.Re
 		return false, nil
 	}
 	if len(cred.Data[credentials.InvitationAcceptedKey]) > 0 {
-		return true, nil // accepted through an identity provider
+		// Accepted through an identity provider: the acceptance names the
+		// identity, which the server links at once; if its status write did
+		// not happen, this pass does it.
+		var fi iamv1.FederatedIdentity
+		if raw := cred.Data[credentials.InvitationIdentityKey]; len(raw) > 0 && json.Unmarshal(raw, &fi) == nil &&
+			fi.IdentityProvider != "" && fi.Subject != "" && !slices.Contains(user.Status.FederatedIdentities, fi) {
+			user.Status.FederatedIdentities = append(user.Status.FederatedIdentities, fi)
+		}
+		return true, nil
 	}
 	issued, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationIssuedKey]))
 	expires, _ := time.Parse(time.RFC3339, string(cred.Data[credentials.InvitationExpiresKey]))

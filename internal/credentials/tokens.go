@@ -100,3 +100,10 @@ func FormatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Forma
 // accepted by signing in through an identity provider, which sets no
 // password; the round's other keys stay so that it is not issued again.
 const InvitationAcceptedKey = "invitation-accepted"
+
+// InvitationIdentityKey holds, with InvitationAcceptedKey, the federated
+// identity (the JSON of an iam FederatedIdentity) the invitation was
+// accepted with: the acceptance is that one write, and the operator adds
+// the identity to the OrgUser's status from it if the server's own status
+// write did not happen. The server removes it once the status has it.
+const InvitationIdentityKey = "invitation-identity"

@@ -44,6 +44,7 @@ func (h *Handler) routes() {
 	mux.HandleFunc("GET "+PathUpstreamCallback, h.upstreamCallback)
 	mux.HandleFunc("GET "+PathInvitation, h.showLink(LinkInvitation))
 	mux.HandleFunc("POST "+PathInvitation, h.postLink(LinkInvitation))
+	mux.HandleFunc("POST "+PathInvitationUpstream, h.postInvitationUpstream)
 	mux.HandleFunc("GET "+PathReset, h.showReset)
 	mux.HandleFunc("POST "+PathReset, h.postReset)
 	mux.HandleFunc("GET "+PathResetConfirm, h.showLink(LinkReset))

@@ -78,6 +78,11 @@ type ResetRequest struct {
 	Email, DisplayName    string
 	// AppName is the application the person was signing in to.
 	AppName string
+	// AccountExists says the mail answers a self-registration with the
+	// address of this account: it tells the person they already have an
+	// account, and carries the reset link in case they forgot how to sign
+	// in (mail.KindAccountExists instead of mail.KindPasswordReset).
+	AccountExists bool
 	// Link is the URL mailed (with the token); TokenHash what is stored.
 	Link, TokenHash string
 	ExpiresAt       time.Time
@@ -107,6 +112,9 @@ type OnboardingConfig struct {
 	// RegistrationTTL is how long a registration's confirmation link
 	// works; default DefaultRegistrationTTL.
 	RegistrationTTL time.Duration
+	// Acceptor accepts invitations through the organization's identity
+	// providers (onboarding_upstream.go); nil offers only the password.
+	Acceptor InvitationAcceptor
 }
 
 // DefaultResetTTL is how long a reset link works.
@@ -208,6 +216,7 @@ func linkParams(get func(string) string) (org, token string, ok bool) {
 // token names and the token.
 type linkFlow struct {
 	purpose LinkPurpose
+	dir     directory
 	org     orgView
 	acct    accountView
 	token   string
@@ -265,7 +274,7 @@ func (h *Handler) loadLink(w http.ResponseWriter, r *http.Request, purpose LinkP
 	if !h.linkError(w, b, h.cfg.Onboarding.Tokens.CheckLinkToken(r.Context(), lt)) {
 		return nil, false
 	}
-	return &linkFlow{purpose: purpose, org: org, acct: acct, token: token}, true
+	return &linkFlow{purpose: purpose, dir: dir, org: org, acct: acct, token: token}, true
 }
 
 // linkError writes the page for a LinkTokens error and reports whether
@@ -346,14 +355,13 @@ func (h *Handler) postLink(purpose LinkPurpose) http.HandlerFunc {
 			// from before it.
 			h.waitUntil(r.Context(), rules.SessionsRevokedAt(h.cfg.Now()))
 		}
-		d := pageData{Brand: brandFor(lf.org)}
 		if purpose == LinkInvitation {
-			d.Title, d.Message = "Your account is ready", "Your password is set. You can now sign in as "+lf.acct.Email+"."
-			d.Action = "Go back to the application you were invited to and sign in."
-		} else {
-			d.Title, d.Message = "Your password is changed", "Your new password is set, and you were signed out everywhere you were signed in."
-			d.Action = "Go back to the application and sign in with your new password."
+			h.renderAccountReady(w, lf.org, lf.acct.Email, "")
+			return
 		}
+		d := pageData{Brand: brandFor(lf.org), Title: "Your password is changed",
+			Message: "Your new password is set, and you were signed out everywhere you were signed in.",
+			Action:  "Go back to the application and sign in with your new password."}
 		h.render(w, http.StatusOK, "notice", d)
 	}
 }
@@ -394,6 +402,7 @@ func (h *Handler) renderSetPassword(w http.ResponseWriter, r *http.Request, lf *
 	if lf.purpose == LinkInvitation {
 		d.Title, d.FormAction, d.Action = "Accept your invitation", PathInvitation, "Set password and continue"
 		d.Message = "Choose a password for " + lf.acct.Email + " to finish setting up your account."
+		d.Providers = h.invitationProviders(lf)
 	} else {
 		d.Title, d.FormAction, d.Action = "Choose a new password", PathResetConfirm, "Change password"
 		d.Message = "Choose a new password for " + lf.acct.Email + ". You will be signed out everywhere you are signed in."

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -35,6 +36,22 @@ const (
 
 // DefaultRegistrationTTL is how long a confirmation link works.
 const DefaultRegistrationTTL = 24 * time.Hour
+
+// Bounds of a registration's confirmation link's lifetime: long enough for
+// a mail to arrive and be read, short enough that an address's old mail
+// does not create an account weeks later.
+const (
+	MinRegistrationTTL = 5 * time.Minute
+	MaxRegistrationTTL = 7 * 24 * time.Hour
+)
+
+// CheckRegistrationTTL reports whether ttl is within the bounds.
+func CheckRegistrationTTL(ttl time.Duration) error {
+	if ttl < MinRegistrationTTL || ttl > MaxRegistrationTTL {
+		return fmt.Errorf("%s is out of range: a confirmation link must work for at least %s and at most %s", ttl, MinRegistrationTTL, MaxRegistrationTTL)
+	}
+	return nil
+}
 
 // maxDisplayName bounds the name field (OrgUser spec.displayName).
 const maxDisplayName = 256
@@ -219,7 +236,10 @@ func (h *Handler) postRegister(w http.ResponseWriter, r *http.Request) {
 	token, tokenHash := credentials.NewToken(registrationTokenUser)
 	send := !h.overLimit(ctx, "mail-to:"+strings.ToLower(email), lim.PerRecipient, lim.Window)
 	send = !h.overLimit(ctx, "mail-org:"+org.Name, lim.PerOrganization, lim.Window) && send
-	_, exists := f.dir.accountByLogin(org.Name, email)
+	acct, exists := f.dir.accountByLogin(org.Name, email)
+	if send && exists {
+		h.mailAccountExists(ctx, f, org, acct, email)
+	}
 	if send && !exists {
 		ttl := h.cfg.Onboarding.RegistrationTTL
 		if ttl <= 0 {

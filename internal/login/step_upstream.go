@@ -119,10 +119,17 @@ func (h *Handler) upstreamEnabled() bool { return h.cfg.Connectors != nil }
 
 // providersOf returns the providers the organization's login page offers.
 func (h *Handler) providersOf(f *flow, org orgView) []*snapshot.IdentityProvider {
-	if !h.upstreamEnabled() {
+	return h.orgProviders(f.dir.s, org.Name)
+}
+
+// orgProviders returns the providers organization org offers in s (its
+// effective login.identityProviders), or none without a connector registry.
+// The login page and the invitation page both offer these.
+func (h *Handler) orgProviders(s *snapshot.Snapshot, org string) []*snapshot.IdentityProvider {
+	if !h.upstreamEnabled() || s == nil {
 		return nil
 	}
-	o := f.dir.s.Org(org.Name)
+	o := s.Org(org)
 	if o == nil {
 		return nil
 	}
@@ -152,13 +159,14 @@ func (h *Handler) providerButtons(f *flow) []providerButton {
 	if !ok {
 		return nil
 	}
+	return buttonsFor(h.providersOf(f, org))
+}
+
+// buttonsFor are the buttons of providers.
+func buttonsFor(providers []*snapshot.IdentityProvider) []providerButton {
 	var out []providerButton
-	for _, idp := range h.providersOf(f, org) {
-		n := idp.DisplayName
-		if n == "" {
-			n = idp.Name
-		}
-		out = append(out, providerButton{Name: idp.Name, DisplayName: n})
+	for _, idp := range providers {
+		out = append(out, providerButton{Name: idp.Name, DisplayName: idpName(idp)})
 	}
 	return out
 }
@@ -217,12 +225,7 @@ func (h *Handler) redirectURI() string {
 // beginUpstream starts the sign-in at idp: Begin, keep the pending state in
 // the auth request, set the cookie that finds it again, redirect.
 func (h *Handler) beginUpstream(w http.ResponseWriter, r *http.Request, f *flow, org orgView, idp *snapshot.IdentityProvider) {
-	conn, err := h.cfg.Connectors.Connector(idp)
-	var target string
-	var pending connector.PendingState
-	if err == nil {
-		target, pending, err = conn.Begin(r.Context(), connector.BeginRequest{RedirectURI: h.redirectURI(), LoginHint: loginHintFor(f.username)})
-	}
+	target, pending, err := h.beginAt(r.Context(), idp, f.username)
 	if err != nil {
 		h.cfg.Log.Error(err, "starting a sign-in at an upstream identity provider", "org", org.Name, "idp", idp.Namespace+"/"+idp.Name)
 		h.refuseUpstream(w, r, f, org, idp, err)
@@ -233,9 +236,26 @@ func (h *Handler) beginUpstream(w http.ResponseWriter, r *http.Request, f *flow,
 	}) {
 		return
 	}
+	h.redirectToProvider(w, r, f.ar.ID, target)
+}
+
+// beginAt asks idp's connector for the sign-in's URL and its pending state
+// (state, nonce, PKCE verifier), with username as login_hint if an email.
+func (h *Handler) beginAt(ctx context.Context, idp *snapshot.IdentityProvider, username string) (string, connector.PendingState, error) {
+	conn, err := h.cfg.Connectors.Connector(idp)
+	if err != nil {
+		return "", connector.PendingState{}, err
+	}
+	return conn.Begin(ctx, connector.BeginRequest{RedirectURI: h.redirectURI(), LoginHint: loginHintFor(username)})
+}
+
+// redirectToProvider sets the cookie by which the callback finds the
+// record holding the pending state (recordID), and sends the browser to
+// the provider.
+func (h *Handler) redirectToProvider(w http.ResponseWriter, r *http.Request, recordID, target string) {
 	http.SetCookie(w, &http.Cookie{
 		// Path / as the __Host- prefix requires.
-		Name: UpstreamCookieName(h.secure), Value: f.ar.ID, Path: "/",
+		Name: UpstreamCookieName(h.secure), Value: recordID, Path: "/",
 		// Lax: the provider's redirect back is a top-level GET navigation.
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
@@ -257,6 +277,11 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(UpstreamCookieName(h.secure))
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		h.renderProblem(w, problemUnknownRequest, neutralBrand(), "", "")
+		return
+	}
+	if id, ok := strings.CutPrefix(c.Value, invitationRecordPrefix); ok {
+		// Begun on an invitation's page, not within a sign-in.
+		h.invitationCallback(w, r, id)
 		return
 	}
 	f, ok := h.load(w, r, c.Value)

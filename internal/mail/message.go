@@ -28,10 +28,14 @@ const (
 	// organization before the organization exists. It is sent for the
 	// root organization, whose branding it carries.
 	KindOrganizationSignup Kind = "organization-signup"
+	// KindAccountExists answers a self-registration with the address of
+	// an existing account: it says so, with a link to choose a new
+	// password in case the person forgot theirs.
+	KindAccountExists Kind = "account-exists"
 )
 
 // Kinds lists every Kind, in a fixed order.
-var Kinds = []Kind{KindInvitation, KindPasswordReset, KindRegistration, KindOrganizationSignup}
+var Kinds = []Kind{KindInvitation, KindPasswordReset, KindRegistration, KindOrganizationSignup, KindAccountExists}
 
 // Valid reports whether k is one of Kinds.
 func (k Kind) Valid() bool {

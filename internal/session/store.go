@@ -202,6 +202,12 @@ type AuthRequest struct {
 	// that a replayed callback finds none. It holds secrets (state, nonce,
 	// PKCE verifier): it never leaves the server.
 	Upstream UpstreamPending
+	// Invitation is set on the record of a sign-in at an upstream identity
+	// provider that an invitation's page began: it names the invitation
+	// that the provider's callback accepts. Such a record is no
+	// authorization request: its ClientID is one no application can have
+	// (login.InvitationRecordClientID), so it never yields a code.
+	Invitation InvitationPending
 
 	// Set after login.
 	UserID         string
@@ -245,6 +251,19 @@ type UpstreamPending struct {
 	IdPName      string
 	IdPUID       string
 	Issuer       string
+}
+
+// InvitationPending names the invitation an upstream sign-in accepts: the
+// invited OrgUser and the hash of the invitation's token (never the token
+// itself). The zero value means none.
+type InvitationPending struct {
+	// Org is the user's organization (its namespace); UserName the
+	// OrgUser's name and UserID its metadata.uid.
+	Org      string
+	UserName string
+	UserID   string
+	// TokenHash is credentials.TokenHash of the invitation's token.
+	TokenHash string
 }
 
 // AuthCode is an authorization code's record. The code itself is not stored.

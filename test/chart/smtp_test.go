@@ -34,6 +34,7 @@ smtp:
 links:
   invitationTTL: 168h
   passwordResetTTL: 30m
+  registrationTTL: 2h
 `
 
 func init() {
@@ -78,6 +79,7 @@ func TestSMTPValuesReachTheManagerWithThePasswordAsAReadOnlyFile(t *testing.T) {
 		"--smtp-timeout=20s",
 		"--invitation-ttl=168h",
 		"--password-reset-ttl=30m",
+		"--registration-ttl=2h",
 	} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
@@ -165,7 +167,7 @@ func TestMetricCapsAndLeaderElectionValuesReachTheManagersFlags(t *testing.T) {
 func TestDefaultValuesLeaveMailCapsAndElectionToTheManager(t *testing.T) {
 	r := mustRender(t, ``)
 	for _, a := range r.managerArgs(t) {
-		for _, p := range []string{"--smtp-", "--invitation-ttl", "--password-reset-ttl", "--metrics-max-", "--leader-elect-"} {
+		for _, p := range []string{"--smtp-", "--invitation-ttl", "--password-reset-ttl", "--registration-ttl", "--metrics-max-", "--leader-elect-"} {
 			if strings.HasPrefix(a, p) {
 				t.Errorf("the default values pass %s", a)
 			}

@@ -119,6 +119,11 @@ var _ = Describe("Self-registration", func() {
 		By("refusing the link a second time")
 		Expect(newBrowser().get(link).Status).To(Equal(http.StatusBadRequest))
 		outboxDrained()
-		Expect(smtpServer.To("erin@eu.acme.example")).To(BeEmpty())
+		// The address with an account got the account-exists message (with
+		// a reset link) instead of a confirmation link.
+		erinMail := smtpServer.To("erin@eu.acme.example")
+		Expect(erinMail).To(HaveLen(1))
+		Expect(erinMail[0].Subject()).To(ContainSubstring("already have"))
+		Expect(erinMail[0].Link()).To(HavePrefix(issuer + "/login/reset/confirm?"))
 	})
 })

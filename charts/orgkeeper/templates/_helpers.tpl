@@ -175,6 +175,9 @@ install something that cannot work.
 {{- with .Values.links.passwordResetTTL }}
 - {{ printf "--password-reset-ttl=%s" . | quote }}
 {{- end }}
+{{- with .Values.links.registrationTTL }}
+- {{ printf "--registration-ttl=%s" . | quote }}
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}
