@@ -11,6 +11,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 var _ = Describe("OrgUser invitations accepted through an identity provider", func() {
@@ -21,7 +22,7 @@ var _ = Describe("OrgUser invitations accepted through an identity provider", fu
 	})
 
 	It("links the identity the acceptance recorded when the server's own status write did not happen, and the user turns Active", func() {
-		createUser("ivy", org, "ivy@invidp.example", withInvitation)
+		createFrom(st.User(org, "ivy", "ivy@invidp.example", st.Invited()))
 		mailsTo("ivy@invidp.example", 1)
 		u := eventuallyConditionOf(newUser, org, "ivy", iamv1.ConditionInvitationSent, metav1.ConditionTrue, iamv1.ReasonInvitationQueued)
 		Expect(u.Status.State).To(Equal(iamv1.OrgUserStateInvited))

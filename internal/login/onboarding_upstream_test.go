@@ -58,8 +58,6 @@ type invWorld struct {
 	link, token string
 }
 
-const inaID = "user-acme-ina"
-
 func newInvWorld(t *testing.T, linkLee bool) *invWorld {
 	t.Helper()
 	fake := upstreamtest.NewFake(t)
@@ -77,10 +75,7 @@ func newInvWorld(t *testing.T, linkLee bool) *invWorld {
 				in.Organizations[i].Spec.Login.IdentityProviders = []string{"corp", "partners"}
 			}
 		}
-		ina := st.User("acme", "ina", "ina@acme.example")
-		ina.UID = inaID
-		ina.Spec.Invitation = &iamv1.OrgUserInvitation{Send: true}
-		in.Users = append(in.Users, ina)
+		in.Users = append(in.Users, st.User("acme", "ina", "ina@acme.example", st.Invited()))
 		if linkLee {
 			in.Users = append(in.Users, st.User("acme", "lee", "lee@acme.example",
 				st.WithFederatedIdentity("corp", "", upstreamtest.FakeSubject)))
