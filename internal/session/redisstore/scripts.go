@@ -81,16 +81,31 @@ return 'ok'
 `)
 
 // trackFamilyScript records a family just started among its owner's
-// (one user at one client), forgets those started longer ago than a
-// refresh token lives, and returns the oldest beyond the bound, removed
-// from the list, for the caller to revoke.
-// KEYS[1] owner; ARGV now (µs), family, forget before (µs), bound,
-// pxat of the list (ms). Returns the families to revoke.
-var trackFamilyScript = redis.NewScript(`
+// (one user at one client), forgets those that are no longer live
+// (expired, revoked or gone), and returns the oldest beyond the bound,
+// removed from the list, for the caller to revoke. A family counts for as
+// long as it lives, however long its client's refresh tokens live and
+// however often rotation extends it; the list lives as long as its
+// longest-lived family. The families' records are read by name (prefix and
+// ID), as the owner's list holds only IDs.
+// KEYS[1] owner; ARGV now (µs), family, bound, family key prefix, grace
+// (ms). Returns the families to revoke.
+var trackFamilyScript = redis.NewScript(familyState + `
+local now = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local last = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local revoked, fexp = family(ARGV[4] .. id, now)
+  if revoked or fexp == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  elseif fexp > last then
+    last = fexp
+  end
+end
+if last > 0 then
+  redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.floor(last / 1000) + tonumber(ARGV[5])))
+end
+local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if n <= 0 then return {} end
 local old = redis.call('ZRANGE', KEYS[1], 0, n - 1)
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1)
@@ -111,9 +126,10 @@ return 1
 
 // rotateScript exchanges a live, unused token of the client for a new one,
 // or revokes the family if the token was already used.
-// KEYS[1] old token, KEYS[2] family, KEYS[3] new token; ARGV now (µs), now
-// (JSON time), client, new json, new exp (µs), keepUntil for a revoked family
-// (µs), grace (ms). Returns "ok", "notfound", "expired", "revoked", "reused".
+// KEYS[1] old token, KEYS[2] family, KEYS[3] new token, KEYS[4] the family's
+// owner's list (trackFamilyScript), which a rotation keeps at least as long
+// as the family; ARGV now (µs), now (JSON time), client, new json, new exp
+// (µs), keepUntil for a revoked family (µs), grace (ms). Returns "ok", "notfound", "expired", "revoked", "reused".
 var rotateScript = redis.NewScript(familyState + `
 local now = tonumber(ARGV[1])
 local r = redis.call('HMGET', KEYS[1], 'exp', 'used', 'revoked', 'client')
@@ -134,6 +150,13 @@ redis.call('HSET', KEYS[3], 'v', ARGV[4], 'exp', ARGV[5], 'client', ARGV[3], 'fa
 redis.call('PEXPIREAT', KEYS[3], string.format('%d', math.floor(exp / 1000) + grace))
 redis.call('HSET', KEYS[1], 'used', ARGV[2])
 extend(KEYS[2], exp, grace)
+-- The list's end, on the server's clock (as PEXPIREAT reads its time).
+local left = redis.call('PTTL', KEYS[4])
+local t = redis.call('TIME')
+local want = math.floor(exp / 1000) + grace
+if left >= 0 and tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + left < want then
+  redis.call('PEXPIREAT', KEYS[4], string.format('%d', want))
+end
 return 'ok'
 `)
 
