@@ -90,6 +90,7 @@ const (
 	kindRefreshToken = "rt:"
 	kindFamily       = "fam:"
 	kindOwner        = "owner:"
+	kindFamilyTokens = "famtok:"
 	kindLoginSession = "ls:"
 	kindFailures     = "fail:"
 )
@@ -399,8 +400,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 		return "", session.RefreshToken{}, err
 	}
 	res, err := createTokenScript.Run(ctx, s.rdb,
-		[]string{s.key(kindFamily, rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(token))},
-		micros(now), string(raw), micros(rt.ExpiresAt), rt.ClientID, rt.FamilyID, graceMillis()).Text()
+		[]string{s.key(kindFamily, rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(token)), s.key(kindFamilyTokens, rt.FamilyID)},
+		micros(now), string(raw), micros(rt.ExpiresAt), rt.ClientID, rt.FamilyID, graceMillis(), session.MaxFamilyTokens).Text()
 	if err != nil {
 		return "", session.RefreshToken{}, redisErr(ctx, "storing a refresh token", err)
 	}
@@ -493,8 +494,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token, clientID string, 
 		return "", session.RefreshToken{}, err
 	}
 	res, err := rotateScript.Run(ctx, s.rdb,
-		[]string{s.key(kindRefreshToken, h), s.key(kindFamily, st.rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(newToken)), s.ownerKey(st.rt)},
-		micros(now), nowJSON, clientID, string(raw), micros(next.ExpiresAt), micros(now.Add(s.ttl.RevokedFamily)), graceMillis()).Text()
+		[]string{s.key(kindRefreshToken, h), s.key(kindFamily, st.rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(newToken)), s.ownerKey(st.rt),
+			s.key(kindFamilyTokens, st.rt.FamilyID)},
+		micros(now), nowJSON, clientID, string(raw), micros(next.ExpiresAt), micros(now.Add(s.ttl.RevokedFamily)), graceMillis(), session.MaxFamilyTokens).Text()
 	if err != nil {
 		return "", session.RefreshToken{}, redisErr(ctx, "rotating a refresh token", err)
 	}
