@@ -1,10 +1,12 @@
 package connector
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -20,7 +22,8 @@ import (
 // in dev and tests, loopback (Config.AllowLoopbackHTTP). The check is made
 // on the address actually dialled, after name resolution, so a name that
 // resolves to a private address (or changes to one between two lookups)
-// is refused too.
+// is refused too; through a proxy, on the addresses the provider's name
+// resolves to (checkProxiedHost).
 
 // nonPublic are the special-purpose ranges (RFC 6890 and its updates)
 // beyond what net/netip classifies: shared address space, the IETF
@@ -35,6 +38,21 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b::/96"),
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2002::/16"),
+	// Documentation ranges, which networks sometimes use internally, the
+	// former 6to4 relay anycast, and on IPv6 the IPv4-compatible form,
+	// discard-only, IETF protocol assignments (Teredo among them),
+	// documentation, the former site-local and SRv6 SIDs.
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("192.88.99.0/24"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001::/23"),
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("3fff::/20"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("5f00::/16"),
 }
 
 // publicAddress reports whether a is a globally reachable unicast address:
@@ -93,10 +111,49 @@ func (c *Config) guardedTransport(base http.RoundTripper) http.RoundTripper {
 	t = t.Clone()
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: c.controlDial}
 	t.DialContext = d.DialContext
-	// With a proxy (HTTPS_PROXY), the address checked is the proxy's,
-	// which must then be allowed, and what it reaches is the proxy's to
-	// restrict.
+	if proxy := t.Proxy; proxy != nil {
+		// Through a proxy (HTTPS_PROXY, which the default transport
+		// reads), the dialler sees only the proxy's address, and the proxy
+		// connects to whatever the request names: the provider's host must
+		// then pass the same check before the request goes to the proxy.
+		t.Proxy = func(r *http.Request) (*url.URL, error) {
+			u, err := proxy(r)
+			if err != nil || u == nil {
+				return u, err
+			}
+			if err := c.checkProxiedHost(r.Context(), r.URL.Hostname()); err != nil {
+				return nil, err
+			}
+			return u, nil
+		}
+	}
 	return t
+}
+
+// checkProxiedHost checks the host of a request that goes through a proxy:
+// an address literal as a dialled address, and a name by every address it
+// resolves to here. A name that does not resolve here is refused too, as
+// the proxy may resolve it to an address of its own network. What is left
+// to the proxy is a name that resolves differently there than here (a
+// short-lived DNS answer, a split-horizon zone): an installation with a
+// proxy should have it refuse the networks it must not reach.
+func (c *Config) checkProxiedHost(ctx context.Context, host string) error {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if !c.permitsAddress(a) {
+			return &blockedAddressError{addr: a.Unmap()}
+		}
+		return nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolving %q before connecting through the proxy: %w", host, err)
+	}
+	for _, a := range addrs {
+		if !c.permitsAddress(a) {
+			return &blockedAddressError{addr: a.Unmap()}
+		}
+	}
+	return nil
 }
 
 // controlDial runs before every connect, with the resolved address.

@@ -88,6 +88,9 @@ func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 	for _, o := range chain {
 		add(rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: rules.KubeGroup(rules.AdminGroup(o.Name))})
 		for _, a := range o.Spec.Admins {
+			if !rules.BindsAdminSubject(a) {
+				continue
+			}
 			name, group := rules.KubeAdminSubject(o.Name, a)
 			kind := rbacv1.UserKind
 			if group {

@@ -19,6 +19,18 @@ func KubeAdminSubject(org string, s iamv1.Subject) (name string, group bool) {
 	return KubeUser(org, s.Name), false
 }
 
+// BindsAdminSubject reports whether a subject of spec.admins binds anyone:
+// not a Group whose name has a reserved prefix (ReservedGroupPrefixes).
+// Tokens never carry such a name from spec.groups; the only one they
+// carry is the admin group (AdminGroup) of the holder's own organization,
+// or of the one an administrator switched into. Bound as a subject, it
+// would make the admins of another organization, anywhere in the tree,
+// administrators of this one, which no user of another organization may
+// be by spec.admins.
+func BindsAdminSubject(s iamv1.Subject) bool {
+	return s.Name != "" && (s.Kind != iamv1.SubjectGroup || !ReservedGroup(s.Name))
+}
+
 // Administers reports whether a user of organization org administers it:
 // the admin role (adminRole), or a subject of the organization's
 // spec.admins that the user's tokens match in kube-apiserver, a User with
@@ -35,6 +47,9 @@ func Administers(org string, admins []iamv1.Subject, username string, adminRole 
 	}
 	user := KubeUser(org, username)
 	for _, s := range admins {
+		if !BindsAdminSubject(s) {
+			continue
+		}
 		name, group := KubeAdminSubject(org, s)
 		if !group {
 			if s.Name != "" && name == user {

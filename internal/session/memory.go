@@ -388,6 +388,14 @@ func (m *Memory) addToFamilyLocked(fsh *mapShard[family], token string, rt Refre
 	}
 	started := !ok
 	f.tokens = append(f.tokens, h)
+	if n := len(f.tokens) - MaxFamilyTokens; n > 0 {
+		// The oldest tokens, all replaced already, are forgotten
+		// (MaxFamilyTokens). Lock order: family shard, then token shard.
+		for _, old := range f.tokens[:n] {
+			m.refreshTokens.delete(old)
+		}
+		f.tokens = slices.Clone(f.tokens[n:])
+	}
 	if rt.ExpiresAt.After(f.expiresAt) {
 		f.expiresAt = rt.ExpiresAt
 	}

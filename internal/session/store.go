@@ -85,6 +85,14 @@ type CodeStore interface {
 // family at the client, as a sign-out of the longest-unused device would.
 const MaxLiveFamilies = 100
 
+// MaxFamilyTokens is how many tokens of one refresh token family the store
+// keeps: the live one and the last ones it replaced, whose reuse revokes
+// the family. Every rotation stores a token, kept as long as it would have
+// lived; without a bound, one token rotated as fast as the token endpoint
+// answers would fill the store. A token older than that is forgotten:
+// presenting it is refused as unknown, without revoking the family.
+const MaxFamilyTokens = 64
+
 // familyOwnerKey names the families of subject at clientID.
 func familyOwnerKey(subject, clientID string) string { return subject + "\x00" + clientID }
 

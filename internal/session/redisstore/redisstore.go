@@ -90,6 +90,7 @@ const (
 	kindRefreshToken = "rt:"
 	kindFamily       = "fam:"
 	kindOwner        = "owner:"
+	kindFamilyTokens = "famtok:"
 	kindLoginSession = "ls:"
 	kindFailures     = "fail:"
 )
@@ -399,8 +400,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 		return "", session.RefreshToken{}, err
 	}
 	res, err := createTokenScript.Run(ctx, s.rdb,
-		[]string{s.key(kindFamily, rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(token))},
-		micros(now), string(raw), micros(rt.ExpiresAt), rt.ClientID, rt.FamilyID, graceMillis()).Text()
+		[]string{s.key(kindFamily, rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(token)), s.key(kindFamilyTokens, rt.FamilyID)},
+		micros(now), string(raw), micros(rt.ExpiresAt), rt.ClientID, rt.FamilyID, graceMillis(), session.MaxFamilyTokens).Text()
 	if err != nil {
 		return "", session.RefreshToken{}, redisErr(ctx, "storing a refresh token", err)
 	}
@@ -418,14 +419,13 @@ func (s *Store) CreateRefreshToken(ctx context.Context, rt session.RefreshToken)
 }
 
 // trackFamily counts a family that a token just started among its owner's
-// and revokes the oldest beyond session.MaxLiveFamilies. Families started
-// longer ago than a refresh token lives are no longer counted, whether or
-// not rotation kept them alive: the bound is on the families a user
-// starts within that time.
+// live ones and revokes the oldest beyond session.MaxLiveFamilies. A
+// family counts until it expires or is revoked, as in the memory store:
+// neither a client's refresh token lifetime longer than the store's
+// default nor rotation lets a user hold more.
 func (s *Store) trackFamily(ctx context.Context, rt session.RefreshToken, now time.Time) error {
-	owner := s.key(kindOwner, session.HashSecret(session.FamilyOwnerKey(rt.Subject, rt.ClientID)))
-	evicted, err := trackFamilyScript.Run(ctx, s.rdb, []string{owner},
-		micros(now), rt.FamilyID, micros(now.Add(-s.ttl.RefreshToken)), session.MaxLiveFamilies, pxat(now.Add(s.ttl.RefreshToken))).StringSlice()
+	evicted, err := trackFamilyScript.Run(ctx, s.rdb, []string{s.ownerKey(rt)},
+		micros(now), rt.FamilyID, session.MaxLiveFamilies, s.key(kindFamily, ""), graceMillis()).StringSlice()
 	if err != nil {
 		return redisErr(ctx, "counting a user's refresh token families", err)
 	}
@@ -435,6 +435,11 @@ func (s *Store) trackFamily(ctx context.Context, rt session.RefreshToken, now ti
 		}
 	}
 	return nil
+}
+
+// ownerKey is the list of the live families of rt's user at rt's client.
+func (s *Store) ownerKey(rt session.RefreshToken) string {
+	return s.key(kindOwner, session.HashSecret(session.FamilyOwnerKey(rt.Subject, rt.ClientID)))
 }
 
 // GetRefreshToken implements session.RefreshTokenStore.
@@ -489,8 +494,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token, clientID string, 
 		return "", session.RefreshToken{}, err
 	}
 	res, err := rotateScript.Run(ctx, s.rdb,
-		[]string{s.key(kindRefreshToken, h), s.key(kindFamily, st.rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(newToken))},
-		micros(now), nowJSON, clientID, string(raw), micros(next.ExpiresAt), micros(now.Add(s.ttl.RevokedFamily)), graceMillis()).Text()
+		[]string{s.key(kindRefreshToken, h), s.key(kindFamily, st.rt.FamilyID), s.key(kindRefreshToken, session.HashSecret(newToken)), s.ownerKey(st.rt),
+			s.key(kindFamilyTokens, st.rt.FamilyID)},
+		micros(now), nowJSON, clientID, string(raw), micros(next.ExpiresAt), micros(now.Add(s.ttl.RevokedFamily)), graceMillis(), session.MaxFamilyTokens).Text()
 	if err != nil {
 		return "", session.RefreshToken{}, redisErr(ctx, "rotating a refresh token", err)
 	}

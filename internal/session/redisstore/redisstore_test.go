@@ -73,8 +73,8 @@ func TestRedisRecordsCarryATTLSoRedisDropsThemWithoutGC(t *testing.T) {
 	must(t, err)
 	keys, err := rdb.Keys(ctx, "ttl:*").Result()
 	must(t, err)
-	if len(keys) != 7 { // auth request, code, token, family, the user's families, login session, counter
-		t.Fatalf("store wrote %d keys, want 7: %v", len(keys), keys)
+	if len(keys) != 8 { // auth request, code, token, family, its tokens, the user's families, login session, counter
+		t.Fatalf("store wrote %d keys, want 8: %v", len(keys), keys)
 	}
 	for _, k := range keys {
 		ttl, err := rdb.PTTL(ctx, k).Result()

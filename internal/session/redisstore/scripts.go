@@ -53,6 +53,19 @@ local function family(key, now)
   if not f[2] or tonumber(f[2]) <= now then return false, 0 end
   return f[1] == '1', tonumber(f[2])
 end
+-- keep lists a family's new token in the family's token list and deletes
+-- the records of the oldest beyond max (session.MaxFamilyTokens); the list
+-- lives as long as the family.
+local function keep(list, token, fam, max, grace)
+  redis.call('RPUSH', list, token)
+  local n = redis.call('LLEN', list) - max
+  if n > 0 then
+    for _, k in ipairs(redis.call('LRANGE', list, 0, n - 1)) do redis.call('DEL', k) end
+    redis.call('LTRIM', list, n, -1)
+  end
+  local fe = redis.call('HGET', fam, 'exp')
+  if fe then redis.call('PEXPIREAT', list, string.format('%d', math.floor(tonumber(fe) / 1000) + grace)) end
+end
 local function extend(key, exp, grace)
   local cur = tonumber(redis.call('HGET', key, 'exp') or '0')
   if exp > cur then
@@ -64,33 +77,51 @@ end
 
 // createTokenScript stores a new refresh token in its family unless the
 // family is revoked.
-// KEYS[1] family, KEYS[2] token; ARGV now (µs), json, exp (µs), client,
-// familyID, grace (ms). Returns "ok", "revoked" or "exists".
+// KEYS[1] family, KEYS[2] token, KEYS[3] the family's token list; ARGV now
+// (µs), json, exp (µs), client, familyID, grace (ms), the most tokens a
+// family keeps. Returns "started" (the token began the family), "ok",
+// "revoked" or "exists".
 var createTokenScript = redis.NewScript(familyState + `
 local now = tonumber(ARGV[1])
 local revoked, fexp = family(KEYS[1], now)
 if revoked then return 'revoked' end
-if fexp == 0 then redis.call('DEL', KEYS[1]) end
+if fexp == 0 then redis.call('DEL', KEYS[1], KEYS[3]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'exists' end
 local exp = tonumber(ARGV[3])
 redis.call('HSET', KEYS[2], 'v', ARGV[2], 'exp', ARGV[3], 'client', ARGV[4], 'fam', ARGV[5])
 redis.call('PEXPIREAT', KEYS[2], string.format('%d', math.floor(exp / 1000) + tonumber(ARGV[6])))
 extend(KEYS[1], exp, tonumber(ARGV[6]))
+keep(KEYS[3], KEYS[2], KEYS[1], tonumber(ARGV[7]), tonumber(ARGV[6]))
 if fexp == 0 then return 'started' end
 return 'ok'
 `)
 
 // trackFamilyScript records a family just started among its owner's
-// (one user at one client), forgets those started longer ago than a
-// refresh token lives, and returns the oldest beyond the bound, removed
-// from the list, for the caller to revoke.
-// KEYS[1] owner; ARGV now (µs), family, forget before (µs), bound,
-// pxat of the list (ms). Returns the families to revoke.
-var trackFamilyScript = redis.NewScript(`
+// (one user at one client), forgets those that are no longer live
+// (expired, revoked or gone), and returns the oldest beyond the bound,
+// removed from the list, for the caller to revoke. A family counts for as
+// long as it lives, however long its client's refresh tokens live and
+// however often rotation extends it; the list lives as long as its
+// longest-lived family. The families' records are read by name (prefix and
+// ID), as the owner's list holds only IDs.
+// KEYS[1] owner; ARGV now (µs), family, bound, family key prefix, grace
+// (ms). Returns the families to revoke.
+var trackFamilyScript = redis.NewScript(familyState + `
+local now = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local last = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local revoked, fexp = family(ARGV[4] .. id, now)
+  if revoked or fexp == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  elseif fexp > last then
+    last = fexp
+  end
+end
+if last > 0 then
+  redis.call('PEXPIREAT', KEYS[1], string.format('%d', math.floor(last / 1000) + tonumber(ARGV[5])))
+end
+local n = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if n <= 0 then return {} end
 local old = redis.call('ZRANGE', KEYS[1], 0, n - 1)
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - 1)
@@ -111,9 +142,11 @@ return 1
 
 // rotateScript exchanges a live, unused token of the client for a new one,
 // or revokes the family if the token was already used.
-// KEYS[1] old token, KEYS[2] family, KEYS[3] new token; ARGV now (µs), now
-// (JSON time), client, new json, new exp (µs), keepUntil for a revoked family
-// (µs), grace (ms). Returns "ok", "notfound", "expired", "revoked", "reused".
+// KEYS[1] old token, KEYS[2] family, KEYS[3] new token, KEYS[4] the family's
+// owner's list (trackFamilyScript), which a rotation keeps at least as long
+// as the family, KEYS[5] the family's token list; ARGV now (µs), now (JSON
+// time), client, new json, new exp (µs), keepUntil for a revoked family
+// (µs), grace (ms), the most tokens a family keeps. Returns "ok", "notfound", "expired", "revoked", "reused".
 var rotateScript = redis.NewScript(familyState + `
 local now = tonumber(ARGV[1])
 local r = redis.call('HMGET', KEYS[1], 'exp', 'used', 'revoked', 'client')
@@ -134,6 +167,14 @@ redis.call('HSET', KEYS[3], 'v', ARGV[4], 'exp', ARGV[5], 'client', ARGV[3], 'fa
 redis.call('PEXPIREAT', KEYS[3], string.format('%d', math.floor(exp / 1000) + grace))
 redis.call('HSET', KEYS[1], 'used', ARGV[2])
 extend(KEYS[2], exp, grace)
+keep(KEYS[5], KEYS[3], KEYS[2], tonumber(ARGV[8]), grace)
+-- The list's end, on the server's clock (as PEXPIREAT reads its time).
+local left = redis.call('PTTL', KEYS[4])
+local t = redis.call('TIME')
+local want = math.floor(exp / 1000) + grace
+if left >= 0 and tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + left < want then
+  redis.call('PEXPIREAT', KEYS[4], string.format('%d', want))
+end
 return 'ok'
 `)
 
