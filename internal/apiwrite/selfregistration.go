@@ -21,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/login"
 	"github.com/orgkeeper/orgkeeper/internal/mail"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // Self-registration: a pending registration is a Secret in the system
@@ -195,7 +196,7 @@ func (w *Writer) ConfirmRegistration(ctx context.Context, org, token string) (lo
 			w.count("registration_confirm", err)
 			return p, err
 		}
-		if u.Annotations[AnnotationRegistration] != regID || !strings.EqualFold(u.Spec.Email, p.Email) {
+		if u.Annotations[AnnotationRegistration] != regID || !rules.SameEmail(u.Spec.Email, p.Email) {
 			_ = w.opts.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID})
 			w.count("registration_confirm", login.ErrAccountExists)
 			return p, login.ErrAccountExists

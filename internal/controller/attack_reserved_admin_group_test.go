@@ -6,6 +6,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
 // An organization's admin writes spec.admins. A Group subject named like
@@ -15,13 +16,9 @@ import (
 // spec.admins never does; so would any other reserved name. Such subjects
 // bind nobody.
 func TestAdminSubjectsBindNoReservedGroupName(t *testing.T) {
-	acme := testOrg("acme", "platform", withAdmins(
-		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "orgkeeper:org:globex:admins"},
-		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "ORGKEEPER:org:globex:admins"},
-		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "system:masters"},
-		iamv1.Subject{Kind: iamv1.SubjectGroup, Name: "acme-admins"},
-		iamv1.Subject{Kind: iamv1.SubjectUser, Name: "orgkeeper:org:globex:admins"}, // a user of acme by that name, if any
-	))
+	acme := st.Ptr(st.Org("acme", st.WithParent("platform"),
+		st.WithAdminGroups("orgkeeper:org:globex:admins", "ORGKEEPER:org:globex:admins", "system:masters", "acme-admins"),
+		st.WithAdminUsers("orgkeeper:org:globex:admins"))) // a user of acme by that name, if any
 	got := adminSubjects([]*iamv1.Organization{acme})
 	want := []rbacv1.Subject{
 		{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "orgkeeper:orgkeeper:org:acme:admins"},

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/orgkeeper/orgkeeper/internal/connector"
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/session"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
@@ -340,7 +340,7 @@ func invitationIdentityProblem(acct accountView, id connector.Identity, linked *
 		return fmt.Sprintf(msgInvitationLinked, name)
 	case id.Email == "":
 		return fmt.Sprintf(msgInvitationNoEmail, name)
-	case !strings.EqualFold(id.Email, acct.Email):
+	case !rules.SameEmail(id.Email, acct.Email):
 		return fmt.Sprintf(msgInvitationOtherEmail, name, id.Email, acct.Email)
 	case !id.EmailVerified:
 		return fmt.Sprintf(msgInvitationUnverified, name, id.Email)

@@ -41,3 +41,13 @@ func EmailDomain(email string) string {
 	}
 	return strings.TrimSuffix(strings.ToLower(email[i+1:]), ".")
 }
+
+// SameEmail reports whether a and b are the same address as Orgkeeper
+// compares an address that proves who someone is (an upstream identity
+// accepting an invitation, a confirmed registration): equal but for the
+// case of ASCII letters. Unicode case folding is not used: it makes
+// look-alikes equal (the long s "ſ" folds to "s", the Kelvin sign to
+// "k"), so an address in another domain could pass for the invited one.
+func SameEmail(a, b string) bool {
+	return a != "" && lowerASCII(a) == lowerASCII(b)
+}

@@ -37,3 +37,22 @@ func TestEmailVerified(t *testing.T) {
 		})
 	}
 }
+
+func TestSameEmailFoldsASCIICaseOnly(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"ina@acme.example", "ina@acme.example", true},
+		{"Ina@ACME.example", "ina@acme.example", true},
+		{"ina@acme.example", "ina@acme.example.", false},
+		{"ina@acme.example", "inb@acme.example", false},
+		{"ina@acme.\u017fite", "ina@acme.site", false}, // long s, which Unicode folds to s
+		{"ina@\u212Acme.example", "ina@kcme.example", false}, // Kelvin sign, which Unicode folds to k
+		{"", "", false},
+	} {
+		if got := SameEmail(c.a, c.b); got != c.want {
+			t.Errorf("SameEmail(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
