@@ -326,6 +326,10 @@ func (h *Handler) postLink(purpose LinkPurpose) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		if purpose == LinkInvitation && !lf.org.Password {
+			h.renderSetPassword(w, r, lf, "This organization does not sign its people in with a password.")
+			return
+		}
 		password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
 		if password != confirm {
 			h.renderSetPassword(w, r, lf, "The two passwords are not the same. Type the new password twice.")
@@ -403,6 +407,17 @@ func (h *Handler) renderSetPassword(w http.ResponseWriter, r *http.Request, lf *
 		d.Title, d.FormAction, d.Action = "Accept your invitation", PathInvitation, "Set password and continue"
 		d.Message = "Choose a password for " + lf.acct.Email + " to finish setting up your account."
 		d.Providers = h.invitationProviders(lf)
+		if !lf.org.Password {
+			// A password the organization's login page never asks for
+			// would be a credential nobody can use, and one more to leak.
+			d.NoPassword = true
+			d.Message = "Continue with your organization's account below to finish setting up " + lf.acct.Email + "."
+			if len(d.Providers) == 0 {
+				d.Message = "Your organization signs its people in neither with a password nor with an identity provider " +
+					"that you can use here, so the invitation cannot be accepted yet. Ask your organization's administrator; " +
+					"the link stays valid until it expires."
+			}
+		}
 	} else {
 		d.Title, d.FormAction, d.Action = "Choose a new password", PathResetConfirm, "Change password"
 		d.Message = "Choose a new password for " + lf.acct.Email + ". You will be signed out everywhere you are signed in."
