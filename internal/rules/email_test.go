@@ -47,7 +47,7 @@ func TestSameEmailFoldsASCIICaseOnly(t *testing.T) {
 		{"Ina@ACME.example", "ina@acme.example", true},
 		{"ina@acme.example", "ina@acme.example.", false},
 		{"ina@acme.example", "inb@acme.example", false},
-		{"ina@acme.\u017fite", "ina@acme.site", false}, // long s, which Unicode folds to s
+		{"ina@acme.\u017fite", "ina@acme.site", false},       // long s, which Unicode folds to s
 		{"ina@\u212Acme.example", "ina@kcme.example", false}, // Kelvin sign, which Unicode folds to k
 		{"", "", false},
 	} {
