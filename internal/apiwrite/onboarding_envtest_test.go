@@ -1,15 +1,12 @@
 package apiwrite
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,13 +26,7 @@ var _ = Describe("Link tokens on the API server", func() {
 	})
 	writer := func() *Writer {
 		GinkgoHelper()
-		w, err := New(Options{Client: k8s, Log: logr.Discard(), Registerer: prometheus.NewRegistry(), SystemNamespace: sys})
-		Expect(err).NotTo(HaveOccurred())
-		ctx, cancel := context.WithCancel(envCtx)
-		done := make(chan error, 1)
-		go func() { done <- w.Start(ctx) }()
-		DeferCleanup(func() { cancel(); Expect(<-done).To(Succeed()) })
-		return w
+		return startWriterWith(Options{SystemNamespace: sys})
 	}
 	// invited makes a user with an open token of purpose and returns it.
 	invited := func(ns string, keys func(hash string) map[string][]byte) (*iamv1.OrgUser, string) {

@@ -1,15 +1,12 @@
 package apiwrite
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,13 +29,7 @@ var _ = Describe("Self-registration on the API server", func() {
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	writer := func() *Writer {
 		GinkgoHelper()
-		w, err := New(Options{Client: k8s, Log: logr.Discard(), Registerer: prometheus.NewRegistry(), SystemNamespace: sys, Now: now})
-		Expect(err).NotTo(HaveOccurred())
-		ctx, cancel := context.WithCancel(envCtx)
-		done := make(chan error, 1)
-		go func() { done <- w.Start(ctx) }()
-		DeferCleanup(func() { cancel(); Expect(<-done).To(Succeed()) })
-		return w
+		return startWriterWith(Options{SystemNamespace: sys, Now: now})
 	}
 	orgNS := func(ns string) {
 		GinkgoHelper()

@@ -58,7 +58,23 @@ var _ = AfterSuite(func() {
 // one replica would.
 func startWriter() *Writer {
 	GinkgoHelper()
-	w, err := New(Options{Client: k8s, Log: logr.Discard(), Registerer: prometheus.NewRegistry(), BaseBackoff: 10 * time.Millisecond})
+	return startWriterWith(Options{BaseBackoff: 10 * time.Millisecond})
+}
+
+// startWriterWith is startWriter with options; the suite's client, a
+// discarding log and a registry of its own unless o sets them.
+func startWriterWith(o Options) *Writer {
+	GinkgoHelper()
+	if o.Client == nil {
+		o.Client = k8s
+	}
+	if o.Log.GetSink() == nil {
+		o.Log = logr.Discard()
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	w, err := New(o)
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(envCtx)
 	done := make(chan error, 1)

@@ -309,20 +309,27 @@ func (h *Handler) showLink(purpose LinkPurpose) http.HandlerFunc {
 	}
 }
 
+// postedLink is the prologue of every form posted from a link's page: a
+// bounded form, the CSRF token bound to the link's token, then the link
+// itself (loadLink). On failure it has written the page.
+func (h *Handler) postedLink(w http.ResponseWriter, r *http.Request, purpose LinkPurpose) (*linkFlow, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
+		return nil, false
+	}
+	if _, token, ok := linkParams(r.PostFormValue); !ok || !h.csrf.valid(r, linkBind(token)) {
+		h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
+		return nil, false
+	}
+	return h.loadLink(w, r, purpose, r.PostFormValue)
+}
+
 // postLink is POST of a link page: check the new password, then redeem the
 // token and set the password in one write.
 func (h *Handler) postLink(purpose LinkPurpose) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if err := r.ParseForm(); err != nil {
-			h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
-			return
-		}
-		if _, token, ok := linkParams(r.PostFormValue); !ok || !h.csrf.valid(r, linkBind(token)) {
-			h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
-			return
-		}
-		lf, ok := h.loadLink(w, r, purpose, r.PostFormValue)
+		lf, ok := h.postedLink(w, r, purpose)
 		if !ok {
 			return
 		}

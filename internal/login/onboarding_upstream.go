@@ -146,16 +146,7 @@ func idpName(idp *snapshot.IdentityProvider) string {
 // postInvitationUpstream is POST /login/invitation/idp: a provider's button
 // on the invitation's page.
 func (h *Handler) postInvitationUpstream(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
-		return
-	}
-	if _, token, ok := linkParams(r.PostFormValue); !ok || !h.csrf.valid(r, linkBind(token)) {
-		h.renderProblem(w, problemForbidden, neutralBrand(), "", "")
-		return
-	}
-	lf, ok := h.loadLink(w, r, LinkInvitation, r.PostFormValue)
+	lf, ok := h.postedLink(w, r, LinkInvitation)
 	if !ok {
 		return
 	}
