@@ -222,6 +222,37 @@ type linkFlow struct {
 	token   string
 }
 
+// openLink is what every mailed link's page checks first: the client's
+// budget of link attempts, the link's parameters, and its organization,
+// served and not suspended. On failure it has written the page.
+func (h *Handler) openLink(w http.ResponseWriter, r *http.Request, get func(string) string) (directory, orgView, string, bool) {
+	lim := h.mailLimits
+	if h.overLimit(r.Context(), h.addressKey("link-ip:", r), lim.LinkAttempts, lim.Window) {
+		h.renderProblem(w, problemTooManyRequests, neutralBrand(), "", "")
+		return directory{}, orgView{}, "", false
+	}
+	orgName, token, ok := linkParams(get)
+	if !ok {
+		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
+		return directory{}, orgView{}, "", false
+	}
+	dir := directory{h.cfg.Snapshots.Load()}
+	if !dir.ready() {
+		h.renderProblem(w, problemUnavailable, neutralBrand(), "", "")
+		return directory{}, orgView{}, "", false
+	}
+	org, ok := dir.org(orgName)
+	if !ok {
+		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
+		return directory{}, orgView{}, "", false
+	}
+	if org.Suspended {
+		h.renderProblem(w, problemSuspended, brandFor(org), "", "")
+		return directory{}, orgView{}, "", false
+	}
+	return dir, org, token, true
+}
+
 // loadLink checks a link's parameters, the client's budget and the token.
 // On failure it has written the page.
 func (h *Handler) loadLink(w http.ResponseWriter, r *http.Request, purpose LinkPurpose, get func(string) string) (*linkFlow, bool) {
@@ -229,31 +260,11 @@ func (h *Handler) loadLink(w http.ResponseWriter, r *http.Request, purpose LinkP
 		h.renderProblem(w, problemOnboardingOff, neutralBrand(), "", "")
 		return nil, false
 	}
-	lim := h.mailLimits
-	if h.overLimit(r.Context(), h.addressKey("link-ip:", r), lim.LinkAttempts, lim.Window) {
-		h.renderProblem(w, problemTooManyRequests, neutralBrand(), "", "")
-		return nil, false
-	}
-	orgName, token, ok := linkParams(get)
+	dir, org, token, ok := h.openLink(w, r, get)
 	if !ok {
-		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
-		return nil, false
-	}
-	dir := directory{h.cfg.Snapshots.Load()}
-	if !dir.ready() {
-		h.renderProblem(w, problemUnavailable, neutralBrand(), "", "")
-		return nil, false
-	}
-	org, ok := dir.org(orgName)
-	if !ok {
-		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
 		return nil, false
 	}
 	b := brandFor(org)
-	if org.Suspended {
-		h.renderProblem(w, problemSuspended, b, "", "")
-		return nil, false
-	}
 	uid, err := credentials.TokenUser(token)
 	if err != nil {
 		h.renderProblem(w, problemLinkInvalid, b, "", "")

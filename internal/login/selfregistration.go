@@ -282,33 +282,13 @@ func (h *Handler) loadRegLink(w http.ResponseWriter, r *http.Request, get func(s
 		h.renderProblem(w, problemOnboardingOff, neutralBrand(), "", "")
 		return nil, false
 	}
-	lim := h.mailLimits
-	if h.overLimit(r.Context(), h.addressKey("link-ip:", r), lim.LinkAttempts, lim.Window) {
-		h.renderProblem(w, problemTooManyRequests, neutralBrand(), "", "")
-		return nil, false
-	}
-	orgName, token, ok := linkParams(get)
+	dir, org, token, ok := h.openLink(w, r, get)
 	if !ok {
-		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
-		return nil, false
-	}
-	if uid, err := credentials.TokenUser(token); err != nil || uid != registrationTokenUser {
-		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
-		return nil, false
-	}
-	dir := directory{h.cfg.Snapshots.Load()}
-	if !dir.ready() {
-		h.renderProblem(w, problemUnavailable, neutralBrand(), "", "")
-		return nil, false
-	}
-	org, ok := dir.org(orgName)
-	if !ok {
-		h.renderProblem(w, problemLinkInvalid, neutralBrand(), "", "")
 		return nil, false
 	}
 	b := brandFor(org)
-	if org.Suspended {
-		h.renderProblem(w, problemSuspended, b, "", "")
+	if uid, err := credentials.TokenUser(token); err != nil || uid != registrationTokenUser {
+		h.renderProblem(w, problemLinkInvalid, b, "", "")
 		return nil, false
 	}
 	p, err := regs.CheckRegistration(r.Context(), org.Name, token)
