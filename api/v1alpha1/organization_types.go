@@ -32,7 +32,9 @@ type Subject struct {
 
 	// name is the username of a user of this organization (kind User; case
 	// does not matter) or a group name as OrgUsers' spec.groups carry it
-	// (kind Group; case-sensitive, as in RBAC).
+	// (kind Group; case-sensitive, as in RBAC). A group whose name starts
+	// with "orgkeeper:" or "system:" (in any case) binds nobody: such names
+	// belong to Orgkeeper and Kubernetes, never to an organization's users.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256

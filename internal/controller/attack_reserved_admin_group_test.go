@@ -34,3 +34,15 @@ func TestAdminSubjectsBindNoReservedGroupName(t *testing.T) {
 		}
 	}
 }
+
+// The admin who wrote a reserved name learns from RBACReady why it grants
+// nothing.
+func TestRBACReadySaysWhichAdminsBindNobody(t *testing.T) {
+	acme := st.Ptr(st.Org("acme", st.WithParent("platform"), st.WithAdminGroups("system:masters", "acme-admins")))
+	if got := ignoredAdminsNote(acme); got != `; spec.admins group "system:masters" binds nobody: names starting with orgkeeper: or system: are reserved` {
+		t.Fatalf("note = %q", got)
+	}
+	if got := ignoredAdminsNote(st.Ptr(st.Org("acme", st.WithAdminGroups("acme-admins")))); got != "" {
+		t.Fatalf("note without reserved names = %q", got)
+	}
+}

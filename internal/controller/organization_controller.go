@@ -286,7 +286,7 @@ func (r *OrganizationReconciler) ensureRBAC(ctx context.Context, org *iamv1.Orga
 			return err
 		}
 	}
-	out.rbac = passed(iamv1.ReasonReconciled, "%d subjects administer the organization", len(adminSubjects(chain)))
+	out.rbac = passed(iamv1.ReasonReconciled, "%d subjects administer the organization%s", len(adminSubjects(chain)), ignoredAdminsNote(org))
 	return nil
 }
 

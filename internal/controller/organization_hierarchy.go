@@ -102,6 +102,22 @@ func adminSubjects(chain []*iamv1.Organization) []rbacv1.Subject {
 	return out
 }
 
+// ignoredAdminsNote tells, for RBACReady's message, which of the
+// organization's own spec.admins bind nobody (rules.BindsAdminSubject), so
+// that an admin who wrote one learns why it grants nothing.
+func ignoredAdminsNote(org *iamv1.Organization) string {
+	var ignored []string
+	for _, a := range org.Spec.Admins {
+		if a.Name != "" && !rules.BindsAdminSubject(a) {
+			ignored = append(ignored, fmt.Sprintf("%s %q", strings.ToLower(string(a.Kind)), a.Name))
+		}
+	}
+	if len(ignored) == 0 {
+		return ""
+	}
+	return "; spec.admins " + strings.Join(ignored, ", ") + " binds nobody: names starting with orgkeeper: or system: are reserved"
+}
+
 // Names of the RBAC objects the operator maintains. The colon keeps them apart
 // from anything an organization admin may create, and from each other.
 const (
