@@ -164,6 +164,13 @@ const (
 	maxEmailParam = mail.MaxAddress
 )
 
+// mailableAddress reports whether a form's email field is one address
+// that mail can be sent to, within maxEmailParam: the check of every form
+// that mails someone (reset, self-registration, signup).
+func mailableAddress(email string) bool {
+	return len(email) <= maxEmailParam && mail.CheckAddress(email) == nil
+}
+
 // Onboarding problems: pages that end a link or a form.
 const (
 	problemLinkInvalid problem = 100 + iota

@@ -94,7 +94,7 @@ func (h *Handler) postReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	if len(email) > maxEmailParam || mail.CheckAddress(email) != nil {
+	if !mailableAddress(email) {
 		h.renderResetForm(w, r, f, org, "", "Enter one email address, such as name@example.com.")
 		return
 	}

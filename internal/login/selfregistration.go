@@ -200,7 +200,7 @@ func (h *Handler) postRegister(w http.ResponseWriter, r *http.Request) {
 	case name == "" || len(name) > maxDisplayName || !utf8.ValidString(name) || strings.ContainsFunc(name, isControl):
 		h.renderRegister(w, r, f, org, "", email, "Enter your name (at most 256 characters).")
 		return
-	case len(email) > maxEmailParam || mail.CheckAddress(email) != nil:
+	case !mailableAddress(email):
 		h.renderRegister(w, r, f, org, name, "", "Enter one email address, such as name@example.com.")
 		return
 	case !f.dir.holdsDomainOf(org.Name, email):

@@ -222,7 +222,7 @@ func signupFormProblem(d signupData, password, confirm string) string {
 	if err := validation.OrganizationName(d.Handle); err != nil {
 		return "The handle cannot be used: " + err.Error() + "."
 	}
-	if err := validation.Email(d.Email); err != nil || len(d.Email) > maxEmailParam || mail.CheckAddress(d.Email) != nil {
+	if err := validation.Email(d.Email); err != nil || !mailableAddress(d.Email) {
 		return "Enter a valid email address, such as ann@example.com."
 	}
 	local, _, _ := strings.Cut(d.Email, "@")
