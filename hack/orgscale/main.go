@@ -225,6 +225,10 @@ func run(n, depth, workers int, timeout time.Duration) error {
 		}()
 	}
 
+	writesBefore, err := writeRequests(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	nodes := tree(n, depth)
 	fmt.Printf("creating %d organizations, %d levels, with %d workers\n", len(nodes), depth, workers)
 	start := time.Now()
@@ -299,9 +303,14 @@ func run(n, depth, workers int, timeout time.Duration) error {
 	for _, name := range slices.Sorted(maps.Keys(procs)) {
 		cpu = append(cpu, fmt.Sprintf("cpu_seconds_%s=%.1f", strings.ReplaceAll(name, "-", "_"), cpuSeconds(procs[name])-cpuBefore[name]))
 	}
-	fmt.Printf("RESULT orgs=%d depth=%d all_ready_seconds=%.1f half_ready_seconds=%.1f manager_peak_rss_mib=%.0f %s\n",
+	writesAfter, err := writeRequests(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	perOrg := printWrites(subtractCounts(writesAfter, writesBefore), len(nodes))
+	fmt.Printf("RESULT orgs=%d depth=%d all_ready_seconds=%.1f half_ready_seconds=%.1f manager_peak_rss_mib=%.0f writes_per_org=%.2f %s\n",
 		len(nodes), depth, elapsed.Seconds(), half.Seconds(), float64(max(peak.Load(), rssKB(mgr.Process.Pid)))/1024,
-		strings.Join(cpu, " "))
+		perOrg, strings.Join(cpu, " "))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -22,6 +23,7 @@ import (
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/dnsverify"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -53,6 +55,7 @@ type OrganizationReconciler struct {
 	Recorder events.EventRecorder
 
 	domainChecks domainChecks
+	firstStatus  heldStatuses
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -73,6 +76,9 @@ const namespaceRetry = 5 * time.Second
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	org := &iamv1.Organization{}
 	if err := r.Get(ctx, req.NamespacedName, org); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.firstStatus.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if org.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
@@ -101,6 +107,12 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			org.Status.ObservedGeneration = org.Generation
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
+		if changed && retErr == nil && r.firstStatus.hold(before, len(before.Status.Conditions) == 0, out.readyChecks(), time.Now()) {
+			// A new organization's first status waits (briefly) until it
+			// can say Ready; the server's announcement, or the retry that
+			// servedResult asked for, brings the next pass.
+			return
+		}
 		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, org, changed))
 		if retErr == nil {
 			// Only once the status that they report is written: a failed
@@ -144,52 +156,79 @@ func (r *OrganizationReconciler) reconcileNormal(ctx context.Context, org *iamv1
 	return ctrl.Result{RequeueAfter: recheck}, err
 }
 
-// placeOrg finds the organization's place and returns the chain of
-// organizations from the root down to it.
+// placeOrg finds the organization's place (rules.Place, the rule the
+// snapshot serves by) and returns the chain of organizations from the root
+// down to it.
 func (r *OrganizationReconciler) placeOrg(ctx context.Context, org *iamv1.Organization, out *orgOutcome) ([]*iamv1.Organization, error) {
-	var p placement
-	var parent *iamv1.Organization
-	if org.Namespace == r.SystemNamespace {
-		roots := &iamv1.OrganizationList{}
-		if err := r.List(ctx, roots, client.InNamespace(r.SystemNamespace)); err != nil {
-			return nil, err
-		}
-		p = place(org, r.SystemNamespace, nil, chooseRoot(roots.Items))
-	} else {
-		var err error
-		if parent, err = r.orgByName(ctx, org.Namespace); err != nil {
-			return nil, err
-		}
-		p = place(org, r.SystemNamespace, parent, "")
+	h := &cachedHierarchy{ctx: ctx, r: r}
+	p := rules.Place(org, r.SystemNamespace, h)
+	if h.err != nil {
+		return nil, h.err
 	}
-	out.placement = p.check
-	if !p.ok {
+	if !p.Placed() {
+		out.placement = failed(p.Reason, "%s", p.Message)
 		// An organization without a place has no namespace, parent or path
 		// that anything below it could build on.
 		org.Status.Parent, org.Status.Path, org.Status.Depth, org.Status.Namespace = "", nil, 0, ""
 		return nil, nil
 	}
-	org.Status.Parent, org.Status.Path, org.Status.Depth = p.parent, p.path, int32(len(p.path)-1)
-
-	chain := make([]*iamv1.Organization, 0, len(p.path))
-	for _, name := range p.path[:len(p.path)-1] {
-		if parent != nil && name == parent.Name {
-			chain = append(chain, parent)
-			continue
-		}
-		a, err := r.orgByName(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if a == nil {
-			// The cache is behind a deletion of an ancestor; the ancestor's
-			// own event requeues us.
-			out.placement = failed(iamv1.ReasonParentNotReady, "ancestor organization %q is not found", name)
-			return nil, nil
-		}
-		chain = append(chain, a)
+	path := p.Path()
+	if len(path) == 1 {
+		out.placement = passed(iamv1.ReasonReconciled, "root organization")
+		org.Status.Parent = ""
+	} else {
+		org.Status.Parent = path[len(path)-2]
+		out.placement = passed(iamv1.ReasonReconciled, "placed under %q", org.Status.Parent)
 	}
-	return append(chain, org), nil
+	org.Status.Path, org.Status.Depth = path, int32(len(path)-1)
+	return p.Chain, nil
+}
+
+// cachedHierarchy is rules.Hierarchy over the reconciler's cache. The first
+// error it meets ends the lookups and is kept in err.
+type cachedHierarchy struct {
+	ctx  context.Context
+	r    *OrganizationReconciler
+	err  error
+	root *string
+}
+
+func (h *cachedHierarchy) NamespaceOwner(name string) (*iamv1.Organization, bool) {
+	if h.err != nil {
+		return nil, false
+	}
+	list := &iamv1.OrganizationList{}
+	if h.err = h.r.List(h.ctx, list, client.MatchingFields{indexOrgName: name}); h.err != nil || len(list.Items) == 0 {
+		return nil, false
+	}
+	// The cache holds only the operator's namespaces (by label): a
+	// namespace it does not hold belongs to no organization.
+	ns := &corev1.Namespace{}
+	if err := h.r.Get(h.ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		h.err = client.IgnoreNotFound(err)
+		return nil, true
+	}
+	for i := range list.Items {
+		if rules.NamespaceHolds(ns, &list.Items[i]) {
+			return &list.Items[i], true
+		}
+	}
+	return nil, true
+}
+
+func (h *cachedHierarchy) Root() string {
+	if h.root == nil && h.err == nil {
+		list := &iamv1.OrganizationList{}
+		if h.err = h.r.List(h.ctx, list, client.InNamespace(h.r.SystemNamespace)); h.err != nil {
+			return ""
+		}
+		candidates := make([]*iamv1.Organization, len(list.Items))
+		for i := range list.Items {
+			candidates[i] = &list.Items[i]
+		}
+		h.root = ptr.To(rules.ChooseRoot(candidates))
+	}
+	return ptr.Deref(h.root, "")
 }
 
 // orgByName returns the placed Organization of that name, or nil. Names are
@@ -232,7 +271,7 @@ func (r *OrganizationReconciler) ensureNamespace(ctx context.Context, org *iamv1
 		return nil, ctrl.Result{}, fmt.Errorf("namespace %q: %w", org.Name, err)
 	}
 
-	if ns.Labels[iamv1.LabelOrganization] != org.Name || ns.Annotations[iamv1.AnnotationOrganizationUID] != string(org.UID) {
+	if !rules.NamespaceBelongsTo(ns, org) {
 		out.namespace = failed(iamv1.ReasonNamespaceConflict,
 			"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
 				"Choose another name for the organization", org.Name)
@@ -398,7 +437,7 @@ func (r *OrganizationReconciler) ownsNamespace(ctx context.Context, org *iamv1.O
 	if err != nil {
 		return nil, false, err
 	}
-	return ns, ns.Labels[iamv1.LabelOrganization] == org.Name && ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID), nil
+	return ns, rules.NamespaceBelongsTo(ns, org), nil
 }
 
 // cascades reports whether deleting org deletes its subtree: its own policy

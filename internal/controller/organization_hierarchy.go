@@ -11,61 +11,10 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
-// This file holds the pure decisions of the Organization reconciler: where an
-// organization sits in the hierarchy, who administers it, and which of its
-// domains it holds. They take objects and return values; the reconciler does
+// This file holds the pure decisions of the Organization reconciler: who
+// administers an organization, and which of its domains it holds (where it
+// sits is rules.Place, which the snapshot shares). They take objects and return values; the reconciler does
 // the reading and writing.
-
-// placement is where an organization sits in the hierarchy.
-type placement struct {
-	check
-	parent string
-	path   []string
-}
-
-// chooseRoot returns the name of the root among the Organizations in the
-// system namespace: the oldest, then the smallest name.
-func chooseRoot(candidates []iamv1.Organization) string {
-	var root *iamv1.Organization
-	for i := range candidates {
-		if root == nil || rules.Older(&candidates[i].ObjectMeta, &root.ObjectMeta) < 0 {
-			root = &candidates[i]
-		}
-	}
-	if root == nil {
-		return ""
-	}
-	return root.Name
-}
-
-// place decides where org sits. parent is the Organization named like org's
-// namespace (nil if none); root is the name of the installation's root.
-func place(org *iamv1.Organization, systemNamespace string, parent *iamv1.Organization, root string) placement {
-	if org.Namespace == systemNamespace {
-		if org.Name != root {
-			return placement{check: failed(iamv1.ReasonMultipleRoots,
-				"organization %q is already the root of this installation, and there is one root; "+
-					"create %q in the namespace of its parent organization instead (for example %q)", root, org.Name, root)}
-		}
-		return placement{check: passed(iamv1.ReasonReconciled, "root organization"), path: []string{org.Name}}
-	}
-	if parent == nil {
-		return placement{check: failed(iamv1.ReasonOrganizationNotFound,
-			"namespace %q belongs to no organization; an Organization lives in its parent organization's namespace "+
-				"(the root lives in %q)", org.Namespace, systemNamespace)}
-	}
-	if len(parent.Status.Path) == 0 || parent.Status.Namespace != org.Namespace {
-		return placement{check: failed(iamv1.ReasonParentNotReady,
-			"parent organization %q has no namespace of its own yet; see its status", parent.Name)}
-	}
-	if slices.Contains(parent.Status.Path, org.Name) {
-		return placement{check: failed(iamv1.ReasonHierarchyCycle,
-			"organization %q would be its own ancestor (path %s)", org.Name, strings.Join(parent.Status.Path, "/"))}
-	}
-	path := make([]string, 0, len(parent.Status.Path)+1)
-	path = append(append(path, parent.Status.Path...), org.Name)
-	return placement{check: passed(iamv1.ReasonReconciled, "placed under %q", parent.Name), parent: parent.Name, path: path}
-}
 
 // adminSubjects returns the RBAC subjects that administer an organization,
 // given the chain of organizations from the root down to it (or down to the

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,4 +129,64 @@ func (enqueueServed) Generic(_ context.Context, e event.GenericEvent, q queue) {
 		return
 	}
 	q.Add(req)
+}
+
+// firstStatusGrace is how long the first status of a new object may wait
+// for the server to serve it (see heldStatuses).
+const firstStatusGrace = 10 * time.Second
+
+// heldStatuses holds back the first status of new objects for as long as all
+// it would say is that the server does not serve them yet, up to
+// firstStatusGrace: the projection usually serves a new object a moment
+// after its reconciler made what it needs, and then the status is written
+// once, Ready=True, instead of twice (WaitingForServer, then Ready). Status
+// writes are the largest part of what a storm of new objects costs the API
+// server (docs/scale.md). An object that waits longer gets its
+// WaitingForServer status then, so that nothing stays silent.
+//
+// It is in memory: a new leader starts with nothing held, which only means
+// that it writes a first WaitingForServer status it could have held back.
+type heldStatuses struct {
+	mu   sync.Mutex
+	held map[types.NamespacedName]heldStatus
+}
+
+type heldStatus struct {
+	uid   types.UID
+	since time.Time
+}
+
+// hold reports whether this pass should leave obj's status unwritten. It
+// does while obj has no status yet (before is what the pass read), the pass
+// found nothing wrong but that the server does not serve obj yet (ready
+// holds the checks that decide Ready), and obj has waited less than
+// firstStatusGrace. When it returns false, obj is forgotten.
+func (h *heldStatuses) hold(before metav1.Object, neverWritten bool, ready []check, now time.Time) bool {
+	key := types.NamespacedName{Namespace: before.GetNamespace(), Name: before.GetName()}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !neverWritten || firstFailure(ready...).reason != iamv1.ReasonWaitingForServer {
+		delete(h.held, key)
+		return false
+	}
+	if h.held == nil {
+		h.held = map[types.NamespacedName]heldStatus{}
+	}
+	e, ok := h.held[key]
+	if !ok || e.uid != before.GetUID() {
+		e = heldStatus{uid: before.GetUID(), since: now}
+		h.held[key] = e
+	}
+	if now.Sub(e.since) >= firstStatusGrace {
+		delete(h.held, key)
+		return false
+	}
+	return true
+}
+
+// forget drops what is held for the object of key (it is gone).
+func (h *heldStatuses) forget(key types.NamespacedName) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.held, key)
 }

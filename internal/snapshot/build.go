@@ -26,7 +26,13 @@ type Input struct {
 	// Now becomes Snapshot.BuiltAt; Build reads no clock.
 	Now time.Time
 
-	Organizations     []iamv1.Organization
+	Organizations []iamv1.Organization
+	// Namespaces are the organizations' namespaces (the operator's, which
+	// carry its managed-by label; others are ignored). They place the
+	// organizations (rules.Place): one is served once the namespace of its
+	// name holds it (rules.NamespaceHolds) and it sits under the root, so
+	// that the issuer serves it without waiting for its status.
+	Namespaces        []corev1.Namespace
 	Users             []iamv1.OrgUser
 	Applications      []iamv1.SharedApplication
 	IdentityProviders []iamv1.IdentityProvider

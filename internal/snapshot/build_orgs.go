@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 	"github.com/orgkeeper/orgkeeper/internal/rules"
@@ -12,42 +14,51 @@ import (
 )
 
 // buildOrgs serves the placed organizations, parents before children, so
-// that each one inherits from an already effective parent.
+// that each one inherits from an already effective parent. Where an
+// organization sits comes from the namespaces (rules.Place), the rule the
+// Organization reconciler writes status.path by; it is served once the
+// namespace of its name holds it. What its status says plays no part: the
+// issuer serves a new organization as soon as its namespace exists, and
+// the reconciler writes its status once, when it is served.
 func (b *builder) buildOrgs() {
+	h := newInputHierarchy(b.in)
 	b.orgObjects = make(map[string]struct{}, len(b.in.Organizations))
-	cands := make([]*iamv1.Organization, 0, len(b.in.Organizations))
+	type candidate struct {
+		org  *iamv1.Organization
+		path []string
+	}
+	cands := make([]candidate, 0, len(b.in.Organizations))
 	for i := range b.in.Organizations {
 		o := &b.in.Organizations[i]
 		b.orgObjects[o.Name] = struct{}{}
-		p := o.Status.Path
-		if o.Name != "" && len(p) > 0 && p[len(p)-1] == o.Name && o.Status.Namespace == o.Name {
-			cands = append(cands, o)
-		}
-	}
-	// Shallow first; among equals the older wins a (stale) name clash.
-	slices.SortFunc(cands, func(x, y *iamv1.Organization) int {
-		return cmp.Or(cmp.Compare(len(x.Status.Path), len(y.Status.Path)), rules.Older(&x.ObjectMeta, &y.ObjectMeta))
-	})
-	for _, c := range cands {
-		if b.s.orgs[c.Name] != nil {
+		if o.Name == "" {
 			continue
 		}
-		path := c.Status.Path
-		var parent *Org
-		if len(path) == 1 {
-			if c.Namespace != b.in.SystemNamespace || b.s.Root != nil {
-				continue
-			}
-		} else {
-			parent = b.s.orgs[path[len(path)-2]]
-			// The status must agree with where the object is and with the
-			// parent as served; otherwise it is stale and the reconciler
-			// will correct it.
-			if parent == nil || c.Namespace != parent.Name || !slices.Equal(parent.Path, path[:len(path)-1]) {
-				continue
-			}
+		if owner, _ := h.NamespaceOwner(o.Name); owner != o {
+			continue
 		}
-		o := b.newOrg(c, parent)
+		if p := rules.Place(o, b.in.SystemNamespace, h); p.Placed() {
+			cands = append(cands, candidate{o, p.Path()})
+		}
+	}
+	// Shallow first, so that every parent is built before its children.
+	// Namespace names are unique and each holds one organization, so no two
+	// candidates share a name.
+	slices.SortFunc(cands, func(x, y candidate) int {
+		return cmp.Or(cmp.Compare(len(x.path), len(y.path)), cmp.Compare(x.org.Name, y.org.Name))
+	})
+	for _, c := range cands {
+		var parent *Org
+		if len(c.path) > 1 {
+			// Placed under a parent that is itself placed and held by its
+			// namespace, hence built already.
+			if parent = b.s.orgs[c.path[len(c.path)-2]]; parent == nil {
+				continue
+			}
+		} else if b.s.Root != nil {
+			continue
+		}
+		o := b.newOrg(c.org, parent)
 		b.s.orgs[o.Name] = o
 		if o.ID != "" && b.s.orgsByID[o.ID] == nil {
 			b.s.orgsByID[o.ID] = o
@@ -57,10 +68,57 @@ func (b *builder) buildOrgs() {
 		} else {
 			parent.children = append(parent.children, o)
 		}
-		b.serve(KindOrganization, &c.ObjectMeta)
+		b.serve(KindOrganization, &c.org.ObjectMeta)
 	}
 	b.numberOrgs()
 }
+
+// inputHierarchy is rules.Hierarchy over a snapshot Input.
+type inputHierarchy struct {
+	namespaces map[string]*corev1.Namespace
+	byUID      map[types.UID]*iamv1.Organization
+	names      map[string]struct{}
+	root       string
+}
+
+func newInputHierarchy(in Input) *inputHierarchy {
+	h := &inputHierarchy{
+		namespaces: make(map[string]*corev1.Namespace, len(in.Namespaces)),
+		byUID:      make(map[types.UID]*iamv1.Organization, len(in.Organizations)),
+		names:      make(map[string]struct{}, len(in.Organizations)),
+	}
+	for i := range in.Namespaces {
+		h.namespaces[in.Namespaces[i].Name] = &in.Namespaces[i]
+	}
+	var roots []*iamv1.Organization
+	for i := range in.Organizations {
+		o := &in.Organizations[i]
+		h.names[o.Name] = struct{}{}
+		if o.UID != "" {
+			h.byUID[o.UID] = o
+		}
+		if o.Namespace == in.SystemNamespace {
+			roots = append(roots, o)
+		}
+	}
+	h.root = rules.ChooseRoot(roots)
+	return h
+}
+
+func (h *inputHierarchy) NamespaceOwner(name string) (*iamv1.Organization, bool) {
+	_, named := h.names[name]
+	ns := h.namespaces[name]
+	if ns == nil {
+		return nil, named
+	}
+	o := h.byUID[types.UID(ns.Annotations[iamv1.AnnotationOrganizationUID])]
+	if !rules.NamespaceHolds(ns, o) {
+		return nil, named
+	}
+	return o, named
+}
+
+func (h *inputHierarchy) Root() string { return h.root }
 
 // numberOrgs lays the tree out depth first, children by name, so that every
 // subtree is a contiguous range of preorder: Contains and sharing checks are

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -180,15 +181,79 @@ func TestOrganizations(t *testing.T) {
 			},
 		},
 		{
-			name: "an organization whose status path disagrees with where it lives is not served",
+			name: "where an organization is served comes from the namespaces, not from its status",
 			world: func() snapshot.Input {
 				in := st.World(st.Org("platform"), st.Org("acme", st.WithParent("platform")), st.Org("globex", st.WithParent("platform")))
-				in.Organizations[2].Status.Path = []string{"platform", "acme", "globex"} // stale
+				in.Organizations[2].Status = iamv1.OrganizationStatus{Path: []string{"platform", "acme", "globex"}} // stale
+				in.Organizations[1].Status = iamv1.OrganizationStatus{}                                             // not written yet
 				return in
 			}(),
 			check: func(t *testing.T, s *snapshot.Snapshot) {
-				if s.Org("globex") != nil {
-					t.Error("globex is served with a stale path")
+				if g := s.Org("globex"); g == nil || !slices.Equal(g.Path, []string{"platform", "globex"}) {
+					t.Errorf("globex = %v, want served at platform/globex", g)
+				}
+				if s.Org("acme") == nil {
+					t.Error("acme, whose status is not written yet, is not served")
+				}
+			},
+		},
+		{
+			name: "an organization without a namespace of its own is not served, nor its subtree",
+			world: func() snapshot.Input {
+				in := st.World(st.Org("platform"), st.Org("acme", st.WithParent("platform")),
+					st.Org("eu", st.WithParent("acme")), st.Org("globex", st.WithParent("platform")))
+				in.Namespaces = slices.DeleteFunc(in.Namespaces, func(ns corev1.Namespace) bool { return ns.Name == "acme" })
+				return in
+			}(),
+			check: func(t *testing.T, s *snapshot.Snapshot) {
+				if s.Org("acme") != nil || s.Org("eu") != nil || s.Org("globex") == nil {
+					t.Errorf("acme = %v, eu = %v, globex = %v; want only globex", s.Org("acme"), s.Org("eu"), s.Org("globex"))
+				}
+			},
+		},
+		{
+			name: "a namespace that is another's, or being deleted, serves nobody",
+			world: func() snapshot.Input {
+				platform := st.Org("platform")
+				acme := st.Org("acme", st.WithParent("platform"))
+				globex := st.Org("globex", st.WithParent("platform"))
+				initech := st.Org("initech", st.WithParent("platform"))
+				forged := st.OrgNamespace(&acme)
+				forged.Annotations[iamv1.AnnotationOrganizationUID] = string(platform.UID) // annotated for someone else
+				renamed := st.OrgNamespace(&globex)
+				renamed.Labels[iamv1.LabelOrganization] = "acme" // labelled for someone else
+				going := st.OrgNamespace(&initech)
+				going.DeletionTimestamp = &metav1.Time{Time: st.T0}
+				return st.World(platform, acme, globex, initech, forged, renamed, going)
+			}(),
+			check: func(t *testing.T, s *snapshot.Snapshot) {
+				for _, name := range []string{"acme", "globex", "initech"} {
+					if s.Org(name) != nil {
+						t.Errorf("%s is served from a namespace that does not hold it", name)
+					}
+				}
+				if s.Org("platform") == nil {
+					t.Error("platform is not served")
+				}
+			},
+		},
+		{
+			name: "of two organizations with one name, the one its namespace belongs to is served",
+			world: func() snapshot.Input {
+				in := st.World(st.Org("platform"), st.Org("acme", st.WithParent("platform")),
+					st.Org("globex", st.WithParent("platform")), st.Org("acme", st.WithParent("globex")))
+				// World gives the namespace to the first acme; hand it to the
+				// second one, as if it had been made for that one.
+				for i := range in.Namespaces {
+					if in.Namespaces[i].Name == "acme" {
+						in.Namespaces[i].Annotations[iamv1.AnnotationOrganizationUID] = string(in.Organizations[3].UID)
+					}
+				}
+				return in
+			}(),
+			check: func(t *testing.T, s *snapshot.Snapshot) {
+				if a := s.Org("acme"); a == nil || !slices.Equal(a.Path, []string{"platform", "globex", "acme"}) {
+					t.Errorf("acme = %v, want served at platform/globex/acme", a)
 				}
 			},
 		},

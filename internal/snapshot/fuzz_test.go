@@ -224,9 +224,22 @@ func decodeInput(data []byte) snapshot.Input {
 	}
 	st.PlaceOrgs(in.Organizations)
 	for i := range in.Organizations {
-		if b.intn(4) == 0 { // a stale or forged status
-			in.Organizations[i].Status.Path = b.some(fzOrgs, 3)
-			in.Organizations[i].Status.Namespace = pick(b, fzOrgs)
+		o := &in.Organizations[i]
+		if o.Status.Namespace == o.Name && b.intn(4) != 0 { // usually the namespace the reconciler made
+			ns := st.OrgNamespace(o)
+			switch b.intn(6) {
+			case 0: // annotated for another organization, or for none
+				ns.Annotations[iamv1.AnnotationOrganizationUID] = string(pick(b, fzUIDs))
+			case 1: // labelled for another
+				ns.Labels[iamv1.LabelOrganization] = pick(b, fzOrgs)
+			case 2: // being deleted
+				ns.DeletionTimestamp = &metav1.Time{Time: st.T0}
+			}
+			in.Namespaces = append(in.Namespaces, ns)
+		}
+		if b.intn(4) == 0 { // a stale or forged status, which must not matter
+			o.Status.Path = b.some(fzOrgs, 3)
+			o.Status.Namespace = pick(b, fzOrgs)
 		}
 	}
 	for range b.intn(8) {

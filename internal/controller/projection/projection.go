@@ -1,6 +1,7 @@
 // Package projection turns the API objects into what the OIDC server serves.
 // It runs on every replica (not leader-elected): on any change of the four
-// Orgkeeper kinds, of a Secret, or of the signing keys, it lists everything
+// Orgkeeper kinds, of a Secret, of an organization's namespace, or of the
+// signing keys, it lists everything
 // from the informer cache, calls the pure snapshot.Build, and publishes the
 // result through a snapshot.SnapshotSetter. The server never reads the API.
 //
@@ -177,8 +178,8 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	noCopy := client.UnsafeDisableDeepCopy
 	orgs, users := &iamv1.OrganizationList{}, &iamv1.OrgUserList{}
 	apps, idps := &iamv1.SharedApplicationList{}, &iamv1.IdentityProviderList{}
-	secrets := &corev1.SecretList{}
-	for _, l := range []client.ObjectList{orgs, users, apps, idps, secrets} {
+	secrets, namespaces := &corev1.SecretList{}, &corev1.NamespaceList{}
+	for _, l := range []client.ObjectList{orgs, users, apps, idps, secrets, namespaces} {
 		if err := p.Reader.List(ctx, l, noCopy); err != nil {
 			p.Metrics.SnapshotBuilt(time.Since(start), err, telemetry.SnapshotSize{})
 			return reconcile.Result{}, fmt.Errorf("listing for the snapshot: %w", err)
@@ -193,6 +194,7 @@ func (p *Projection) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		Version:           p.version.Add(1),
 		Now:               now(),
 		Organizations:     orgs.Items,
+		Namespaces:        namespaces.Items,
 		Users:             users.Items,
 		Applications:      apps.Items,
 		IdentityProviders: idps.Items,
@@ -304,6 +306,7 @@ func (p *Projection) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&iamv1.SharedApplication{}, all).
 		Watches(&iamv1.IdentityProvider{}, all).
 		Watches(&corev1.Secret{}, all).
+		Watches(&corev1.Namespace{}, all).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false), MaxConcurrentReconciles: 1}).
 		Complete(p)
 }

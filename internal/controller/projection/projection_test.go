@@ -76,6 +76,9 @@ func newFixture(t *testing.T, extra ...client.Object) *fixture {
 	for i := range in.Secrets {
 		objs = append(objs, &in.Secrets[i])
 	}
+	for i := range in.Namespaces {
+		objs = append(objs, &in.Namespaces[i])
+	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
 	setter := &fakeSetter{}
 	return &fixture{c: c, setter: setter, p: &Projection{Reader: c, SystemNamespace: st.SystemNamespace, Snapshots: setter}}

@@ -516,7 +516,7 @@ func CredentialSecret(userID types.UID, passwordHash, totp string) corev1.Secret
 // --- The world ---
 
 // World sorts objects (Organization, OrgUser, SharedApplication,
-// IdentityProvider, Secret values) into an Input with version 1 and Now T0;
+// IdentityProvider, Secret and Namespace values) into an Input with version 1 and Now T0;
 // see the package documentation for what it adds. It panics on any other
 // type: a mistake in the test.
 func World(objects ...any) snapshot.Input {
@@ -548,12 +548,38 @@ func World(objects ...any) snapshot.Input {
 			in.IdentityProviders = append(in.IdentityProviders, o)
 		case corev1.Secret:
 			in.Secrets = append(in.Secrets, o)
+		case corev1.Namespace:
+			in.Namespaces = append(in.Namespaces, o)
 		default:
 			panic(fmt.Sprintf("snapshottest.World: unexpected %T", obj))
 		}
 	}
 	PlaceOrgs(in.Organizations)
+	given := map[string]bool{}
+	for _, ns := range in.Namespaces {
+		given[ns.Name] = true
+	}
+	for i := range in.Organizations {
+		o := &in.Organizations[i]
+		if o.Status.Namespace == o.Name && !given[o.Name] {
+			given[o.Name] = true
+			in.Namespaces = append(in.Namespaces, OrgNamespace(o))
+		}
+	}
 	return in
+}
+
+// OrgNamespace is the namespace the Organization reconciler makes for org:
+// named like it, labelled for it and annotated with its UID. World adds it
+// for every organization it places, unless a Namespace of that name is
+// among its objects.
+func OrgNamespace(org *iamv1.Organization) corev1.Namespace {
+	return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        org.Name,
+		UID:         UID("namespace", "", org.Name),
+		Labels:      map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
+		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
+	}}
 }
 
 // PlaceOrgs writes the status the Organization reconciler would write
