@@ -107,7 +107,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			org.Status.ObservedGeneration = org.Generation
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
-		if changed && retErr == nil && r.firstStatus.hold(before, len(before.Status.Conditions) == 0, out.readyChecks(), time.Now()) {
+		if changed && retErr == nil && r.firstStatus.hold(before, len(before.Status.Conditions) == 0, out.readyChecks()) {
 			// A new organization's first status waits (briefly) until it
 			// can say Ready; the server's announcement, or the retry that
 			// servedResult asked for, brings the next pass.

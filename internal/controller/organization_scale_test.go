@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -153,5 +155,114 @@ func TestAWaitForTheServerRetriesInLineWithOtherWork(t *testing.T) {
 	}
 	if res.RequeueAfter != servedRetry || res.Priority == nil || *res.Priority != 0 {
 		t.Fatalf("result %+v, want a retry after %v at the default priority", res, servedRetry)
+	}
+}
+
+// switchServer is a Server that serves everything once serving is set.
+type switchServer struct{ serving bool }
+
+func (s *switchServer) ServesObject(snapshot.Kind, metav1.Object) bool { return s.serving }
+func (*switchServer) Problems(snapshot.ObjectKey) []snapshot.Problem   { return nil }
+func (*switchServer) Events(snapshot.Kind) <-chan event.GenericEvent   { return nil }
+
+func TestANewOrganizationsStatusIsWrittenOnceWhenItIsServed(t *testing.T) {
+	ctx := context.Background()
+	root := st.Ptr(st.Org("acme"))
+	statusWrites := 0
+	c := scaleClient(t).WithObjects(root).WithInterceptorFuncs(interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			statusWrites++
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	}).Build()
+	srv := &switchServer{}
+	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace, Server: srv}
+	r.firstStatus.now = func() time.Time { return clock }
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(root)}
+	get := func() *iamv1.Organization {
+		t.Helper()
+		got := &iamv1.Organization{}
+		if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	// Not served yet: the namespace is made, the status is held back, and
+	// the pass asks to come back.
+	for range 3 { // the events of its own writes bring more passes
+		res, err := r.Reconcile(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RequeueAfter != servedRetry {
+			t.Fatalf("result %+v, want a retry after %v", res, servedRetry)
+		}
+	}
+	if err := c.Get(ctx, types.NamespacedName{Name: "acme"}, &corev1.Namespace{}); err != nil {
+		t.Fatalf("namespace: %v", err)
+	}
+	if statusWrites != 0 || len(get().Status.Conditions) != 0 {
+		t.Fatalf("%d status writes before the organization is served (status %+v), want none", statusWrites, get().Status)
+	}
+
+	// Served: one write, the whole status.
+	srv.serving = true
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	got := get()
+	if statusWrites != 1 || !meta.IsStatusConditionTrue(got.Status.Conditions, iamv1.ConditionReady) ||
+		got.Status.Namespace != "acme" || len(got.Status.Path) != 1 || got.Status.ObservedGeneration != got.Generation {
+		t.Fatalf("after it is served: %d status writes, status %+v; want one write saying Ready", statusWrites, got.Status)
+	}
+	if len(r.firstStatus.held) != 0 {
+		t.Fatalf("still held: %v", r.firstStatus.held)
+	}
+}
+
+func TestANewOrganizationThatTheServerDoesNotServeSaysSoAfterTheGrace(t *testing.T) {
+	ctx := context.Background()
+	root := st.Ptr(st.Org("acme"))
+	c := scaleClient(t).WithObjects(root).Build()
+	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace, Server: notServing{}}
+	r.firstStatus.now = func() time.Time { return clock }
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(root)}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(firstStatusGrace)
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	got := &iamv1.Organization{}
+	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+		t.Fatal(err)
+	}
+	ready := meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != iamv1.ReasonWaitingForServer {
+		t.Fatalf("Ready after the grace = %+v, want False with reason %s", ready, iamv1.ReasonWaitingForServer)
+	}
+}
+
+func TestANewOrganizationWithAProblemSaysSoAtOnce(t *testing.T) {
+	ctx := context.Background()
+	// In a namespace of no organization: nothing to wait for.
+	stray := st.Ptr(st.Org("stray", st.WithParent("default")))
+	c := scaleClient(t).WithObjects(stray).Build()
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace, Server: notServing{}}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stray)}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	got := &iamv1.Organization{}
+	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+		t.Fatal(err)
+	}
+	ready := meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady)
+	if ready == nil || ready.Reason != iamv1.ReasonOrganizationNotFound {
+		t.Fatalf("Ready = %+v, want reason %s at once", ready, iamv1.ReasonOrganizationNotFound)
 	}
 }

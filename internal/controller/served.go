@@ -147,6 +147,9 @@ const firstStatusGrace = 10 * time.Second
 // It is in memory: a new leader starts with nothing held, which only means
 // that it writes a first WaitingForServer status it could have held back.
 type heldStatuses struct {
+	// now is the clock of the grace; nil means time.Now.
+	now func() time.Time
+
 	mu   sync.Mutex
 	held map[types.NamespacedName]heldStatus
 }
@@ -161,7 +164,8 @@ type heldStatus struct {
 // found nothing wrong but that the server does not serve obj yet (ready
 // holds the checks that decide Ready), and obj has waited less than
 // firstStatusGrace. When it returns false, obj is forgotten.
-func (h *heldStatuses) hold(before metav1.Object, neverWritten bool, ready []check, now time.Time) bool {
+func (h *heldStatuses) hold(before metav1.Object, neverWritten bool, ready []check) bool {
+	now := nowOr(h.now)
 	key := types.NamespacedName{Namespace: before.GetNamespace(), Name: before.GetName()}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -17,14 +17,17 @@ func TestAFirstStatusIsHeldOnlyWhileItWouldSayNothingButWaitingForTheServer(t *t
 	obj := &metav1.ObjectMeta{Namespace: "platform", Name: "acme", UID: "uid-1"}
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-	var h heldStatuses
-	if !h.hold(obj, true, waiting, t0) {
+	clock := t0
+	h := heldStatuses{now: func() time.Time { return clock }}
+	if !h.hold(obj, true, waiting) {
 		t.Fatal("a new object's first status, waiting for the server, is written at once")
 	}
-	if !h.hold(obj, true, waiting, t0.Add(firstStatusGrace-time.Millisecond)) {
+	clock = t0.Add(firstStatusGrace - time.Millisecond)
+	if !h.hold(obj, true, waiting) {
 		t.Fatal("the status is written before the grace is over")
 	}
-	if h.hold(obj, true, waiting, t0.Add(firstStatusGrace)) {
+	clock = t0.Add(firstStatusGrace)
+	if h.hold(obj, true, waiting) {
 		t.Fatal("a status that waited for the whole grace is still held: it would never say WaitingForServer")
 	}
 	if len(h.held) != 0 {
@@ -42,8 +45,8 @@ func TestAFirstStatusIsHeldOnlyWhileItWouldSayNothingButWaitingForTheServer(t *t
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var h heldStatuses
-			if h.hold(obj, tc.neverWritten, tc.checks, t0) {
+			h := heldStatuses{now: func() time.Time { return t0 }}
+			if h.hold(obj, tc.neverWritten, tc.checks) {
 				t.Fatal("held")
 			}
 			if len(h.held) != 0 {
@@ -53,16 +56,18 @@ func TestAFirstStatusIsHeldOnlyWhileItWouldSayNothingButWaitingForTheServer(t *t
 	}
 
 	t.Run("a new object of the same name starts its own grace", func(t *testing.T) {
-		var h heldStatuses
-		h.hold(obj, true, waiting, t0)
+		clock := t0
+		h := heldStatuses{now: func() time.Time { return clock }}
+		h.hold(obj, true, waiting)
+		clock = t0.Add(firstStatusGrace)
 		again := &metav1.ObjectMeta{Namespace: obj.Namespace, Name: obj.Name, UID: "uid-2"}
-		if !h.hold(again, true, waiting, t0.Add(firstStatusGrace)) {
+		if !h.hold(again, true, waiting) {
 			t.Fatal("the recreated object inherits the old one's wait")
 		}
 	})
 	t.Run("a deleted object is forgotten", func(t *testing.T) {
 		var h heldStatuses
-		h.hold(obj, true, waiting, t0)
+		h.hold(obj, true, waiting)
 		h.forget(types.NamespacedName{Namespace: obj.Namespace, Name: obj.Name})
 		if len(h.held) != 0 {
 			t.Fatalf("remembered: %v", h.held)

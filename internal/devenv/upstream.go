@@ -206,6 +206,12 @@ func upstreamWorld(redirectURI, clientSecret string, users []UpstreamUser, now t
 		Path: []string{upstreamOrg}, Namespace: upstreamOrg, ID: string(org.UID),
 		Domains: []iamv1.DomainStatus{{Name: UpstreamDomain, Verified: true}},
 	}
+	// And the namespace it would make, which places the root.
+	orgNamespace := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        upstreamOrg,
+		Labels:      map[string]string{iamv1.LabelOrganization: upstreamOrg, iamv1.LabelManagedBy: iamv1.ManagedByValue},
+		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
+	}}
 	app := iamv1.SharedApplication{
 		ObjectMeta: meta(upstreamOrg, UpstreamClientID),
 		Spec: iamv1.SharedApplicationSpec{
@@ -218,6 +224,7 @@ func upstreamWorld(redirectURI, clientSecret string, users []UpstreamUser, now t
 		Version:         1,
 		Now:             now,
 		Organizations:   []iamv1.Organization{org},
+		Namespaces:      []corev1.Namespace{orgNamespace},
 		Applications:    []iamv1.SharedApplication{app},
 		Secrets: []corev1.Secret{{
 			ObjectMeta: metav1.ObjectMeta{Namespace: upstreamOrg, Name: snapshot.GeneratedClientSecretName(UpstreamClientID)},
