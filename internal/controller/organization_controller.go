@@ -325,7 +325,8 @@ func (r *OrganizationReconciler) ensureRBAC(ctx context.Context, org *iamv1.Orga
 			return err
 		}
 	}
-	out.rbac = passed(iamv1.ReasonReconciled, "%d subjects administer the organization%s", len(adminSubjects(chain)), ignoredAdminsNote(org))
+	n := len(adminSubjects(chain))
+	out.rbac = passed(iamv1.ReasonReconciled, "%d %s the organization%s", n, plural(n, "subject administers", "subjects administer"), ignoredAdminsNote(org))
 	return nil
 }
 

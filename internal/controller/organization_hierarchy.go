@@ -120,3 +120,11 @@ func blockedMessage(children, users []string) string {
 	return "deletion is blocked by " + strings.Join(parts, " and ") +
 		"; delete them first, or set spec.deletionPolicy to Cascade to delete the whole subtree"
 }
+
+// plural returns one when n is 1, else many, for status messages that count.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

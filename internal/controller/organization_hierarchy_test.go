@@ -265,3 +265,11 @@ type testError string
 func (e testError) Error() string { return string(e) }
 
 const errTest = testError("the API server is unavailable")
+
+func TestRBACReadyCountsItsSubjectsInGoodEnglish(t *testing.T) {
+	for n, want := range map[int]string{0: "subjects administer", 1: "subject administers", 2: "subjects administer"} {
+		if got := plural(n, "subject administers", "subjects administer"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
