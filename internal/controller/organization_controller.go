@@ -56,6 +56,7 @@ type OrganizationReconciler struct {
 
 	domainChecks domainChecks
 	firstStatus  heldStatuses
+	own          ownWrites
 }
 
 // +kubebuilder:rbac:groups=iam.orgkeeper.io,resources=organizations,verbs=get;list;watch;update;patch;delete
@@ -78,9 +79,16 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.Get(ctx, req.NamespacedName, org); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.firstStatus.forget(req.NamespacedName)
+			r.own.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if r.own.stale(org) {
+		// The cache has not caught up with this reconciler's own last
+		// write; that write's event brings the next pass.
+		return ctrl.Result{}, nil
+	}
+	read := org.ResourceVersion
 	if org.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
 		// The finalizer goes on before anything it must clean up exists.
 		// The patch returns the object as stored, so the pass goes on
@@ -92,6 +100,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if err := r.Patch(ctx, org, patch); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
+		r.own.wrote(org, read)
 	}
 
 	before := org.DeepCopy()
@@ -113,7 +122,11 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			// servedResult asked for, brings the next pass.
 			return
 		}
-		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, org, changed))
+		err := patchStatus(ctx, r.Client, before, org, changed)
+		if err == nil && changed {
+			r.own.wrote(org, read, before.ResourceVersion)
+		}
+		retErr = errors.Join(retErr, err)
 		if retErr == nil {
 			// Only once the status that they report is written: a failed
 			// patch is retried, and the retry reports them then.
