@@ -73,6 +73,10 @@ type OrganizationReconciler struct {
 // from a label-filtered cache after a relabel).
 const namespaceRetry = 5 * time.Second
 
+// staleRetry is how soon a pass that found the cache behind the
+// reconciler's own last write comes back (ownWrites).
+const staleRetry = 200 * time.Millisecond
+
 // Reconcile brings one Organization in line with its spec.
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	org := &iamv1.Organization{}
@@ -85,8 +89,11 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if r.own.stale(org) {
 		// The cache has not caught up with this reconciler's own last
-		// write; that write's event brings the next pass.
-		return ctrl.Result{}, nil
+		// write. That write's event brings a pass too, but in line with
+		// everything else; this pass may have been the server's
+		// announcement, ahead of the line, so it comes back soon at that
+		// priority.
+		return ctrl.Result{RequeueAfter: staleRetry, Priority: ptr.To(servedPriority)}, nil
 	}
 	read := org.ResourceVersion
 	if org.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(org, iamv1.FinalizerOrganization) {
