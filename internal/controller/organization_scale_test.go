@@ -234,35 +234,34 @@ func TestANewOrganizationThatTheServerDoesNotServeSaysSoAfterTheGrace(t *testing
 		t.Fatal(err)
 	}
 	clock = clock.Add(firstStatusGrace)
-	if _, err := r.Reconcile(ctx, req); err != nil {
-		t.Fatal(err)
-	}
-	got := &iamv1.Organization{}
-	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
-		t.Fatal(err)
-	}
-	ready := meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady)
+	ready := reconcileReady(t, r, req)
 	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != iamv1.ReasonWaitingForServer {
 		t.Fatalf("Ready after the grace = %+v, want False with reason %s", ready, iamv1.ReasonWaitingForServer)
 	}
 }
 
 func TestANewOrganizationWithAProblemSaysSoAtOnce(t *testing.T) {
-	ctx := context.Background()
 	// In a namespace of no organization: nothing to wait for.
 	stray := st.Ptr(st.Org("stray", st.WithParent("default")))
 	c := scaleClient(t).WithObjects(stray).Build()
 	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace, Server: notServing{}}
-	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stray)}
+	ready := reconcileReady(t, r, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(stray)})
+	if ready == nil || ready.Reason != iamv1.ReasonOrganizationNotFound {
+		t.Fatalf("Ready = %+v, want reason %s at once", ready, iamv1.ReasonOrganizationNotFound)
+	}
+}
+
+// reconcileReady runs one pass of r for req and returns the organization's
+// Ready condition as stored after it (nil if none).
+func reconcileReady(t *testing.T, r *OrganizationReconciler, req reconcile.Request) *metav1.Condition {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := r.Reconcile(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	got := &iamv1.Organization{}
-	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+	if err := r.Get(ctx, req.NamespacedName, got); err != nil {
 		t.Fatal(err)
 	}
-	ready := meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady)
-	if ready == nil || ready.Reason != iamv1.ReasonOrganizationNotFound {
-		t.Fatalf("Ready = %+v, want reason %s at once", ready, iamv1.ReasonOrganizationNotFound)
-	}
+	return meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady)
 }
