@@ -20,13 +20,6 @@ var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 // created is st.OrgCreatedAt d after t0, for the rules that decide by age.
 func created(d time.Duration) st.OrgOption { return st.OrgCreatedAt(t0.Add(d)) }
 
-// placedAt sets the status the reconciler writes once it has placed an
-// organization at path. st.PlaceOrgs places a whole world; these cases need
-// one parent placed on its own, or at a path no world would give it.
-func placedAt(path ...string) st.OrgOption {
-	return func(o *iamv1.Organization) { o.Status.Path, o.Status.Namespace = path, o.Name }
-}
-
 func TestAdminSubjects(t *testing.T) {
 	root := st.Ptr(st.Org("platform", st.WithAdminGroups("platform-team")))
 	acme := st.Ptr(st.Org("acme", st.WithParent("platform"), st.WithAdminUsers("alice"), st.WithAdminGroups("platform-team")))

@@ -11,7 +11,8 @@
 //
 // Objects get the metadata the API server would give them (a UID derived
 // from kind, namespace and name; generation 1). World places organizations as
-// the Organization reconciler does, stamps creation times in argument order
+// the Organization reconciler does (their status, and the namespace it makes
+// for each one, which is what places them for the snapshot), stamps creation times in argument order
 // (an object given earlier is older) and adds the generated client secret of
 // every Confidential application without a clientSecretRef, as the
 // SharedApplication reconciler would.
