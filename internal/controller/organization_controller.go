@@ -272,9 +272,19 @@ func (r *OrganizationReconciler) ensureNamespace(ctx context.Context, org *iamv1
 	}
 
 	if !rules.NamespaceBelongsTo(ns, org) {
-		out.namespace = failed(iamv1.ReasonNamespaceConflict,
-			"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
-				"Choose another name for the organization", org.Name)
+		if ns.Labels[iamv1.LabelOrganization] == org.Name && ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID) {
+			// The operator made it, and something replaced its managed-by
+			// label: the server no longer sees it, so nothing in it is
+			// served.
+			out.namespace = failed(iamv1.ReasonNamespaceConflict,
+				"namespace %q no longer carries the label %s=%s, so the organization is not served; "+
+					"set the label back to %q (nothing in the namespace was changed)",
+				org.Name, iamv1.LabelManagedBy, iamv1.ManagedByValue, iamv1.ManagedByValue)
+		} else {
+			out.namespace = failed(iamv1.ReasonNamespaceConflict,
+				"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
+					"Choose another name for the organization", org.Name)
+		}
 		org.Status.Namespace = ""
 		return nil, ctrl.Result{}, nil
 	}

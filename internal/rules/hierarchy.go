@@ -32,13 +32,17 @@ func ChooseRoot(candidates []*iamv1.Organization) string {
 }
 
 // NamespaceBelongsTo reports whether ns is the namespace the operator made
-// for org: named and labelled like org, and annotated with its UID. Nothing
-// else counts as an organization's namespace, whatever it is called: the
-// operator neither changes nor uses a namespace that does not belong to the
-// organization of that name.
+// for org: named and labelled like org, labelled as managed by the
+// operator, and annotated with its UID. Nothing else counts as an
+// organization's namespace, whatever it is called: the operator neither
+// changes nor uses a namespace that does not belong to the organization of
+// that name. The managed-by label counts because the operator's cache, and
+// so the server, sees no namespace without it: a namespace that another
+// tool relabelled is nobody's, for the reconciler as for the server.
 func NamespaceBelongsTo(ns *corev1.Namespace, org *iamv1.Organization) bool {
 	return ns != nil && org != nil && org.UID != "" && ns.Name == org.Name &&
 		ns.Labels[iamv1.LabelOrganization] == org.Name &&
+		ns.Labels[iamv1.LabelManagedBy] == iamv1.ManagedByValue &&
 		ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID)
 }
 

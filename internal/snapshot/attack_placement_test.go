@@ -48,3 +48,21 @@ func TestAdminGroupOfANewOrganizationIsForeignBeforeItsFirstStatus(t *testing.T)
 		}
 	}
 }
+
+// The server serves only from the operator's namespaces: one whose
+// managed-by label another tool replaced is nobody's (the Organization
+// reconciler then reports NamespaceConflict), even when it is handed to
+// Build, which the projection's label-filtered cache never does.
+func TestANamespaceWithoutTheOperatorsManagedByLabelServesNothing(t *testing.T) {
+	acme := st.Org("acme", st.WithParent("platform"))
+	ns := st.OrgNamespace(&acme)
+	ns.Labels[iamv1.LabelManagedBy] = "Helm"
+	in := st.World(st.Org("platform"), acme, ns)
+	s := st.MustBuild(t, in)
+	if s.Org("platform") == nil {
+		t.Fatal("the root is not served")
+	}
+	if s.Org("acme") != nil {
+		t.Error("acme is served from a namespace the operator does not manage")
+	}
+}
