@@ -107,7 +107,12 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			org.Status.ObservedGeneration = org.Generation
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
-		if changed && retErr == nil && r.firstStatus.hold(before, len(before.Status.Conditions) == 0, out.readyChecks()) {
+		// A status that ends sessions (a suspension's sessionsRevokedAt)
+		// is never held back: the server serves a new organization before
+		// its first status, and that field is the only record that the
+		// sessions of that moment stay ended once the suspension is lifted.
+		firstAndHoldable := len(before.Status.Conditions) == 0 && before.Status.SessionsRevokedAt.Equal(org.Status.SessionsRevokedAt)
+		if changed && retErr == nil && r.firstStatus.hold(before, firstAndHoldable, out.readyChecks()) {
 			// A new organization's first status waits (briefly) until it
 			// can say Ready; the server's announcement, or the retry that
 			// servedResult asked for, brings the next pass.
