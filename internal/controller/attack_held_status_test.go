@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -63,5 +65,53 @@ func TestASuspensionOfANewOrganizationIsNotHeldBack(t *testing.T) {
 	}
 	if got.Status.SessionsRevokedAt == nil {
 		t.Fatal("the suspension left no status.sessionsRevokedAt: the sessions that existed when it was set outlive it")
+	}
+}
+
+// Whether deleting an organization cascades depends on its ancestors: the
+// parent is the organization whose namespace the child lives in. An admin
+// elsewhere can create an organization of the parent's name (it gets
+// NamespaceConflict), give it deletionPolicy Cascade, and keep it in
+// deletion with a finalizer of their own. While the real parent's status
+// says nothing yet (a new organization's first status is held back),
+// status cannot tell the two apart; the namespace can.
+func TestADeletionCascadesOnlyFromTheParentThatOwnsTheNamespace(t *testing.T) {
+	ctx := context.Background()
+	now := metav1.Now()
+	orgs := []iamv1.Organization{
+		st.Org("platform"),
+		st.Org("evil", st.WithParent("platform")),
+		st.Org("newco", st.WithParent("platform")),
+		st.Org("sales", st.WithParent("newco")),
+	}
+	st.PlaceOrgs(orgs)
+	newco, sales := &orgs[2], &orgs[3]
+	newco.Status = iamv1.OrganizationStatus{} // its first status is held back
+	sales.Finalizers = []string{iamv1.FinalizerOrganization}
+	sales.DeletionTimestamp = &now // deleted by newco's admins, deletionPolicy Block
+	squatter := st.Org("newco", st.WithParent("evil"))
+	squatter.Spec.DeletionPolicy = iamv1.DeletionCascade
+	squatter.Finalizers = []string{"evil.example/keep"}
+	squatter.DeletionTimestamp = &now
+	objs := []client.Object{&squatter, &orgs[0], &orgs[1], newco, sales,
+		st.Ptr(st.User("sales", "sam", "sam@sales.example"))}
+	for i := range orgs[:4] {
+		ns := st.OrgNamespace(&orgs[i])
+		objs = append(objs, &ns)
+	}
+	c := scaleClient(t).WithObjects(objs...).Build()
+	r := &OrganizationReconciler{Client: c, APIReader: c, SystemNamespace: st.SystemNamespace}
+	if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(sales)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: "sales", Name: "sam"}, &iamv1.OrgUser{}); err != nil {
+		t.Fatalf("sales's user: %v; the deletion of sales (policy Block) cascaded from the squatter's", err)
+	}
+	got := &iamv1.Organization{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(sales), got); err != nil {
+		t.Fatal(err)
+	}
+	if ready := meta.FindStatusCondition(got.Status.Conditions, iamv1.ConditionReady); ready == nil || ready.Reason != iamv1.ReasonDeletionBlocked {
+		t.Fatalf("Ready = %+v, want reason %s", ready, iamv1.ReasonDeletionBlocked)
 	}
 }

@@ -238,7 +238,10 @@ func (h *cachedHierarchy) Root() string {
 
 // orgByName returns the placed Organization of that name, or nil. Names are
 // unique among organizations that own their namespace; an unplaced duplicate
-// (NamespaceConflict) is ignored in favour of the owner.
+// (NamespaceConflict) is ignored in favour of the owner, as far as statuses
+// tell them apart (a new owner's first status may not be written yet). It
+// only picks what to requeue, where a wrong pick costs a pass; decisions
+// take the parent from the namespace (namespaceOwner).
 func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*iamv1.Organization, error) {
 	list := &iamv1.OrganizationList{}
 	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil {
@@ -252,6 +255,29 @@ func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*i
 		}
 	}
 	return found, nil
+}
+
+// namespaceOwner returns the Organization that the namespace of this name
+// belongs to (rules.NamespaceBelongsTo, terminating or not), or nil: the
+// parent of every Organization that lives in that namespace. Status plays
+// no part, so an organization of the same name elsewhere (it has
+// NamespaceConflict) is never taken for the owner, even while the owner's
+// first status is not written yet.
+func (r *OrganizationReconciler) namespaceOwner(ctx context.Context, name string) (*iamv1.Organization, error) {
+	list := &iamv1.OrganizationList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil || len(list.Items) == 0 {
+		return nil, err
+	}
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	for i := range list.Items {
+		if rules.NamespaceBelongsTo(ns, &list.Items[i]) {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // ensureNamespace creates the organization's namespace, or finds it, and
@@ -470,7 +496,7 @@ func (r *OrganizationReconciler) cascades(ctx context.Context, org *iamv1.Organi
 		if o.Namespace == r.SystemNamespace {
 			return false, nil
 		}
-		parent, err := r.orgByName(ctx, o.Namespace)
+		parent, err := r.namespaceOwner(ctx, o.Namespace)
 		if err != nil {
 			return false, err
 		}
