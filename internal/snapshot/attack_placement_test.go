@@ -2,9 +2,15 @@ package snapshot_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
+	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 	st "github.com/orgkeeper/orgkeeper/internal/snapshot/snapshottest"
 )
 
@@ -64,5 +70,57 @@ func TestANamespaceWithoutTheOperatorsManagedByLabelServesNothing(t *testing.T) 
 	}
 	if s.Org("acme") != nil {
 		t.Error("acme is served from a namespace the operator does not manage")
+	}
+}
+
+// checkPlacementInvariants holds for every input (FuzzBuild): an
+// organization is served only from a namespace the operator made for it,
+// under the organization whose namespace it lives in, up to a root in the
+// system namespace; and no served user carries a group that a served
+// organization outside the user's subtree binds as admins, whatever the
+// statuses say.
+func checkPlacementInvariants(t *testing.T, in snapshot.Input, s *snapshot.Snapshot) {
+	t.Helper()
+	objects := map[types.UID]*iamv1.Organization{}
+	for i := range in.Organizations {
+		objects[in.Organizations[i].UID] = &in.Organizations[i]
+	}
+	namespaces := map[string]*corev1.Namespace{}
+	for i := range in.Namespaces {
+		namespaces[in.Namespaces[i].Name] = &in.Namespaces[i]
+	}
+	for _, o := range s.Orgs() {
+		obj := objects[o.UID]
+		if obj == nil || obj.Name != o.Name {
+			t.Fatalf("org %q is served from no Organization of its UID %q", o.Name, o.UID)
+		}
+		if ns := namespaces[o.Name]; !rules.NamespaceHolds(ns, obj) || ns.Labels[iamv1.LabelManagedBy] != iamv1.ManagedByValue {
+			t.Fatalf("org %q is served, but its namespace does not hold it: %+v", o.Name, namespaces[o.Name])
+		}
+		switch {
+		case o.Parent == nil && obj.Namespace != in.SystemNamespace:
+			t.Fatalf("org %q is a root outside the system namespace", o.Name)
+		case o.Parent != nil && o.Parent.Name != obj.Namespace:
+			t.Fatalf("org %q lives in %q but is served under %q", o.Name, obj.Namespace, o.Parent.Name)
+		}
+	}
+	for i := range in.Users {
+		su := s.UserByEmail(in.Users[i].Namespace, in.Users[i].Spec.Email)
+		if su == nil {
+			continue
+		}
+		for _, g := range su.Groups {
+			if g == rules.AdminGroup(su.Org.Name) {
+				continue
+			}
+			for _, binder := range s.Orgs() {
+				obj := objects[binder.UID]
+				if slices.ContainsFunc(obj.Spec.Admins, func(a iamv1.Subject) bool {
+					return a.Kind == iamv1.SubjectGroup && strings.EqualFold(a.Name, g)
+				}) && !su.Org.Contains(binder) {
+					t.Fatalf("user %q of %q carries %q, which %q outside its subtree binds as admins", su.Name, su.Org.Name, g, binder.Name)
+				}
+			}
+		}
 	}
 }
