@@ -112,9 +112,15 @@ func Place(org *iamv1.Organization, systemNamespace string, h Hierarchy) Placeme
 		case parent == nil:
 			return notPlaced(iamv1.ReasonParentNotReady,
 				"ancestor organization %q has no namespace of its own; see its status", cur.Namespace)
-		case slices.ContainsFunc(chain, func(o *iamv1.Organization) bool { return o.Name == parent.Name }) || len(chain) >= MaxDepth:
+		case slices.ContainsFunc(chain, func(o *iamv1.Organization) bool { return o.Name == parent.Name }):
 			return notPlaced(iamv1.ReasonHierarchyCycle,
 				"organization %q would be its own ancestor (path %s)", org.Name, strings.Join(reversedNames(append(chain, parent)), "/"))
+		case len(chain) >= MaxDepth:
+			// A real hierarchy this deep, or a loop of namespaces too long
+			// to tell from one: either way the walk ends here.
+			return notPlaced(iamv1.ReasonHierarchyCycle,
+				"organization %q would sit more than %d organizations below the top of the hierarchy; "+
+					"organizations nest at most %d deep, root included", org.Name, MaxDepth-1, MaxDepth)
 		}
 		chain = append(chain, parent)
 		cur = parent
