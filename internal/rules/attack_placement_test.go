@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -38,5 +40,35 @@ func TestPlaceTellsAHierarchyTooDeepFromALoop(t *testing.T) {
 	}
 	if strings.Contains(p.Message, "own ancestor") || !strings.Contains(p.Message, fmt.Sprint(MaxDepth)) {
 		t.Fatalf("message %q does not name the depth limit", p.Message)
+	}
+}
+
+// Whoever may update a namespace can write its labels and annotations, not
+// its creation time: a namespace that existed before the organization was
+// created is not the organization's, however it is annotated.
+func TestANamespaceOlderThanTheOrganizationIsNotItsOwn(t *testing.T) {
+	acme := testOrg("platform", "acme", 30)
+	at := func(sec int) *corev1.Namespace {
+		ns := nsOf(acme)
+		ns.CreationTimestamp = metav1.NewTime(acme.CreationTimestamp.Add(time.Duration(sec) * time.Second))
+		return ns
+	}
+	cases := []struct {
+		name    string
+		ns      *corev1.Namespace
+		belongs bool
+	}{
+		{"the namespace the operator made after the organization is its own", at(1), true},
+		{"one stamped in the same second is its own", at(0), true},
+		{"one that looks a little older (another API server's clock) is its own", at(-int(NamespaceClockSkew / time.Second)), true},
+		{"one that existed well before the organization, annotated for it later, is not", at(-30), false},
+		{"a namespace built by hand without a creation time is compared by labels alone", nsOf(acme), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NamespaceBelongsTo(tc.ns, acme); got != tc.belongs {
+				t.Fatalf("NamespaceBelongsTo = %v, want %v", got, tc.belongs)
+			}
+		})
 	}
 }
