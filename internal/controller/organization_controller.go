@@ -123,7 +123,12 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			org.Status.ObservedGeneration = org.Generation
 		}
 		changed := !equality.Semantic.DeepEqual(before.Status, org.Status)
-		if changed && retErr == nil && r.firstStatus.hold(before, len(before.Status.Conditions) == 0, out.readyChecks()) {
+		// A status that ends sessions (a suspension's sessionsRevokedAt)
+		// is never held back: the server serves a new organization before
+		// its first status, and that field is the only record that the
+		// sessions of that moment stay ended once the suspension is lifted.
+		firstAndHoldable := len(before.Status.Conditions) == 0 && before.Status.SessionsRevokedAt.Equal(org.Status.SessionsRevokedAt)
+		if changed && retErr == nil && r.firstStatus.hold(before, firstAndHoldable, out.readyChecks()) {
 			// A new organization's first status waits (briefly) until it
 			// can say Ready; the server's announcement, or the retry that
 			// servedResult asked for, brings the next pass.
@@ -253,7 +258,10 @@ func (h *cachedHierarchy) Root() string {
 
 // orgByName returns the placed Organization of that name, or nil. Names are
 // unique among organizations that own their namespace; an unplaced duplicate
-// (NamespaceConflict) is ignored in favour of the owner.
+// (NamespaceConflict) is ignored in favour of the owner, as far as statuses
+// tell them apart (a new owner's first status may not be written yet). It
+// only picks what to requeue, where a wrong pick costs a pass; decisions
+// take the parent from the namespace (namespaceOwner).
 func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*iamv1.Organization, error) {
 	list := &iamv1.OrganizationList{}
 	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil {
@@ -267,6 +275,29 @@ func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*i
 		}
 	}
 	return found, nil
+}
+
+// namespaceOwner returns the Organization that the namespace of this name
+// belongs to (rules.NamespaceBelongsTo, terminating or not), or nil: the
+// parent of every Organization that lives in that namespace. Status plays
+// no part, so an organization of the same name elsewhere (it has
+// NamespaceConflict) is never taken for the owner, even while the owner's
+// first status is not written yet.
+func (r *OrganizationReconciler) namespaceOwner(ctx context.Context, name string) (*iamv1.Organization, error) {
+	list := &iamv1.OrganizationList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil || len(list.Items) == 0 {
+		return nil, err
+	}
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	for i := range list.Items {
+		if rules.NamespaceBelongsTo(ns, &list.Items[i]) {
+			return &list.Items[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // ensureNamespace creates the organization's namespace, or finds it, and
@@ -292,9 +323,19 @@ func (r *OrganizationReconciler) ensureNamespace(ctx context.Context, org *iamv1
 	}
 
 	if !rules.NamespaceBelongsTo(ns, org) {
-		out.namespace = failed(iamv1.ReasonNamespaceConflict,
-			"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
-				"Choose another name for the organization", org.Name)
+		if ns.Labels[iamv1.LabelOrganization] == org.Name && ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID) {
+			// The operator made it, and something replaced its managed-by
+			// label: the server no longer sees it, so nothing in it is
+			// served.
+			out.namespace = failed(iamv1.ReasonNamespaceConflict,
+				"namespace %q no longer carries the label %s=%s, so the organization is not served; "+
+					"set the label back to %q (nothing in the namespace was changed)",
+				org.Name, iamv1.LabelManagedBy, iamv1.ManagedByValue, iamv1.ManagedByValue)
+		} else {
+			out.namespace = failed(iamv1.ReasonNamespaceConflict,
+				"namespace %q already exists and does not belong to this organization; nothing in it was changed. "+
+					"Choose another name for the organization", org.Name)
+		}
 		org.Status.Namespace = ""
 		return nil, ctrl.Result{}, nil
 	}
@@ -476,7 +517,7 @@ func (r *OrganizationReconciler) cascades(ctx context.Context, org *iamv1.Organi
 		if o.Namespace == r.SystemNamespace {
 			return false, nil
 		}
-		parent, err := r.orgByName(ctx, o.Namespace)
+		parent, err := r.namespaceOwner(ctx, o.Namespace)
 		if err != nil {
 			return false, err
 		}

@@ -41,19 +41,25 @@ func BindAdminGroups(orgs []iamv1.Organization) AdminGroupBindings {
 	out := AdminGroupBindings{}
 	for i := range orgs {
 		o := &orgs[i]
-		p := o.Status.Path
-		if len(p) == 0 || p[len(p)-1] != o.Name {
-			continue
-		}
-		for _, s := range o.Spec.Admins {
-			if s.Kind != iamv1.SubjectGroup || s.Name == "" {
-				continue
-			}
-			key := strings.ToLower(s.Name)
-			out[key] = append(out[key], OrgPlace{Name: o.Name, Path: p})
+		if p := o.Status.Path; len(p) > 0 && p[len(p)-1] == o.Name {
+			out.Bind(o, p)
 		}
 	}
 	return out
+}
+
+// Bind indexes the Group subjects of o's spec.admins as bound by o at path.
+// An organization may be indexed at more than one path (its status.path and
+// where the namespaces place it, while its status is not written yet): each
+// entry only makes a group foreign to more users, never to fewer.
+func (b AdminGroupBindings) Bind(o *iamv1.Organization, path []string) {
+	for _, s := range o.Spec.Admins {
+		if s.Kind != iamv1.SubjectGroup || s.Name == "" {
+			continue
+		}
+		key := strings.ToLower(s.Name)
+		b[key] = append(b[key], OrgPlace{Name: o.Name, Path: path})
+	}
 }
 
 // InSubtree reports whether the organization at path is the one at root or

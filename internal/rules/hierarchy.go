@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -32,14 +33,42 @@ func ChooseRoot(candidates []*iamv1.Organization) string {
 }
 
 // NamespaceBelongsTo reports whether ns is the namespace the operator made
-// for org: named and labelled like org, and annotated with its UID. Nothing
-// else counts as an organization's namespace, whatever it is called: the
+// for org: named and labelled like org, labelled as managed by the
+// operator, annotated with its UID, and not older than org. Nothing else
+// counts as an organization's namespace, whatever it is called: the
 // operator neither changes nor uses a namespace that does not belong to the
-// organization of that name.
+// organization of that name. The managed-by label counts because the
+// operator's cache, and so the server, sees no namespace without it: a
+// namespace that another tool relabelled is nobody's, for the reconciler as
+// for the server.
+//
+// Labels and annotations can be written by whoever may update the
+// namespace; creation times only by the API server. The operator makes an
+// organization's namespace after the organization (it needs its UID), so a
+// namespace older than the organization was made for something else, and
+// annotating it for an organization (one of the same name created
+// elsewhere, for instance) does not make it that organization's.
 func NamespaceBelongsTo(ns *corev1.Namespace, org *iamv1.Organization) bool {
 	return ns != nil && org != nil && org.UID != "" && ns.Name == org.Name &&
 		ns.Labels[iamv1.LabelOrganization] == org.Name &&
-		ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID)
+		ns.Labels[iamv1.LabelManagedBy] == iamv1.ManagedByValue &&
+		ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID) &&
+		!madeBefore(ns, org)
+}
+
+// NamespaceClockSkew is how much older than its organization a namespace
+// may look and still be the one the operator made for it: creation times
+// are whole seconds, stamped by whichever API server took the request.
+const NamespaceClockSkew = 5 * time.Second
+
+// madeBefore reports whether ns existed before org was created. Objects
+// without a creation time (built by hand, in tests and the development
+// environment) are not compared: the API server stamps every stored one.
+func madeBefore(ns *corev1.Namespace, org *iamv1.Organization) bool {
+	if ns.CreationTimestamp.IsZero() || org.CreationTimestamp.IsZero() {
+		return false
+	}
+	return ns.CreationTimestamp.Add(NamespaceClockSkew).Before(org.CreationTimestamp.Time)
 }
 
 // NamespaceHolds reports whether ns is org's namespace and can hold what
@@ -108,9 +137,15 @@ func Place(org *iamv1.Organization, systemNamespace string, h Hierarchy) Placeme
 		case parent == nil:
 			return notPlaced(iamv1.ReasonParentNotReady,
 				"ancestor organization %q has no namespace of its own; see its status", cur.Namespace)
-		case slices.ContainsFunc(chain, func(o *iamv1.Organization) bool { return o.Name == parent.Name }) || len(chain) >= MaxDepth:
+		case slices.ContainsFunc(chain, func(o *iamv1.Organization) bool { return o.Name == parent.Name }):
 			return notPlaced(iamv1.ReasonHierarchyCycle,
 				"organization %q would be its own ancestor (path %s)", org.Name, strings.Join(reversedNames(append(chain, parent)), "/"))
+		case len(chain) >= MaxDepth:
+			// A real hierarchy this deep, or a loop of namespaces too long
+			// to tell from one: either way the walk ends here.
+			return notPlaced(iamv1.ReasonHierarchyCycle,
+				"organization %q would sit more than %d organizations below the top of the hierarchy; "+
+					"organizations nest at most %d deep, root included", org.Name, MaxDepth-1, MaxDepth)
 		}
 		chain = append(chain, parent)
 		cur = parent

@@ -114,6 +114,8 @@ func TestNamespaceBelongsTo(t *testing.T) {
 			edit(func(ns *corev1.Namespace) { ns.Annotations[iamv1.AnnotationOrganizationUID] = "uid-other" }), acme, false, false},
 		{"a namespace labelled for another organization is not acme's",
 			edit(func(ns *corev1.Namespace) { ns.Labels[iamv1.LabelOrganization] = "globex" }), acme, false, false},
+		{"a namespace that another tool relabelled as managed by it is nobody's (the operator's cache no longer sees it)",
+			edit(func(ns *corev1.Namespace) { ns.Labels[iamv1.LabelManagedBy] = "Helm" }), acme, false, false},
 		{"a namespace of another name is not acme's, whatever it says",
 			edit(func(ns *corev1.Namespace) { ns.Name = "acme-copy" }), acme, false, false},
 		{"a namespace without labels or annotations (somebody else's) is nobody's",

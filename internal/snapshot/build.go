@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 )
 
 // Input is everything Build reads. The projection controller fills it from
@@ -96,6 +97,9 @@ type builder struct {
 	secrets  map[nsName]*corev1.Secret
 	// orgObjects are the names of all Organization objects, served or not.
 	orgObjects map[string]struct{}
+	// adminGroups are the groups that organizations bind as admins
+	// (rules.TokenGroups), from their status.path and from their place.
+	adminGroups rules.AdminGroupBindings
 }
 
 type nsName struct{ namespace, name string }

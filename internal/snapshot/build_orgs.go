@@ -22,6 +22,7 @@ import (
 // the reconciler writes its status once, when it is served.
 func (b *builder) buildOrgs() {
 	h := newInputHierarchy(b.in)
+	b.adminGroups = rules.BindAdminGroups(b.in.Organizations)
 	b.orgObjects = make(map[string]struct{}, len(b.in.Organizations))
 	type candidate struct {
 		org  *iamv1.Organization
@@ -34,11 +35,18 @@ func (b *builder) buildOrgs() {
 		if o.Name == "" {
 			continue
 		}
-		if owner, _ := h.NamespaceOwner(o.Name); owner != o {
+		p := rules.Place(o, b.in.SystemNamespace, h)
+		if !p.Placed() {
 			continue
 		}
-		if p := rules.Place(o, b.in.SystemNamespace, h); p.Placed() {
-			cands = append(cands, candidate{o, p.Path()})
+		path := p.Path()
+		// The reconciler binds the admins of a placed organization in its
+		// namespace before it writes the status.path that BindAdminGroups
+		// reads (a new organization's first status may be held back), so
+		// the groups it binds are indexed where the namespaces place it too.
+		b.adminGroups.Bind(o, path)
+		if owner, _ := h.NamespaceOwner(o.Name); owner == o {
+			cands = append(cands, candidate{o, path})
 		}
 	}
 	// Shallow first, so that every parent is built before its children.

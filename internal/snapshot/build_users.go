@@ -23,7 +23,7 @@ func (b *builder) buildUsers() {
 	})
 	ub := &userBuild{
 		objects: make(map[*User]*iamv1.OrgUser, len(users)),
-		bound:   rules.BindAdminGroups(b.in.Organizations),
+		bound:   b.adminGroups,
 	}
 	for _, in := range users {
 		if u := b.buildUser(in, ub); u != nil {

@@ -141,6 +141,7 @@ func checkInvariants(t *testing.T, in snapshot.Input, s *snapshot.Snapshot) {
 		_ = s.ServesObject(snapshot.KindSharedApplication, &in.Applications[i])
 	}
 	_ = s.OrgForEmail("a@acme.example")
+	checkPlacementInvariants(t, in, s)
 }
 
 // byteSource hands out bytes of fuzz data, then zeros.
@@ -227,19 +228,27 @@ func decodeInput(data []byte) snapshot.Input {
 		o := &in.Organizations[i]
 		if o.Status.Namespace == o.Name && b.intn(4) != 0 { // usually the namespace the reconciler made
 			ns := st.OrgNamespace(o)
-			switch b.intn(6) {
+			switch b.intn(8) {
 			case 0: // annotated for another organization, or for none
 				ns.Annotations[iamv1.AnnotationOrganizationUID] = string(pick(b, fzUIDs))
 			case 1: // labelled for another
 				ns.Labels[iamv1.LabelOrganization] = pick(b, fzOrgs)
 			case 2: // being deleted
 				ns.DeletionTimestamp = &metav1.Time{Time: st.T0}
+			case 3: // relabelled by another tool
+				ns.Labels[iamv1.LabelManagedBy] = "Helm"
 			}
 			in.Namespaces = append(in.Namespaces, ns)
 		}
-		if b.intn(4) == 0 { // a stale or forged status, which must not matter
+		switch b.intn(6) {
+		case 0: // a stale or forged status, which must not matter
 			o.Status.Path = b.some(fzOrgs, 3)
 			o.Status.Namespace = pick(b, fzOrgs)
+		case 1: // a first status not written yet (held back)
+			o.Status = iamv1.OrganizationStatus{}
+		}
+		for _, g := range b.some(fzGroups, 2) {
+			o.Spec.Admins = append(o.Spec.Admins, iamv1.Subject{Kind: iamv1.SubjectGroup, Name: g})
 		}
 	}
 	for range b.intn(8) {
