@@ -222,23 +222,11 @@ func (h *cachedHierarchy) NamespaceOwner(name string) (*iamv1.Organization, bool
 	if h.err != nil {
 		return nil, false
 	}
-	list := &iamv1.OrganizationList{}
-	if h.err = h.r.List(h.ctx, list, client.MatchingFields{indexOrgName: name}); h.err != nil || len(list.Items) == 0 {
-		return nil, false
+	owner, ns, named, err := h.r.namespaceOwner(h.ctx, name)
+	if h.err = err; err != nil || owner == nil || !rules.NamespaceHolds(ns, owner) {
+		return nil, named
 	}
-	// The cache holds only the operator's namespaces (by label): a
-	// namespace it does not hold belongs to no organization.
-	ns := &corev1.Namespace{}
-	if err := h.r.Get(h.ctx, types.NamespacedName{Name: name}, ns); err != nil {
-		h.err = client.IgnoreNotFound(err)
-		return nil, true
-	}
-	for i := range list.Items {
-		if rules.NamespaceHolds(ns, &list.Items[i]) {
-			return &list.Items[i], true
-		}
-	}
-	return nil, true
+	return owner, true
 }
 
 func (h *cachedHierarchy) Root() string {
@@ -278,26 +266,29 @@ func (r *OrganizationReconciler) orgByName(ctx context.Context, name string) (*i
 }
 
 // namespaceOwner returns the Organization that the namespace of this name
-// belongs to (rules.NamespaceBelongsTo, terminating or not), or nil: the
-// parent of every Organization that lives in that namespace. Status plays
-// no part, so an organization of the same name elsewhere (it has
+// belongs to (rules.NamespaceBelongsTo, terminating or not) and that
+// namespace, or nil: the parent of every Organization that lives in that
+// namespace. named reports whether any Organization has this name. Status
+// plays no part, so an organization of the same name elsewhere (it has
 // NamespaceConflict) is never taken for the owner, even while the owner's
-// first status is not written yet.
-func (r *OrganizationReconciler) namespaceOwner(ctx context.Context, name string) (*iamv1.Organization, error) {
+// first status is not written yet. The cache holds only the operator's
+// namespaces (by label): a namespace it does not hold belongs to no
+// organization.
+func (r *OrganizationReconciler) namespaceOwner(ctx context.Context, name string) (owner *iamv1.Organization, ns *corev1.Namespace, named bool, err error) {
 	list := &iamv1.OrganizationList{}
 	if err := r.List(ctx, list, client.MatchingFields{indexOrgName: name}); err != nil || len(list.Items) == 0 {
-		return nil, err
+		return nil, nil, false, err
 	}
-	ns := &corev1.Namespace{}
+	ns = &corev1.Namespace{}
 	if err := r.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
-		return nil, client.IgnoreNotFound(err)
+		return nil, nil, true, client.IgnoreNotFound(err)
 	}
 	for i := range list.Items {
 		if rules.NamespaceBelongsTo(ns, &list.Items[i]) {
-			return &list.Items[i], nil
+			return &list.Items[i], ns, true, nil
 		}
 	}
-	return nil, nil
+	return nil, ns, true, nil
 }
 
 // ensureNamespace creates the organization's namespace, or finds it, and
@@ -517,7 +508,7 @@ func (r *OrganizationReconciler) cascades(ctx context.Context, org *iamv1.Organi
 		if o.Namespace == r.SystemNamespace {
 			return false, nil
 		}
-		parent, err := r.namespaceOwner(ctx, o.Namespace)
+		parent, _, _, err := r.namespaceOwner(ctx, o.Namespace)
 		if err != nil {
 			return false, err
 		}
