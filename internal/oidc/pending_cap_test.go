@@ -164,10 +164,13 @@ func TestFinishingASignInGivesBackTheSlotOfTheAddressThatStartedIt(t *testing.T)
 func TestASignInGivesItsSlotBackOnceThoughDeletedByTwoReplicas(t *testing.T) {
 	e, _ := capEnv(t, 3)
 	ids := e.mustStart(3)
+	// Both replicas have begun finishing before either deletes the record.
+	const calls = 16
+	store := &sessiontest.DeleteBarrier{Store: e.sessions, N: calls}
 	replicas := make([]*orgoidc.Storage, 2)
 	for i := range replicas {
 		s, err := orgoidc.NewStorage(orgoidc.StorageConfig{
-			Snapshots: e.snaps, Sessions: e.sessions, Keys: orgoidc.StaticKeys{Set: e.keys},
+			Snapshots: e.snaps, Sessions: store, Keys: orgoidc.StaticKeys{Set: e.keys},
 			LoginURL: func(string) string { return "https://login.test/" },
 		})
 		if err != nil {
@@ -176,7 +179,7 @@ func TestASignInGivesItsSlotBackOnceThoughDeletedByTwoReplicas(t *testing.T) {
 		replicas[i] = s
 	}
 	var wg sync.WaitGroup
-	for i := range 16 {
+	for i := range calls {
 		wg.Go(func() {
 			if err := replicas[i%2].DeleteAuthRequest(context.Background(), ids[0]); err != nil {
 				t.Errorf("DeleteAuthRequest: %v", err)

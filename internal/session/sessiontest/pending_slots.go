@@ -1,6 +1,7 @@
 package sessiontest
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -84,10 +85,14 @@ func init() {
 			if got.Slot.Key != "authorize:a" || !got.Slot.WindowEnd.Equal(f.WindowEnd) {
 				t.Fatalf("stored slot = %+v, want %+v", got.Slot, r.Slot)
 			}
-			var wg sync.WaitGroup
+			// Every call reaches DeleteAuthRequest before any deletes: all of
+			// them have read (or taken out) the slot by then, as replicas
+			// that finish the same sign-in at once may.
 			errs := make([]error, 8)
+			s := &DeleteBarrier{Store: e.s, N: len(errs)}
+			var wg sync.WaitGroup
 			for i := range errs {
-				wg.Go(func() { errs[i] = session.FinishAuthRequest(e.ctx, e.s, created.ID) })
+				wg.Go(func() { errs[i] = session.FinishAuthRequest(e.ctx, s, created.ID) })
 			}
 			wg.Wait()
 			for i, err := range errs {
@@ -115,4 +120,36 @@ func wantFailures(t *testing.T, e *env, key string, count int, end time.Time) {
 	if got.Count != count || (count > 0 && !got.WindowEnd.Equal(end)) {
 		t.Fatalf("GetFailures(%s) = %+v, want %d until %v", key, got, count, end)
 	}
+}
+
+// DeleteBarrier is a store whose DeleteAuthRequest waits until N calls of
+// it are waiting, then lets them all go: the interleaving where several
+// callers finishing one auth request all come before its deletion.
+type DeleteBarrier struct {
+	session.Store
+	N int
+
+	mu      sync.Mutex
+	arrived int
+	all     chan struct{}
+}
+
+// DeleteAuthRequest waits for the other calls, then deletes.
+func (b *DeleteBarrier) DeleteAuthRequest(ctx context.Context, id string) error {
+	b.mu.Lock()
+	if b.all == nil {
+		b.all = make(chan struct{})
+	}
+	all := b.all
+	b.arrived++
+	if b.arrived == b.N {
+		close(all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-all:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.Store.DeleteAuthRequest(ctx, id)
 }
