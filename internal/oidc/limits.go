@@ -318,7 +318,9 @@ func (h *handler) releaseSlot(ctx context.Context, slot session.Slot) {
 	if slot.IsZero() {
 		return
 	}
-	_ = h.storage.cfg.Sessions.ReleaseFailure(ctx, slot.Key, slot.WindowEnd)
+	// Not the request's context: a client that hangs up must not keep
+	// the slot.
+	_ = h.storage.cfg.Sessions.ReleaseFailure(context.WithoutCancel(ctx), slot.Key, slot.WindowEnd)
 }
 
 type slotCtxKey struct{}

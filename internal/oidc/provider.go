@@ -238,7 +238,7 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 			}
 			if !h.authorize(w, r.WithContext(withSlot(r.Context(), slot))) {
 				// Nothing holds the slot: give it back now.
-				h.releaseSlot(context.WithoutCancel(r.Context()), slot)
+				h.releaseSlot(r.Context(), slot)
 			}
 		case h.provider.AuthorizationEndpoint().Relative() + "/callback":
 			if berr := parseBounded(w, r); berr != nil {

@@ -39,7 +39,9 @@ func FinishAuthRequest(ctx context.Context, s SlotStore, id string) error {
 	var released error
 	switch {
 	case err == nil:
-		released = s.ReleaseFailure(ctx, slot.Key, slot.WindowEnd)
+		// The slot is out of the record: release it even if the caller
+		// hangs up now, or it stays counted until its window ends.
+		released = s.ReleaseFailure(context.WithoutCancel(ctx), slot.Key, slot.WindowEnd)
 	case errors.Is(err, errNoSlot), errors.Is(err, ErrNotFound):
 	default:
 		return err
