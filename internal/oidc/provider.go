@@ -233,7 +233,7 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 			if !ok {
 				w.Header().Set("Retry-After", retryAfterHeader(retry))
 				h.refuseAuthorize(w, r, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable",
-					Description: "too many sign-ins were started from this network address; finish one or try again later"}, "")
+					Description: "too many sign-ins are in progress from this network address; finish one or try again later"}, "")
 				return
 			}
 			if !h.authorize(w, r.WithContext(withSlot(r.Context(), slot))) {

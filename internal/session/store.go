@@ -153,7 +153,9 @@ type LoginSessionStore interface {
 
 // FailureCounter counts failed attempts per key (for example
 // "password:<org>/<user>" or "ip:<address>") in a fixed window that starts
-// with the first failure. Lockout policy is the caller's.
+// with the first failure. Lockout policy is the caller's. A key can also
+// count things in progress (the sign-ins an address has pending): each one
+// is recorded when it starts and released (ReleaseFailure) when it ends.
 type FailureCounter interface {
 	// RecordFailure adds one failure for key and returns the count in the
 	// current window. A failure after the window has ended starts a new one.
