@@ -216,7 +216,7 @@ var errAlreadyDone = errors.New("the auth request is already done")
 // to the client with an OAuth error (access_denied).
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, f *flow, p problem, b brand, description string) {
 	back := h.errorRedirect(r.Context(), f.ar, "access_denied", description)
-	if err := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); err != nil {
+	if err := session.FinishAuthRequest(r.Context(), h.cfg.Sessions, f.ar.ID); err != nil {
 		h.cfg.Log.Error(err, "deleting refused auth request")
 	}
 	h.renderProblem(w, p, b, f.appName, back)
@@ -242,7 +242,7 @@ func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, ar sessi
 		h.renderProblem(w, problemUnknownRequest, neutralBrand(), "", "")
 		return
 	}
-	if err := h.cfg.Sessions.DeleteAuthRequest(r.Context(), ar.ID); err != nil {
+	if err := session.FinishAuthRequest(r.Context(), h.cfg.Sessions, ar.ID); err != nil {
 		h.cfg.Log.Error(err, "deleting answered auth request")
 	}
 	setSecurityHeaders(w, "")

@@ -602,7 +602,7 @@ func (h *Handler) refuseUpstream(w http.ResponseWriter, r *http.Request, f *flow
 	h.upstreamFailed(r, f, idp, err)
 	msg := connector.UserMessage(err, name)
 	back := h.cfg.ErrorRedirect(r.Context(), f.ar, connector.OAuthCode(err), msg)
-	if derr := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); derr != nil {
+	if derr := session.FinishAuthRequest(r.Context(), h.cfg.Sessions, f.ar.ID); derr != nil {
 		h.cfg.Log.Error(derr, "deleting refused auth request")
 	}
 	h.renderUpstreamProblem(w, f, org, msg, back)
@@ -613,7 +613,7 @@ func (h *Handler) refuseMessage(w http.ResponseWriter, r *http.Request, f *flow,
 	h.signInEnded(r, f, f.ar.UserID, telemetry.MethodUpstream, telemetry.SignInDenied, reasonNotAllowed)
 	org, _ := f.org()
 	back := h.cfg.ErrorRedirect(r.Context(), f.ar, "access_denied", msg)
-	if err := h.cfg.Sessions.DeleteAuthRequest(r.Context(), f.ar.ID); err != nil {
+	if err := session.FinishAuthRequest(r.Context(), h.cfg.Sessions, f.ar.ID); err != nil {
 		h.cfg.Log.Error(err, "deleting refused auth request")
 	}
 	h.renderUpstreamProblem(w, f, org, msg, back)

@@ -69,9 +69,11 @@
 // echo of the value: JSON at the back-channel endpoints; at /authorize a
 // redirect to the client only when client_id and redirect_uri are
 // themselves in bounds and registered, otherwise a 400 page. /authorize
-// also counts the auth requests each client address
-// (Config.ClientIP) starts within the auth request lifetime; past
-// Config.MaxPendingAuthRequestsPerAddress (default 100) it answers
+// also counts the pending sign-ins of each client address
+// (Config.ClientIP): started within the current window of the auth
+// request lifetime and not yet finished (a sign-in gives its slot back
+// when its auth request is deleted, and a refused /authorize takes none);
+// past Config.MaxPendingAuthRequestsPerAddress (default 100) it answers
 // temporarily_unavailable and stores nothing.
 //
 // # Token, introspection and revocation endpoints

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/orgkeeper/orgkeeper/internal/clientip"
+	"github.com/orgkeeper/orgkeeper/internal/session"
 )
 
 // Bounds on what a request to the provider may carry. Every endpoint of the
@@ -270,31 +271,69 @@ func (h *handler) registeredRedirect(r *http.Request) (string, bool) {
 	return redirectURI, true
 }
 
-// reserveAuthRequest counts one auth request against the client address's
-// allowance, atomically (the count is taken before the request exists, so
-// parallel requests cannot overshoot). The window is the auth request
-// lifetime and starts with the first request, so at most twice the cap of
-// an address's requests are pending at any moment. Requests that cannot
-// create an auth request anyway (an unknown client, an unregistered
-// redirect URI: the op package refuses them without storing anything) are
-// not counted, so that a misconfigured client does not use up its users'
-// allowance. It returns when the address may try again if the cap is
-// reached.
-func (h *handler) reserveAuthRequest(ctx context.Context, r *http.Request) (ok bool, retryAfter time.Duration, err error) {
+// reserveAuthRequest takes one slot of the client address's allowance of
+// pending sign-ins, atomically (the count is taken before the request
+// exists, so parallel requests cannot overshoot). What is counted is the
+// sign-ins that an address started within the current window and that have
+// not finished: a slot goes back when its auth request is deleted (the
+// application exchanged the code, or the login UI ended the sign-in with an
+// error; session.FinishAuthRequest), and at once when the /authorize that
+// took it stored no auth request (the op package refused the request, or
+// this cap did). A sign-in abandoned in the browser keeps its slot until the
+// window ends. The window is the auth request lifetime and starts with the
+// first sign-in counted in it; a slot counted in one window is not given
+// back to the next (it was forgotten when its window ended), so at most
+// twice the cap of an address's sign-ins are pending at any moment.
+// Requests that cannot create an auth request anyway (an unknown client, an
+// unregistered redirect URI: the op package refuses them without storing
+// anything) take no slot at all.
+//
+// It returns the slot taken (zero when none was), and when the address may
+// try again if the cap is reached.
+func (h *handler) reserveAuthRequest(ctx context.Context, r *http.Request) (slot session.Slot, ok bool, retryAfter time.Duration, err error) {
 	if h.maxPending <= 0 {
-		return true, 0, nil
+		return session.Slot{}, true, 0, nil
 	}
 	if _, registered := h.registeredRedirect(r); !registered {
-		return true, 0, nil
+		return session.Slot{}, true, 0, nil
 	}
-	f, err := h.storage.cfg.Sessions.RecordFailure(ctx, "authorize:"+clientip.Bucket(h.clientIP(r)), h.storage.cfg.AuthRequestLifetime)
+	key := "authorize:" + clientip.Bucket(h.clientIP(r))
+	f, err := h.storage.cfg.Sessions.RecordFailure(ctx, key, h.storage.cfg.AuthRequestLifetime)
 	if err != nil {
-		return false, 0, err
+		return session.Slot{}, false, 0, err
 	}
+	slot = session.Slot{Key: key, WindowEnd: f.WindowEnd}
 	if f.Count > h.maxPending {
-		return false, f.WindowEnd.Sub(h.storage.now()), nil
+		// Refused: this request stores nothing, so it keeps no slot.
+		h.releaseSlot(ctx, slot)
+		return session.Slot{}, false, f.WindowEnd.Sub(h.storage.now()), nil
 	}
-	return true, 0, nil
+	return slot, true, 0, nil
+}
+
+// releaseSlot gives back a slot that no auth request holds. A failure is
+// not the request's: the slot then stays counted until its window ends,
+// which errs on the side of the cap (the store's metrics count the error).
+func (h *handler) releaseSlot(ctx context.Context, slot session.Slot) {
+	if slot.IsZero() {
+		return
+	}
+	// Not the request's context: a client that hangs up must not keep
+	// the slot.
+	_ = h.storage.cfg.Sessions.ReleaseFailure(context.WithoutCancel(ctx), slot.Key, slot.WindowEnd)
+}
+
+type slotCtxKey struct{}
+
+// withSlot carries the slot that /authorize took to CreateAuthRequest,
+// which stores it on the auth request.
+func withSlot(ctx context.Context, slot session.Slot) context.Context {
+	return context.WithValue(ctx, slotCtxKey{}, slot)
+}
+
+func slotFrom(ctx context.Context) session.Slot {
+	s, _ := ctx.Value(slotCtxKey{}).(session.Slot)
+	return s
 }
 
 func retryAfterHeader(d time.Duration) string {

@@ -69,10 +69,13 @@ type Config struct {
 	// pending auth requests. Default: the host of RemoteAddr; behind a
 	// proxy, give the resolver that honours --trusted-proxies.
 	ClientIP func(*http.Request) string
-	// MaxPendingAuthRequestsPerAddress caps the auth requests one client
-	// address (an IPv6 client's /64, clientip.Bucket) may start within
-	// AuthRequestLifetime; the excess is refused
-	// before anything is stored. Zero means
+	// MaxPendingAuthRequestsPerAddress caps the sign-ins one client
+	// address (an IPv6 client's /64, clientip.Bucket) may have pending: the
+	// ones it started within the current window of AuthRequestLifetime and
+	// that have not finished (tokens issued, or the sign-in ended with an
+	// error). Finished sign-ins and requests the provider refused do not
+	// count; abandoned ones count until the window ends. The excess is
+	// refused before anything is stored. Zero means
 	// DefaultMaxPendingAuthRequestsPerAddress, negative means no cap.
 	MaxPendingAuthRequestsPerAddress int
 	// Logout asks the user to confirm an end-session request that carries
@@ -222,7 +225,7 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 				h.refuseAuthorize(w, r, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("%s", berr.msg), berr.param)
 				return
 			}
-			ok, retry, err := h.reserveAuthRequest(r.Context(), r)
+			slot, ok, retry, err := h.reserveAuthRequest(r.Context(), r)
 			if err != nil {
 				h.refuseAuthorize(w, r, http.StatusServiceUnavailable, oidc.ErrServerError().WithDescription("the sign-in service is unavailable; try again later"), "")
 				return
@@ -230,10 +233,13 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 			if !ok {
 				w.Header().Set("Retry-After", retryAfterHeader(retry))
 				h.refuseAuthorize(w, r, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable",
-					Description: "too many sign-ins were started from this network address; finish one or try again later"}, "")
+					Description: "too many sign-ins are in progress from this network address; finish one or try again later"}, "")
 				return
 			}
-			h.authorize(w, r)
+			if !h.authorize(w, r.WithContext(withSlot(r.Context(), slot))) {
+				// Nothing holds the slot: give it back now.
+				h.releaseSlot(r.Context(), slot)
+			}
 		case h.provider.AuthorizationEndpoint().Relative() + "/callback":
 			if berr := parseBounded(w, r); berr != nil {
 				badRequestPage(w, http.StatusBadRequest, "This sign-in request cannot be accepted: "+berr.msg+".")
@@ -286,15 +292,17 @@ func (h *handler) intercept(next http.Handler) http.Handler {
 // (strict redirect URIs, PKCE policy), keeps the organization parameter
 // and the browser binding for CreateAuthRequest, and adds iss to every
 // authorization response (every redirect except the one to the login UI).
-func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
+// It reports whether an auth request was stored: one that was not (the op
+// package refused the request) holds no slot of the /authorize cap.
+func (h *handler) authorize(w http.ResponseWriter, r *http.Request) (stored bool) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "cannot parse the request", http.StatusBadRequest)
-		return
+		return false
 	}
 	binding, err := h.bindBrowser(w, r)
 	if err != nil {
 		http.Error(w, "sign-in is unavailable", http.StatusServiceUnavailable)
-		return
+		return false
 	}
 	created := &createdAuthRequest{}
 	ctx := withCreatedAuthRequest(withOrganization(r.Context(), r.Form.Get("organization")), created)
@@ -303,6 +311,7 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return created.id != "" && loc == h.storage.cfg.LoginURL(created.id)
 	}}
 	op.Authorize(iw, r.WithContext(ctx), &authorizer{Provider: h.provider, s: h.storage})
+	return created.id != ""
 }
 
 // callback serves the code only to the browser that started the auth

@@ -114,6 +114,7 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		HintSubject:         hintSubject,
 		Organization:        organizationFrom(ctx),
 		BrowserBinding:      browserBindingFrom(ctx),
+		Slot:                slotFrom(ctx),
 		ExpiresAt:           s.now().Add(s.cfg.AuthRequestLifetime),
 	}
 	if req.MaxAge != nil {
@@ -215,9 +216,12 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.cfg.Sessions.SaveCode(ctx, code, session.AuthCode{AuthRequestID: id, ClientID: r.ClientID})
 }
 
-// DeleteAuthRequest is called once tokens were issued for the request.
+// DeleteAuthRequest is called once tokens were issued for the request: the
+// sign-in is finished, so the slot it took of its address's allowance of
+// pending sign-ins goes back (once, however often this is called, and to
+// the address that started it, whoever calls).
 func (s *Storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.cfg.Sessions.DeleteAuthRequest(ctx, id)
+	return session.FinishAuthRequest(ctx, s.cfg.Sessions, id)
 }
 
 // ---- clients

@@ -642,6 +642,23 @@ func (m *Memory) GetFailures(ctx context.Context, key string) (Failures, error) 
 	return f, nil
 }
 
+// ReleaseFailure implements FailureCounter.
+func (m *Memory) ReleaseFailure(ctx context.Context, key string, windowEnd time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := m.failures.shardFor(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	f, ok := sh.m[key]
+	if !ok || expired(f.WindowEnd, m.now()) || !f.WindowEnd.Equal(windowEnd) || f.Count <= 0 {
+		return nil
+	}
+	f.Count--
+	sh.m[key] = f
+	return nil
+}
+
 // ResetFailures implements FailureCounter.
 func (m *Memory) ResetFailures(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {

@@ -153,7 +153,9 @@ type LoginSessionStore interface {
 
 // FailureCounter counts failed attempts per key (for example
 // "password:<org>/<user>" or "ip:<address>") in a fixed window that starts
-// with the first failure. Lockout policy is the caller's.
+// with the first failure. Lockout policy is the caller's. A key can also
+// count things in progress (the sign-ins an address has pending): each one
+// is recorded when it starts and released (ReleaseFailure) when it ends.
 type FailureCounter interface {
 	// RecordFailure adds one failure for key and returns the count in the
 	// current window. A failure after the window has ended starts a new one.
@@ -162,6 +164,15 @@ type FailureCounter interface {
 	GetFailures(ctx context.Context, key string) (Failures, error)
 	// ResetFailures forgets the key, typically after a successful login.
 	ResetFailures(ctx context.Context, key string) error
+	// ReleaseFailure takes one off the key's count, atomically, when the
+	// key's current window is the one that ends at windowEnd (the WindowEnd
+	// that RecordFailure returned when the one being taken back was
+	// counted) and the count is above zero; otherwise it does nothing. The
+	// window keeps its end (and the key its expiry). It is how a counter
+	// used as an allowance of things in progress gives a slot back: a slot
+	// counted in an earlier window was already forgotten when that window
+	// ended, so it is not taken off a later one.
+	ReleaseFailure(ctx context.Context, key string, windowEnd time.Time) error
 }
 
 // Collector removes expired records.
@@ -216,6 +227,15 @@ type AuthRequest struct {
 	// authorization request: its ClientID is one no application can have
 	// (login.InvitationRecordClientID), so it never yields a code.
 	Invitation InvitationPending
+
+	// Slot is the place this request takes in the allowance of pending
+	// sign-ins of the client address that started it (the /authorize cap),
+	// as counted when /authorize reserved it. It is stored with the request,
+	// not derived again later, so that whoever finishes the sign-in (the
+	// application's back end at the token endpoint, another replica) gives
+	// back exactly the slot that was taken. Zero when nothing was counted,
+	// and once the slot was given back.
+	Slot Slot
 
 	// Set after login.
 	UserID         string
@@ -273,6 +293,16 @@ type InvitationPending struct {
 	// TokenHash is credentials.TokenHash of the invitation's token.
 	TokenHash string
 }
+
+// Slot names one count taken from a FailureCounter key: the key and the
+// end of the window it was counted in. The zero value means none.
+type Slot struct {
+	Key       string
+	WindowEnd time.Time
+}
+
+// IsZero reports whether s names no slot.
+func (s Slot) IsZero() bool { return s.Key == "" }
 
 // AuthCode is an authorization code's record. The code itself is not stored.
 type AuthCode struct {

@@ -172,6 +172,12 @@ func (c *countedStore) GetFailures(ctx context.Context, key string) (session.Fai
 	return r, err
 }
 
+func (c *countedStore) ReleaseFailure(ctx context.Context, key string, windowEnd time.Time) error {
+	err := c.Store.ReleaseFailure(ctx, key, windowEnd)
+	c.count("release_failure", err)
+	return err
+}
+
 func (c *countedStore) ResetFailures(ctx context.Context, key string) error {
 	err := c.Store.ResetFailures(ctx, key)
 	c.count("reset_failures", err)

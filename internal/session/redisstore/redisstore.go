@@ -702,6 +702,19 @@ func (s *Store) GetFailures(ctx context.Context, key string) (session.Failures, 
 	return session.Failures{Count: n, WindowEnd: end}, nil
 }
 
+// ReleaseFailure implements session.FailureCounter. The window is named by
+// its end in microseconds, the precision the counter's record keeps.
+func (s *Store) ReleaseFailure(ctx context.Context, key string, windowEnd time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := releaseScript.Run(ctx, s.rdb, []string{s.key(kindFailures, session.HashSecret(key))},
+		micros(s.now()), micros(windowEnd)).Err(); err != nil {
+		return redisErr(ctx, "releasing a counted failure", err)
+	}
+	return nil
+}
+
 // ResetFailures implements session.FailureCounter.
 func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {

@@ -201,6 +201,21 @@ end
 return {redis.call('HINCRBY', KEYS[1], 'count', 1), f[2]}
 `)
 
+// releaseScript takes one off a failure counter whose current window ends
+// at the given time, never below zero; HINCRBY keeps the key's expiry.
+// KEYS[1] counter; ARGV now (µs), window end (µs). Returns the count, or
+// -1 when the window is another one (or over) and nothing changed.
+var releaseScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'exp', 'count')
+if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) or f[1] ~= ARGV[2] then
+  return -1
+end
+if tonumber(f[2]) <= 0 then
+  return 0
+end
+return redis.call('HINCRBY', KEYS[1], 'count', -1)
+`)
+
 // gcScript deletes those of KEYS that expired at or before now. Keys
 // that are not records (the owners' sorted sets) end by their Redis TTL.
 // ARGV now (µs). Returns how many it deleted.

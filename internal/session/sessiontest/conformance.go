@@ -847,6 +847,7 @@ var contextTests = []conformanceTest{
 		_, calls["RecordFailure"] = s.RecordFailure(ctx, "k", time.Minute)
 		_, calls["GetFailures"] = s.GetFailures(ctx, "k")
 		calls["ResetFailures"] = s.ResetFailures(ctx, "k")
+		calls["ReleaseFailure"] = s.ReleaseFailure(ctx, "k", Start)
 		_, calls["GC"] = s.GC(ctx, Start)
 		for name, err := range calls {
 			if !errors.Is(err, context.Canceled) {
