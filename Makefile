@@ -33,16 +33,17 @@ docs: ## Render the API reference in docs/reference from the CRDs and api/v1alph
 	$(GO) run ./hack/crdref -crds config/crd/bases -conditions api/v1alpha1/conditions.go -out docs/reference
 
 # The chart carries copies of the generated CRDs, the operator's ClusterRole,
-# the org-admin ClusterRole and the admission policy (Helm cannot read files
+# the org-admin ClusterRole and the admission policies (Helm cannot read files
 # outside the chart). config/ is the one source; this target refreshes them.
 CHART_DIR := charts/orgkeeper
 .PHONY: chart
-chart: manifests ## Copy the CRDs, RBAC and admission policy from config/ into the Helm chart.
+chart: manifests ## Copy the CRDs, RBAC and admission policies from config/ into the Helm chart.
 	rm -f $(CHART_DIR)/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
 	cp config/rbac/role.yaml $(CHART_DIR)/files/manager-role.yaml
 	cp config/rbac/org_admin_role.yaml $(CHART_DIR)/files/org-admin-role.yaml
 	cp config/policy/org_admin_limits.yaml $(CHART_DIR)/files/org-admin-limits.yaml
+	cp config/policy/organization_finalizer.yaml $(CHART_DIR)/files/organization-finalizer.yaml
 
 # The upgrade test (test/upgrade) upgrades from the CRDs and samples of an
 # earlier commit, copied into test/upgrade/testdata/<commit>/ so that it needs

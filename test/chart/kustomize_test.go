@@ -44,7 +44,7 @@ func comparable(o *unstructured.Unstructured) map[string]any {
 }
 
 // clusterScoped are the cluster-scoped kinds both renders hold. kustomize's
-// built-in schema predates ValidatingAdmissionPolicy and gives it the
+// built-in schema predates the admission policies and gives them the
 // kustomization's namespace; the API server drops the namespace of a
 // cluster-scoped object, so the comparison does too.
 var clusterScoped = map[string]bool{
@@ -53,6 +53,8 @@ var clusterScoped = map[string]bool{
 	"ClusterRoleBinding":               true,
 	"ValidatingAdmissionPolicy":        true,
 	"ValidatingAdmissionPolicyBinding": true,
+	"MutatingAdmissionPolicy":          true,
+	"MutatingAdmissionPolicyBinding":   true,
 }
 
 func objectKey(o *unstructured.Unstructured) string {

@@ -31,6 +31,8 @@ func TestDefaultValuesRenderOneHardenedReplicaWithLeaderElection(t *testing.T) {
 		"RoleBinding/orgkeeper-leader-election",
 		"ValidatingAdmissionPolicy/orgkeeper-organization-admin-limits",
 		"ValidatingAdmissionPolicyBinding/orgkeeper-organization-admin-limits",
+		"MutatingAdmissionPolicy/orgkeeper-organization-finalizer",
+		"MutatingAdmissionPolicyBinding/orgkeeper-organization-finalizer",
 		"ServiceAccount/orgkeeper-manager",
 		"Deployment/orgkeeper-manager",
 		"Service/orgkeeper",
@@ -418,9 +420,10 @@ serviceMonitor:
 
 func TestChartCopiesOfGeneratedManifestsAreCurrent(t *testing.T) {
 	pairs := map[string]string{
-		"config/rbac/role.yaml":               "charts/orgkeeper/files/manager-role.yaml",
-		"config/rbac/org_admin_role.yaml":     "charts/orgkeeper/files/org-admin-role.yaml",
-		"config/policy/org_admin_limits.yaml": "charts/orgkeeper/files/org-admin-limits.yaml",
+		"config/rbac/role.yaml":                     "charts/orgkeeper/files/manager-role.yaml",
+		"config/rbac/org_admin_role.yaml":           "charts/orgkeeper/files/org-admin-role.yaml",
+		"config/policy/org_admin_limits.yaml":       "charts/orgkeeper/files/org-admin-limits.yaml",
+		"config/policy/organization_finalizer.yaml": "charts/orgkeeper/files/organization-finalizer.yaml",
 	}
 	crds, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(crds) == 0 {
