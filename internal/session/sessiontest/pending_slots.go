@@ -18,12 +18,7 @@ func init() {
 	failureTests = append(failureTests,
 		conformanceTest{"a release takes one off the count of its window and keeps the window's end", func(t *testing.T, e *env) {
 			const window = 30 * time.Minute
-			var f session.Failures
-			for range 3 {
-				var err error
-				f, err = e.s.RecordFailure(e.ctx, "authorize:a", window)
-				noErr(t, "RecordFailure", err)
-			}
+			f := recordFailures(t, e, "authorize:a", 3, window)
 			e.clock.Advance(time.Minute)
 			noErr(t, "ReleaseFailure", e.s.ReleaseFailure(e.ctx, "authorize:a", f.WindowEnd))
 			wantFailures(t, e, "authorize:a", 2, Start.Add(window))
@@ -71,12 +66,7 @@ func init() {
 	authRequestTests = append(authRequestTests,
 		conformanceTest{"an auth request keeps its slot, and finishing it releases the slot once though finished concurrently", func(t *testing.T, e *env) {
 			const window = 30 * time.Minute
-			var f session.Failures
-			for range 3 {
-				var err error
-				f, err = e.s.RecordFailure(e.ctx, "authorize:a", window)
-				noErr(t, "RecordFailure", err)
-			}
+			f := recordFailures(t, e, "authorize:a", 3, window)
 			r := sampleAuthRequest()
 			r.Slot = session.Slot{Key: "authorize:a", WindowEnd: f.WindowEnd}
 			created := e.authRequest(r)
@@ -152,4 +142,17 @@ func (b *DeleteBarrier) DeleteAuthRequest(ctx context.Context, id string) error 
 		return ctx.Err()
 	}
 	return b.Store.DeleteAuthRequest(ctx, id)
+}
+
+// recordFailures counts n failures of key in window and returns the last
+// state.
+func recordFailures(t *testing.T, e *env, key string, n int, window time.Duration) session.Failures {
+	t.Helper()
+	var f session.Failures
+	for range n {
+		var err error
+		f, err = e.s.RecordFailure(e.ctx, key, window)
+		noErr(t, "RecordFailure", err)
+	}
+	return f
 }
