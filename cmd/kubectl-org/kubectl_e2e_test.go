@@ -391,9 +391,13 @@ func TestKubectlSignsInWithTheOrganizationAccount(t *testing.T) {
 	signInURL := r.signInURL
 	// kube-apiserver loads the issuer's keys in the background and retries
 	// every few seconds when the issuer was not serving yet: until then it
-	// refuses every token. Poll with the cached token (no new sign-in).
+	// refuses every token, which kubectl reports in one of two ways. Poll
+	// with the cached token (no new sign-in).
+	refused := func(r kubectlResult) bool {
+		return r.err != nil && (strings.Contains(r.stderr, "provide credentials") || strings.Contains(r.stderr, "(Unauthorized)"))
+	}
 	deadline := time.Now().Add(time.Minute)
-	for r.err != nil && strings.Contains(r.stderr, "provide credentials") && time.Now().Before(deadline) {
+	for refused(r) && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
 		r = w.run(t, kc, nil, "get", "orgusers", "-n", "acme", "-o", "name")
 	}

@@ -13,6 +13,10 @@ import (
 	"github.com/go-logr/logr"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -271,6 +275,32 @@ func (e *Env) installOrgAdminRole(ctx context.Context) error {
 		if err := c.Create(ctx, p); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("installing %s %s: %w", p.GetKind(), p.GetName(), err)
 		}
+	}
+	return waitForOrganizationAdmission(ctx, c)
+}
+
+// waitForOrganizationAdmission waits until the API server admits an
+// Organization. The finalizer policy (a MutatingAdmissionPolicy) needs the
+// schema of the new CRD, which the API server loads a moment after the CRD
+// is established; until then it refuses creates with 503 ("There can be a
+// delay between when CustomResourceDefinitions are created and when they
+// are available"). A dry run goes through admission and stores nothing.
+func waitForOrganizationAdmission(ctx context.Context, c client.Client) error {
+	probe := &unstructured.Unstructured{}
+	probe.SetAPIVersion("iam.orgkeeper.io/v1alpha1")
+	probe.SetKind("Organization")
+	probe.SetNamespace(metav1.NamespaceDefault)
+	probe.SetName("devenv-probe")
+	_ = unstructured.SetNestedField(probe.Object, "devenv probe", "spec", "displayName")
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = c.Create(ctx, probe.DeepCopy(), client.DryRunAll)
+		// Any answer but "unavailable" means admission ran (a validation
+		// error of the probe is fine).
+		return !apierrors.IsServiceUnavailable(last) && !apierrors.IsNotFound(last) && !meta.IsNoMatchError(last), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server does not admit Organizations yet: %w (last answer: %v)", err, last)
 	}
 	return nil
 }
