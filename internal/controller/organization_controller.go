@@ -298,11 +298,7 @@ func (r *OrganizationReconciler) ensureNamespace(ctx context.Context, org *iamv1
 	ns := &corev1.Namespace{}
 	err := r.Get(ctx, types.NamespacedName{Name: org.Name}, ns)
 	if apierrors.IsNotFound(err) {
-		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-			Name:        org.Name,
-			Labels:      map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
-			Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
-		}}
+		ns = rules.NewNamespace(org)
 		err = r.Create(ctx, ns)
 		if apierrors.IsAlreadyExists(err) {
 			// Not in our cache: either not ours, or created a moment ago.

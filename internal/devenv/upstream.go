@@ -21,6 +21,7 @@ import (
 	"github.com/orgkeeper/orgkeeper/internal/credentials"
 	"github.com/orgkeeper/orgkeeper/internal/keys"
 	"github.com/orgkeeper/orgkeeper/internal/login"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/server"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
@@ -207,11 +208,7 @@ func upstreamWorld(redirectURI, clientSecret string, users []UpstreamUser, now t
 		Domains: []iamv1.DomainStatus{{Name: UpstreamDomain, Verified: true}},
 	}
 	// And the namespace it would make, which places the root.
-	orgNamespace := corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:        upstreamOrg,
-		Labels:      map[string]string{iamv1.LabelOrganization: upstreamOrg, iamv1.LabelManagedBy: iamv1.ManagedByValue},
-		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
-	}}
+	orgNamespace := *rules.NewNamespace(&org)
 	app := iamv1.SharedApplication{
 		ObjectMeta: meta(upstreamOrg, UpstreamClientID),
 		Spec: iamv1.SharedApplicationSpec{

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
 )
@@ -54,6 +55,18 @@ func NamespaceBelongsTo(ns *corev1.Namespace, org *iamv1.Organization) bool {
 		ns.Labels[iamv1.LabelManagedBy] == iamv1.ManagedByValue &&
 		ns.Annotations[iamv1.AnnotationOrganizationUID] == string(org.UID) &&
 		!madeBefore(ns, org)
+}
+
+// NewNamespace is the namespace the operator makes for org: named and
+// labelled like it, labelled as managed by the operator and annotated with
+// its UID, so that NamespaceBelongsTo recognises it (and the operator's
+// label-filtered cache holds it). The API server stamps its creation time.
+func NewNamespace(org *iamv1.Organization) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:        org.Name,
+		Labels:      map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
+		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
+	}}
 }
 
 // NamespaceClockSkew is how much older than its organization a namespace

@@ -27,11 +27,7 @@ func testOrg(ns, name string, sec int) *iamv1.Organization {
 
 // nsOf is the namespace the reconciler makes for o.
 func nsOf(o *iamv1.Organization) *corev1.Namespace {
-	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:        o.Name,
-		Labels:      map[string]string{iamv1.LabelOrganization: o.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
-		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(o.UID)},
-	}}
+	return NewNamespace(o)
 }
 
 // mapHierarchy is a Hierarchy over a list of organizations and namespaces.

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	iamv1 "github.com/orgkeeper/orgkeeper/api/v1alpha1"
+	"github.com/orgkeeper/orgkeeper/internal/rules"
 	"github.com/orgkeeper/orgkeeper/internal/snapshot"
 )
 
@@ -575,12 +576,9 @@ func World(objects ...any) snapshot.Input {
 // for every organization it places, unless a Namespace of that name is
 // among its objects.
 func OrgNamespace(org *iamv1.Organization) corev1.Namespace {
-	return corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:        org.Name,
-		UID:         UID("namespace", "", org.Name),
-		Labels:      map[string]string{iamv1.LabelOrganization: org.Name, iamv1.LabelManagedBy: iamv1.ManagedByValue},
-		Annotations: map[string]string{iamv1.AnnotationOrganizationUID: string(org.UID)},
-	}}
+	ns := rules.NewNamespace(org)
+	ns.UID = UID("namespace", "", org.Name)
+	return *ns
 }
 
 // PlaceOrgs writes the status the Organization reconciler would write
